@@ -1,0 +1,126 @@
+//! Dumping a process tree into a new snapshot.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rust_criu::rust_criu_protobuf::rpc::{Criu_network_lock_method, Criu_opts, Criu_req_type};
+
+use super::log::{self, LOG_NAME, WorkDir};
+use super::{CriuEngine, RpcError, SCRATCH, TreeError, log_level, rpc, tree};
+use crate::snapshot::{CreateError, Identity, Seal, Snapshot, SnapshotWriter};
+
+/// How to take a checkpoint.
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointOptions {
+    /// Keep the tree running after the dump instead of killing it.
+    pub leave_running: bool,
+    /// What to record as the snapshot's identity; read from `/proc` if unset.
+    pub identity: Option<Identity>,
+}
+
+/// Why a checkpoint failed. No snapshot is left behind in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The tree cannot be dumped as it is.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// Its identity could not be read.
+    #[error("cannot read the identity of pid {pid}: {source}")]
+    Identity {
+        /// The process.
+        pid: i32,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The snapshot could not be written.
+    #[error(transparent)]
+    Create(#[from] CreateError),
+    /// CRIU's work directory could not be prepared.
+    #[error("cannot prepare a work directory for CRIU: {0}")]
+    WorkDir(std::io::Error),
+    /// CRIU failed; its log is kept.
+    #[error("criu dump of pid {pid} failed: {source}; log {}: {}", log.display(), log::one_line(log_tail))]
+    Criu {
+        /// The root of the tree.
+        pid: i32,
+        /// What CRIU said.
+        source: RpcError,
+        /// CRIU's log, kept for inspection.
+        log: PathBuf,
+        /// Its last error lines.
+        log_tail: Vec<String>,
+    },
+}
+
+impl CriuEngine {
+    pub(super) fn checkpoint_tree(
+        &self,
+        pid: i32,
+        dest: &Path,
+        options: &CheckpointOptions,
+    ) -> Result<Snapshot, CheckpointError> {
+        let state = tree::inspect(pid, self.rpc_version())?;
+        let identity = match &options.identity {
+            Some(identity) => identity.clone(),
+            None => Identity::of_process(pid)
+                .map_err(|source| CheckpointError::Identity { pid, source })?,
+        };
+        if !state.owns_pid_ns {
+            tracing::warn!(
+                pid,
+                "the tree shares this PID namespace: its snapshot can be restored only once at a time (start it with `snaprun spawn`)"
+            );
+        }
+        let writer = SnapshotWriter::create(dest)?;
+        let payload = writer.payload_dir();
+        let images: OwnedFd = File::open(&payload)
+            .map_err(|e| CreateError::io("open", &payload, e))?
+            .into();
+        let work = WorkDir::create("dump").map_err(CheckpointError::WorkDir)?;
+        let work_fd = work.open().map_err(CheckpointError::WorkDir)?;
+
+        let mut opts = Criu_opts::new();
+        opts.set_pid(pid);
+        opts.set_images_dir_fd(images.as_raw_fd());
+        opts.set_work_dir_fd(work_fd.as_raw_fd());
+        opts.set_log_file(LOG_NAME.into());
+        opts.set_log_level(log_level());
+        opts.set_leave_running(options.leave_running);
+        opts.set_tcp_established(true);
+        if state.stdio.iter().any(tree::StdioEnd::is_socket) {
+            opts.set_ext_unix_sk(true);
+        }
+        if state.owns_net_ns {
+            // Nothing outside can reach a namespace the tree owns, so there
+            // is no traffic to lock out (and no iptables to lock it with).
+            opts.set_network_lock(Criu_network_lock_method::SKIP);
+        }
+
+        let started = Instant::now();
+        match rpc::call(&self.binary, Criu_req_type::DUMP, opts, &[]) {
+            Ok(_) => {}
+            Err(source) => {
+                let (log, log_tail) = work.keep_for_error();
+                tracing::error!(pid, log = %log.display(), %source, "criu dump failed");
+                return Err(CheckpointError::Criu {
+                    pid,
+                    source,
+                    log,
+                    log_tail,
+                });
+            }
+        }
+        let dumped = started.elapsed();
+        drop(work);
+        let snapshot = writer.commit(Seal {
+            engine: CriuEngine::NAME.into(),
+            identity,
+            scratch: SCRATCH.iter().map(|s| (*s).to_owned()).collect(),
+            engine_state: state.encode(),
+        })?;
+        tracing::info!(pid, dir = %snapshot.dir().display(), ?dumped, total = ?started.elapsed(), "checkpointed");
+        Ok(snapshot)
+    }
+}

@@ -1,0 +1,86 @@
+//! CRIU's own log: where it goes and what an error quotes from it.
+
+use std::fs::{self, File};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The name CRIU writes its log to inside the work directory.
+pub(super) const LOG_NAME: &str = "criu.log";
+
+/// How many lines of the log an error quotes.
+const TAIL_LINES: usize = 6;
+
+/// A per-operation directory for CRIU's log, outside the snapshot (several
+/// restores of one snapshot run at once and must not share a log). It is
+/// removed after success and kept after failure, for the error to point at.
+#[derive(Debug)]
+pub(super) struct WorkDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl WorkDir {
+    /// Creates `$SNAP_LOG_DIR/OP-PID-NONCE` (default: the system temp dir
+    /// under `snap-criu/`).
+    pub(super) fn create(op: &str) -> io::Result<Self> {
+        let root = std::env::var_os("SNAP_LOG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("snap-criu"));
+        fs::create_dir_all(&root)?;
+        let nonce = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let path = root.join(format!("{op}-{}-{nonce:x}", std::process::id()));
+        fs::create_dir(&path)?;
+        Ok(Self { path, keep: false })
+    }
+
+    /// An open descriptor of the directory, for `work_dir_fd`.
+    pub(super) fn open(&self) -> io::Result<OwnedFd> {
+        File::open(&self.path).map(OwnedFd::from)
+    }
+
+    /// Keeps the directory and returns the log's path and its last lines,
+    /// the error lines preferred.
+    pub(super) fn keep_for_error(mut self) -> (PathBuf, Vec<String>) {
+        self.keep = true;
+        let log = self.path.join(LOG_NAME);
+        let tail = tail(&log);
+        (log, tail)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The last error lines of `log`, or its last lines if none says "Error".
+fn tail(log: &Path) -> Vec<String> {
+    let Ok(text) = fs::read_to_string(log) else {
+        return vec![format!("(no log at {})", log.display())];
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let errors: Vec<&str> = lines
+        .iter()
+        .copied()
+        // CRIU logs this on every run here; it is harmless (no CAP_SYS_RESOURCE).
+        .filter(|l| l.contains("Error") && !l.contains("RLIMIT_NOFILE"))
+        .collect();
+    let chosen = if errors.is_empty() { &lines } else { &errors };
+    chosen[chosen.len().saturating_sub(TAIL_LINES)..]
+        .iter()
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+/// Formats a log tail for a one-line error message.
+pub(super) fn one_line(tail: &[String]) -> String {
+    tail.join(" | ")
+}

@@ -1,0 +1,100 @@
+//! The CRIU engine: transparent checkpoint and restore of whole process trees
+//! by driving CRIU over its RPC protocol.
+//!
+//! A tree started with [`crate::sandbox::SandboxCommand`] owns its PID and
+//! network namespaces, so one snapshot of it restores into any number of
+//! copies at once. Each restore hands the copy fresh ends for the stdio pipes
+//! or sockets it had to the outside world (CRIU's `inherit_fd`), and the copy
+//! becomes a child of the restoring process (`rst_sibling`).
+
+mod checkpoint;
+mod locate;
+mod log;
+mod restore;
+mod rpc;
+mod sys;
+mod tree;
+
+use std::path::{Path, PathBuf};
+
+pub use checkpoint::{CheckpointError, CheckpointOptions};
+pub use locate::{INSTALL_SCRIPT, INSTALLED_PATH, LocateError, MIN_VERSION, Version, locate};
+pub use restore::{RestoreError, RestoreOptions, RestoredTree};
+pub use rpc::RpcError;
+pub use tree::{CriuState, StdioEnd, TreeError};
+
+use crate::snapshot::HostRule;
+
+/// The CRIU engine, bound to one CRIU binary.
+#[derive(Debug, Clone)]
+pub struct CriuEngine {
+    binary: PathBuf,
+    version: Version,
+}
+
+impl CriuEngine {
+    /// The engine name recorded in manifests.
+    pub const NAME: &'static str = "criu";
+
+    /// Binds to the CRIU that [`locate`] finds.
+    pub fn locate() -> Result<Self, LocateError> {
+        let (binary, version) = locate()?;
+        Ok(Self { binary, version })
+    }
+
+    /// The CRIU binary in use.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// Its version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    fn rpc_version(&self) -> u32 {
+        self.version.major * 10000 + self.version.minor * 100 + self.version.sublevel
+    }
+}
+
+impl crate::Engine for CriuEngine {
+    const NAME: &'static str = CriuEngine::NAME;
+    // CRIU adapts a restored process to another kernel's vDSO itself.
+    const HOST_RULE: HostRule = HostRule::SameArch;
+
+    type Target = i32;
+    type CheckpointOptions = CheckpointOptions;
+    type RestoreOptions = RestoreOptions;
+    type Restored = RestoredTree;
+    type CheckpointError = CheckpointError;
+    type RestoreError = RestoreError;
+
+    fn checkpoint(
+        &self,
+        pid: &i32,
+        dest: &Path,
+        options: &CheckpointOptions,
+    ) -> Result<crate::Snapshot, CheckpointError> {
+        self.checkpoint_tree(*pid, dest, options)
+    }
+
+    fn restore(
+        &self,
+        snapshot: &crate::Snapshot,
+        options: RestoreOptions,
+    ) -> Result<RestoredTree, RestoreError> {
+        self.restore_tree(snapshot, options)
+    }
+}
+
+/// Files CRIU writes into the images directory while restoring.
+const SCRATCH: &[&str] = &["stats-restore"];
+
+/// CRIU's log verbosity: `SNAP_CRIU_LOG_LEVEL`, default 2 (errors and warnings).
+fn log_level() -> i32 {
+    std::env::var("SNAP_CRIU_LOG_LEVEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| (0..=4).contains(v))
+        .unwrap_or(2)
+}

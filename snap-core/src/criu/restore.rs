@@ -1,0 +1,229 @@
+//! Restoring a snapshot into a new, running copy of the tree.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+use rust_criu::rust_criu_protobuf::rpc::{Criu_network_lock_method, Criu_opts, Criu_req_type};
+
+use super::log::{self, LOG_NAME, WorkDir};
+use super::tree::{CriuState, StdioEnd};
+use super::{CriuEngine, RpcError, log_level, rpc};
+use crate::Engine;
+use crate::snapshot::{OpenError, Snapshot};
+
+/// How to set up one restored copy.
+#[derive(Debug, Default)]
+pub struct RestoreOptions {
+    /// Replacements for the root's stdin, stdout and stderr. Each slot that
+    /// was a pipe or socket to the outside at checkpoint time takes the
+    /// descriptor given here, or `/dev/null` if none is.
+    pub stdio: [Option<OwnedFd>; 3],
+}
+
+/// Why a restore failed. The snapshot is untouched.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// The snapshot is not one this engine can restore here.
+    #[error(transparent)]
+    Snapshot(#[from] OpenError),
+    /// The tree did not own its PID namespace and its pid is taken, so CRIU
+    /// could not give it back.
+    #[error(
+        "pid {pid} is in use: this snapshot shares the host PID namespace, so it restores only while its pids are free (start the process with `snaprun spawn` to restore it many times)"
+    )]
+    PidInUse {
+        /// The pid.
+        pid: i32,
+    },
+    /// A stdio replacement could not be prepared.
+    #[error("cannot prepare stdio for the restored tree: {0}")]
+    Stdio(io::Error),
+    /// CRIU's work directory could not be prepared.
+    #[error("cannot prepare a work directory for CRIU: {0}")]
+    WorkDir(io::Error),
+    /// CRIU failed; its log is kept.
+    #[error("criu restore of {} failed: {source}; log {}: {}", snapshot.display(), log.display(), log::one_line(log_tail))]
+    Criu {
+        /// The snapshot directory.
+        snapshot: PathBuf,
+        /// What CRIU said.
+        source: RpcError,
+        /// CRIU's log, kept for inspection.
+        log: PathBuf,
+        /// Its last error lines.
+        log_tail: Vec<String>,
+    },
+    /// CRIU reported success without a pid.
+    #[error("criu restored {} but reported no pid", snapshot.display())]
+    NoPid {
+        /// The snapshot directory.
+        snapshot: PathBuf,
+    },
+}
+
+/// A restored copy of the tree. Its root is a child of the restoring process.
+///
+/// Dropping the handle neither kills nor reaps the copy.
+#[derive(Debug)]
+pub struct RestoredTree {
+    pid: Pid,
+    elapsed: Duration,
+    reaped: bool,
+}
+
+impl RestoredTree {
+    /// The root's pid as the restoring process sees it.
+    pub fn pid(&self) -> i32 {
+        self.pid.as_raw()
+    }
+
+    /// How long CRIU took, from request to answer.
+    pub fn restore_duration(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Kills the copy (SIGKILL to its root, the PID 1 of its namespace when
+    /// the snapshot owns one) and reaps the root.
+    pub fn kill(&mut self) -> io::Result<()> {
+        if self.reaped {
+            return Ok(());
+        }
+        match kill(self.pid, Signal::SIGKILL) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.wait().map(drop)
+    }
+
+    /// Waits for the root to exit.
+    pub fn wait(&mut self) -> io::Result<WaitStatus> {
+        loop {
+            match waitpid(self.pid, None) {
+                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+                    self.reaped = true;
+                    return Ok(status);
+                }
+                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::ECHILD) => {
+                    self.reaped = true;
+                    return Ok(WaitStatus::StillAlive);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+impl CriuEngine {
+    /// The engine state recorded in a CRIU snapshot.
+    pub fn state(snapshot: &Snapshot) -> Result<CriuState, OpenError> {
+        snapshot.require(&Self::requirements(None))?;
+        CriuState::decode(&snapshot.manifest().engine_state).map_err(|reason| {
+            OpenError::ManifestCorrupt {
+                path: snapshot.dir().join(crate::snapshot::MANIFEST_FILE),
+                reason: format!("CRIU state: {reason}"),
+            }
+        })
+    }
+
+    pub(super) fn restore_tree(
+        &self,
+        snapshot: &Snapshot,
+        options: RestoreOptions,
+    ) -> Result<RestoredTree, RestoreError> {
+        let state = Self::state(snapshot)?;
+        if !state.owns_pid_ns && Path::new(&format!("/proc/{}", state.root_pid)).exists() {
+            return Err(RestoreError::PidInUse {
+                pid: state.root_pid,
+            });
+        }
+        let stdio = replacements(&state, options.stdio)?;
+        let inherit: Vec<(BorrowedFd<'_>, String)> = stdio
+            .iter()
+            .map(|(fd, key)| (fd.as_fd(), key.clone()))
+            .collect();
+
+        let payload = snapshot.payload_dir();
+        let images: OwnedFd = File::open(&payload)
+            .map_err(|e| OpenError::io("open", &payload, e))?
+            .into();
+        let work = WorkDir::create("restore").map_err(RestoreError::WorkDir)?;
+        let work_fd = work.open().map_err(RestoreError::WorkDir)?;
+
+        let mut opts = Criu_opts::new();
+        opts.set_images_dir_fd(images.as_raw_fd());
+        opts.set_work_dir_fd(work_fd.as_raw_fd());
+        opts.set_log_file(LOG_NAME.into());
+        opts.set_log_level(log_level());
+        opts.set_rst_sibling(true);
+        opts.set_tcp_established(true);
+        if state.stdio.iter().any(StdioEnd::is_socket) {
+            opts.set_ext_unix_sk(true);
+        }
+        if state.owns_net_ns {
+            opts.set_network_lock(Criu_network_lock_method::SKIP);
+        }
+
+        let started = Instant::now();
+        let reply = match rpc::call(&self.binary, Criu_req_type::RESTORE, opts, &inherit) {
+            Ok(reply) => reply,
+            Err(source) => {
+                let (log, log_tail) = work.keep_for_error();
+                tracing::error!(snapshot = %snapshot.dir().display(), log = %log.display(), %source, "criu restore failed");
+                return Err(RestoreError::Criu {
+                    snapshot: snapshot.dir().to_path_buf(),
+                    source,
+                    log,
+                    log_tail,
+                });
+            }
+        };
+        let elapsed = started.elapsed();
+        let pid = reply.response.restore.pid();
+        if pid <= 0 {
+            return Err(RestoreError::NoPid {
+                snapshot: snapshot.dir().to_path_buf(),
+            });
+        }
+        tracing::debug!(pid, ?elapsed, notifications = ?reply.notifications, "restored");
+        Ok(RestoredTree {
+            pid: Pid::from_raw(pid),
+            elapsed,
+            reaped: false,
+        })
+    }
+}
+
+/// Pairs each externally connected stdio slot with its replacement.
+fn replacements(
+    state: &CriuState,
+    given: [Option<OwnedFd>; 3],
+) -> Result<Vec<(OwnedFd, String)>, RestoreError> {
+    let mut out = Vec::new();
+    for (end, fd) in state.stdio.iter().zip(given) {
+        let StdioEnd::External { key } = end else {
+            continue;
+        };
+        // stdout and stderr often share one pipe: CRIU wants each key once.
+        if out.iter().any(|(_, k): &(OwnedFd, String)| k == key) {
+            continue;
+        }
+        let fd = match fd {
+            Some(fd) => fd,
+            None => File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(RestoreError::Stdio)?
+                .into(),
+        };
+        out.push((fd, key.clone()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,206 @@
+//! One request to `criu swrk` over its SOCK_SEQPACKET RPC, using the message
+//! types that the `rust-criu` crate generates from CRIU's `rpc.proto`.
+//!
+//! `rust_criu::Criu` covers the common case, but three things this engine
+//! needs are out of its reach: the `network_lock` option (a tree that owns its
+//! network namespace must use `skip` where no iptables is installed), the
+//! restored pid in the RESTORE response, and handing `inherit_fd` descriptors
+//! to CRIU without clearing close-on-exec in this (multi-threaded) process.
+//! So the engine drives the same protocol itself.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, socketpair};
+use protobuf::{Message, MessageField};
+use rust_criu::rust_criu_protobuf::rpc::{Criu_opts, Criu_req, Criu_req_type, Criu_resp};
+
+use super::sys;
+
+/// The largest RPC message accepted from CRIU.
+const MAX_MESSAGE: usize = 1 << 20;
+
+/// Why an RPC exchange with CRIU failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// The binary could not be started.
+    #[error("cannot start {binary}: {source}")]
+    Spawn {
+        /// The CRIU binary.
+        binary: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Talking to the worker failed.
+    #[error("{op} on the CRIU RPC socket: {source}")]
+    Socket {
+        /// The operation.
+        op: &'static str,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The worker sent something that is not a CRIU response.
+    #[error("malformed CRIU RPC response: {0}")]
+    Malformed(String),
+    /// The worker exited before answering.
+    #[error("CRIU exited without answering ({0})")]
+    Vanished(String),
+    /// CRIU answered that the operation failed.
+    #[error("CRIU reports failure{}{}", errno.map(|e| format!(" (errno {e}: {})", io::Error::from_raw_os_error(e))).unwrap_or_default(), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Failed {
+        /// CRIU's errno for the failure, if it set one.
+        errno: Option<i32>,
+        /// CRIU's error message, if it sent one.
+        message: Option<String>,
+    },
+}
+
+/// A successful exchange.
+#[derive(Debug)]
+pub(super) struct Reply {
+    pub(super) response: Criu_resp,
+    /// Each notification CRIU sent (`pre-dump`, `post-restore`, ...) and when,
+    /// counted from the start of the request.
+    pub(super) notifications: Vec<(String, Duration)>,
+}
+
+/// Sends one request of `kind` with `opts` to a fresh `criu swrk` and waits
+/// for the answer. Each `(fd, key)` of `inherit` is handed to CRIU as an
+/// `inherit_fd` entry: the restored resource `key` becomes `fd`.
+pub(super) fn call(
+    binary: &Path,
+    kind: Criu_req_type,
+    mut opts: Criu_opts,
+    inherit: &[(BorrowedFd<'_>, String)],
+) -> Result<Reply, RpcError> {
+    let started = Instant::now();
+    let (ours, theirs): (OwnedFd, OwnedFd) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| RpcError::Socket {
+        op: "socketpair",
+        source: e.into(),
+    })?;
+    let fds: Vec<BorrowedFd<'_>> = inherit.iter().map(|(fd, _)| *fd).collect();
+    let (mut child, numbers) =
+        sys::spawn_swrk(binary, theirs.as_fd(), &fds).map_err(|source| RpcError::Spawn {
+            binary: binary.display().to_string(),
+            source,
+        })?;
+    drop(theirs);
+    for ((_, key), number) in inherit.iter().zip(&numbers[1..]) {
+        let mut entry = rust_criu::rust_criu_protobuf::rpc::Inherit_fd::new();
+        entry.set_key(key.clone());
+        entry.set_fd(*number);
+        opts.inherit_fd.push(entry);
+    }
+    let mut req = Criu_req::new();
+    req.set_type(kind);
+    req.opts = MessageField::some(opts);
+
+    let result = exchange(&ours, &req, kind, started);
+    drop(ours);
+    // CRIU exits once it has answered (or once its socket closes).
+    let status = child.wait();
+    match result {
+        Err(RpcError::Socket { op: "receive", .. }) | Err(RpcError::Vanished(_)) => {
+            Err(RpcError::Vanished(match status {
+                Ok(status) => status.to_string(),
+                Err(e) => e.to_string(),
+            }))
+        }
+        other => other,
+    }
+}
+
+fn exchange(
+    sock: &OwnedFd,
+    req: &Criu_req,
+    kind: Criu_req_type,
+    started: Instant,
+) -> Result<Reply, RpcError> {
+    let bytes = req
+        .write_to_bytes()
+        .map_err(|e| RpcError::Malformed(format!("cannot encode request: {e}")))?;
+    send(sock, &bytes)?;
+    let mut notifications = Vec::new();
+    loop {
+        let response = receive(sock)?;
+        if response.type_() == Criu_req_type::NOTIFY {
+            let script = response.notify.script().to_owned();
+            tracing::trace!(%script, "criu notification");
+            notifications.push((script, started.elapsed()));
+            let mut ack = Criu_req::new();
+            ack.set_type(Criu_req_type::NOTIFY);
+            ack.set_notify_success(true);
+            let ack = ack
+                .write_to_bytes()
+                .map_err(|e| RpcError::Malformed(format!("cannot encode ack: {e}")))?;
+            send(sock, &ack)?;
+            continue;
+        }
+        if !response.success() {
+            return Err(RpcError::Failed {
+                errno: response
+                    .has_cr_errno()
+                    .then(|| response.cr_errno())
+                    .filter(|e| *e != 0),
+                message: response
+                    .has_cr_errmsg()
+                    .then(|| response.cr_errmsg().trim().to_owned())
+                    .filter(|m| !m.is_empty()),
+            });
+        }
+        if response.type_() != kind {
+            return Err(RpcError::Malformed(format!(
+                "answer of type {:?} to a {kind:?} request",
+                response.type_()
+            )));
+        }
+        return Ok(Reply {
+            response,
+            notifications,
+        });
+    }
+}
+
+fn send(sock: &OwnedFd, bytes: &[u8]) -> Result<(), RpcError> {
+    let mut file = File::from(
+        sock.try_clone()
+            .map_err(|source| RpcError::Socket { op: "dup", source })?,
+    );
+    // A SEQPACKET write is one message; a short write is an error.
+    file.write_all(bytes)
+        .map_err(|source| RpcError::Socket { op: "send", source })
+}
+
+fn receive(sock: &OwnedFd) -> Result<Criu_resp, RpcError> {
+    let mut buf = vec![0u8; MAX_MESSAGE];
+    let n = loop {
+        match recv(sock.as_raw_fd(), &mut buf, MsgFlags::MSG_TRUNC) {
+            Ok(n) => break n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                return Err(RpcError::Socket {
+                    op: "receive",
+                    source: e.into(),
+                });
+            }
+        }
+    };
+    if n == 0 {
+        return Err(RpcError::Vanished("socket closed".into()));
+    }
+    if n > buf.len() {
+        return Err(RpcError::Malformed(format!(
+            "message of {n} bytes exceeds {MAX_MESSAGE}"
+        )));
+    }
+    Criu_resp::parse_from_bytes(&buf[..n]).map_err(|e| RpcError::Malformed(e.to_string()))
+}

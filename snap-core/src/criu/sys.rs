@@ -1,0 +1,52 @@
+//! Spawning `criu swrk` with exactly the descriptors it must inherit.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// Starts `criu swrk` with `sock` and each of `inherit` available in the
+/// child at fresh numbers, returned in order (socket first). Every source
+/// descriptor stays close-on-exec in this process, so concurrent spawns from
+/// other threads never leak them.
+pub(super) fn spawn_swrk(
+    binary: &Path,
+    sock: BorrowedFd<'_>,
+    inherit: &[BorrowedFd<'_>],
+) -> io::Result<(Child, Vec<RawFd>)> {
+    let sources: Vec<RawFd> = std::iter::once(sock.as_raw_fd())
+        .chain(inherit.iter().map(AsRawFd::as_raw_fd))
+        .collect();
+    // Targets above every source, so no dup2 overwrites a source not yet moved.
+    let base = sources.iter().copied().max().unwrap_or(2).max(2) + 1;
+    let targets: Vec<RawFd> = (0..sources.len() as RawFd).map(|i| base + i).collect();
+
+    let mut cmd = Command::new(binary);
+    cmd.arg("swrk")
+        .arg(targets[0].to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let (src, dst) = (sources.clone(), targets.clone());
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe system calls (dup2, prctl) on integers captured by
+    // value; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            for (from, to) in src.iter().zip(&dst) {
+                // dup2 clears close-on-exec on the new descriptor.
+                if libc::dup2(*from, *to) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            // A CRIU whose client died must not finish a dump nobody will seal.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    Ok((child, targets))
+}

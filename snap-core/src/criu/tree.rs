@@ -1,0 +1,166 @@
+//! What the engine must know about a process tree before dumping it, read
+//! from `/proc`, and what it records for the restore.
+
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+
+use bincode::{Decode, Encode};
+
+/// One of the root's stdio descriptors, as it was at checkpoint time.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum StdioEnd {
+    /// A pipe or socket to a process outside the tree. Every restore must
+    /// hand in a replacement, which CRIU installs through `inherit_fd`.
+    External {
+        /// CRIU's key for it, such as `pipe:[12345]`.
+        key: String,
+    },
+    /// A path CRIU reopens by itself (a regular file, `/dev/null`).
+    Path {
+        /// The path.
+        path: String,
+    },
+    /// Not open.
+    Closed,
+}
+
+impl StdioEnd {
+    /// Whether this end is a socket, which CRIU only dumps with `ext_unix_sk`.
+    pub(super) fn is_socket(&self) -> bool {
+        matches!(self, Self::External { key } if key.starts_with("socket:"))
+    }
+}
+
+/// The engine-private state of a CRIU snapshot, stored in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct CriuState {
+    /// The root's pid when dumped, in the dumping host's view.
+    pub root_pid: i32,
+    /// Whether the root was PID 1 of a PID namespace of its own, so that
+    /// restores get fresh namespaces and never collide.
+    pub owns_pid_ns: bool,
+    /// Whether the tree had a network namespace of its own.
+    pub owns_net_ns: bool,
+    /// The root's descriptors 0, 1 and 2.
+    pub stdio: [StdioEnd; 3],
+    /// CRIU's version, `major * 10000 + minor * 100 + sublevel`.
+    pub criu_version: u32,
+}
+
+impl CriuState {
+    pub(super) fn encode(&self) -> Vec<u8> {
+        // Encoding plain data into a Vec cannot fail.
+        bincode::encode_to_vec(self, bincode::config::standard()).unwrap_or_default()
+    }
+
+    pub(super) fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let config = bincode::config::standard().with_limit::<{ 1 << 16 }>();
+        match bincode::decode_from_slice::<Self, _>(bytes, config) {
+            Ok((state, used)) if used == bytes.len() => Ok(state),
+            Ok(_) => Err("trailing bytes after the CRIU state".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Why a process cannot be dumped as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    /// There is no such process.
+    #[error("no process with pid {0}")]
+    NoSuchProcess(i32),
+    /// A stdio descriptor is a terminal, which needs a shell job.
+    #[error(
+        "fd {fd} of pid {pid} is the terminal {path}; give the process files, pipes or sockets as stdio (start it with `snaprun spawn`)"
+    )]
+    Terminal {
+        /// The process.
+        pid: i32,
+        /// The descriptor.
+        fd: i32,
+        /// The terminal.
+        path: String,
+    },
+    /// Reading `/proc` failed.
+    #[error("{}: {source}", path.display())]
+    Proc {
+        /// What was read.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Reads what the engine needs to know about the tree rooted at `pid`.
+pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeError> {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    if !proc.exists() {
+        return Err(TreeError::NoSuchProcess(pid));
+    }
+    let read_link = |rel: &str| {
+        let path = proc.join(rel);
+        fs::read_link(&path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound if !proc.exists() => TreeError::NoSuchProcess(pid),
+            _ => TreeError::Proc { path, source },
+        })
+    };
+    let own = |rel: &str| -> Result<bool, TreeError> {
+        let theirs = read_link(rel)?;
+        let ours =
+            fs::read_link(format!("/proc/self/{rel}")).map_err(|source| TreeError::Proc {
+                path: rel.into(),
+                source,
+            })?;
+        Ok(theirs != ours)
+    };
+    let status_path = proc.join("status");
+    let status = fs::read_to_string(&status_path).map_err(|source| TreeError::Proc {
+        path: status_path,
+        source,
+    })?;
+    // NSpid lists the pid in each namespace, outermost first; PID 1 last
+    // means the root is the init of its own namespace.
+    let is_ns_init = status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .and_then(|ids| ids.split_whitespace().last())
+        .is_some_and(|innermost| innermost == "1");
+    let owns_pid_ns = own("ns/pid")? && is_ns_init;
+    let owns_net_ns = own("ns/net")?;
+
+    let mut stdio = [StdioEnd::Closed, StdioEnd::Closed, StdioEnd::Closed];
+    for (fd, end) in stdio.iter_mut().enumerate() {
+        let target = match fs::read_link(proc.join(format!("fd/{fd}"))) {
+            Ok(target) => target.to_string_lossy().into_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(TreeError::Proc {
+                    path: proc.join(format!("fd/{fd}")),
+                    source,
+                });
+            }
+        };
+        *end = if target.starts_with("pipe:[") || target.starts_with("socket:[") {
+            StdioEnd::External { key: target }
+        } else if target.starts_with("/dev/pts/")
+            || target.starts_with("/dev/tty")
+            || target == "/dev/console"
+        {
+            return Err(TreeError::Terminal {
+                pid,
+                fd: fd as i32,
+                path: target,
+            });
+        } else {
+            StdioEnd::Path { path: target }
+        };
+    }
+    Ok(CriuState {
+        root_pid: pid,
+        owns_pid_ns,
+        owns_net_ns,
+        stdio,
+        criu_version,
+    })
+}

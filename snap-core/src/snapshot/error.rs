@@ -1,0 +1,221 @@
+//! Errors from creating and opening snapshots.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::Sha256Digest;
+
+/// Why a directory is not a snapshot that may be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The directory does not exist.
+    #[error("{}: no such snapshot directory", path.display())]
+    NotFound {
+        /// The directory asked for.
+        path: PathBuf,
+    },
+    /// The path is not a directory.
+    #[error("{}: not a directory", path.display())]
+    NotADirectory {
+        /// The path asked for.
+        path: PathBuf,
+    },
+    /// The directory is a temporary left by an interrupted checkpoint.
+    #[error("{}: an unfinished snapshot left by an interrupted checkpoint", path.display())]
+    Unfinished {
+        /// The temporary directory.
+        path: PathBuf,
+    },
+    /// The directory has no manifest: it is empty or holds something else.
+    #[error("{}: not a snapshot: it has no {}", dir.display(), super::MANIFEST_FILE)]
+    MissingManifest {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A file the manifest lists is gone.
+    #[error("{}: missing from the snapshot", path.display())]
+    MissingFile {
+        /// The missing file.
+        path: PathBuf,
+    },
+    /// A file is shorter than recorded.
+    #[error("{}: truncated: {found} bytes, expected {expected}", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Recorded size.
+        expected: u64,
+        /// Size on disk.
+        found: u64,
+    },
+    /// A file is longer than recorded.
+    #[error("{}: {found} bytes, expected {expected}: data was appended", path.display())]
+    Overlong {
+        /// The file.
+        path: PathBuf,
+        /// Recorded size.
+        expected: u64,
+        /// Size on disk.
+        found: u64,
+    },
+    /// A file's contents differ from what was recorded.
+    #[error("{}: checksum mismatch: contents hash to {found}, recorded {expected}", path.display())]
+    ChecksumMismatch {
+        /// The file.
+        path: PathBuf,
+        /// Recorded digest.
+        expected: Sha256Digest,
+        /// Digest of the contents on disk.
+        found: Sha256Digest,
+    },
+    /// The manifest does not start with the snap magic: a foreign file.
+    #[error("{}: not a snap manifest (foreign file; first bytes {found:02x?})", path.display())]
+    BadMagic {
+        /// The manifest path.
+        path: PathBuf,
+        /// The first eight bytes found.
+        found: [u8; 8],
+    },
+    /// The manifest has a format version this build cannot read.
+    #[error("{}: unsupported snapshot format version {found}; this build reads version {supported}", path.display())]
+    UnsupportedVersion {
+        /// The manifest path.
+        path: PathBuf,
+        /// Version found in the header.
+        found: u32,
+        /// Version this build supports.
+        supported: u32,
+    },
+    /// The manifest header claims a body over the size bound.
+    #[error("{}: manifest body of {len} bytes exceeds the limit of {limit}", path.display())]
+    ManifestTooLarge {
+        /// The manifest path.
+        path: PathBuf,
+        /// Claimed body length.
+        len: u64,
+        /// The bound.
+        limit: u64,
+    },
+    /// The manifest passed its checksum but does not decode or is invalid.
+    #[error("{}: invalid manifest: {reason}", path.display())]
+    ManifestCorrupt {
+        /// The manifest path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The payload holds a file the manifest does not list.
+    #[error("{}: not listed in the manifest", path.display())]
+    UnlistedFile {
+        /// The extra file.
+        path: PathBuf,
+    },
+    /// A payload entry is a link, device or other non-regular file.
+    #[error("{}: not a regular file", path.display())]
+    NotARegularFile {
+        /// The entry.
+        path: PathBuf,
+    },
+    /// The snapshot was written by another engine.
+    #[error("snapshot was made by the {found:?} engine, not {expected:?}")]
+    EngineMismatch {
+        /// Engine named in the manifest.
+        found: String,
+        /// Engine asked for.
+        expected: String,
+    },
+    /// The snapshot is of something else than what is being run.
+    #[error("snapshot is of something else: its {field} is {found}, expected {expected}")]
+    IdentityMismatch {
+        /// Which identity field differs.
+        field: &'static str,
+        /// Value recorded in the snapshot.
+        found: String,
+        /// Value of what is being run.
+        expected: String,
+    },
+    /// The snapshot was taken on a host this engine cannot restore it on.
+    #[error(
+        "snapshot was taken with {field} {found:?}, this host has {current:?}, and the engine cannot cross that"
+    )]
+    HostMismatch {
+        /// `kernel release` or `architecture`.
+        field: &'static str,
+        /// Value recorded in the snapshot.
+        found: String,
+        /// Value on this host.
+        current: String,
+    },
+    /// A system call failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// The operation.
+        op: &'static str,
+        /// The path it was applied to.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl OpenError {
+    pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> Self {
+        Self::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Why a snapshot could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The destination exists and is not a snapshot or an empty directory, so
+    /// replacing it could destroy data.
+    #[error("{}: exists and is neither a snapshot nor empty; refusing to replace it", path.display())]
+    DestinationOccupied {
+        /// The destination.
+        path: PathBuf,
+    },
+    /// The destination has no parent directory to build the temporary in.
+    #[error("{}: a snapshot needs a named directory inside a parent", path.display())]
+    NoParent {
+        /// The destination.
+        path: PathBuf,
+    },
+    /// The engine left something other than a regular file in the payload.
+    #[error("{}: the payload may only hold regular files and directories", path.display())]
+    UnsupportedEntry {
+        /// The entry.
+        path: PathBuf,
+    },
+    /// The manifest would be over the size bound.
+    #[error("manifest of {len} bytes exceeds the limit of {limit}")]
+    ManifestTooLarge {
+        /// Encoded body length.
+        len: usize,
+        /// The bound.
+        limit: u32,
+    },
+    /// A system call failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// The operation.
+        op: &'static str,
+        /// The path it was applied to.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl CreateError {
+    pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> Self {
+        Self::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The snapshot format: a directory with a checksummed manifest and the
+//! engine's payload.
+//!
+//! ```text
+//! DIR/
+//! ├── manifest.snap     header + bincode body; see `docs/snapshot-format.md`
+//! └── payload/          whatever the engine wrote (CRIU: *.img)
+//! ```
+//!
+//! A snapshot comes into being only through [`SnapshotWriter`], which builds
+//! it in a temporary sibling and renames it into place, and is read only
+//! through [`Snapshot::open`], which checks every file against the manifest
+//! before anything else may look at it.
+
+mod codec;
+mod error;
+mod host;
+mod identity;
+mod manifest;
+mod open;
+mod writer;
+
+pub use codec::{FORMAT_VERSION, MAGIC, MAX_MANIFEST_BODY};
+pub use error::{CreateError, OpenError};
+pub use host::Host;
+pub use identity::Identity;
+pub use manifest::{FileEntry, Manifest};
+pub use open::{Expect, HostRule, Snapshot};
+pub use writer::{Seal, SnapshotWriter};
+
+/// File name of the manifest inside a snapshot directory.
+pub const MANIFEST_FILE: &str = "manifest.snap";
+/// Directory, inside a snapshot, that holds the engine's files.
+pub const PAYLOAD_DIR: &str = "payload";
+
+/// Marks a temporary directory that is being built into a snapshot.
+const TEMP_MARK: &str = ".snap-tmp.";

@@ -1,0 +1,233 @@
+//! Opening a snapshot: every check happens here, before an engine reads a
+//! byte of the payload.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{Host, Identity, MANIFEST_FILE, Manifest, OpenError, PAYLOAD_DIR, TEMP_MARK, codec};
+use crate::Sha256Digest;
+use crate::snapshot::FileEntry;
+
+/// How far a snapshot may travel between hosts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HostRule {
+    /// No check (inspecting a snapshot).
+    #[default]
+    Any,
+    /// The CPU architecture must match (CRIU adapts to another kernel).
+    SameArch,
+    /// Architecture and kernel release must match (the native engine relies
+    /// on the exact vDSO).
+    SameKernel,
+}
+
+/// What the caller expects of a snapshot beyond its integrity.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expect<'a> {
+    /// The engine that must have written it.
+    pub engine: Option<&'a str>,
+    /// What it must be a snapshot of.
+    pub identity: Option<&'a Identity>,
+    /// How far it may have travelled.
+    pub host: HostRule,
+}
+
+/// A snapshot whose every file matched its manifest when it was opened.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+impl Snapshot {
+    /// Opens and fully validates the snapshot in `dir`: the manifest's magic,
+    /// version, size bound and checksum, then the size and SHA-256 of every
+    /// payload file, then `expect`.
+    pub fn open(dir: &Path, expect: &Expect<'_>) -> Result<Self, OpenError> {
+        let meta = fs::metadata(dir).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => OpenError::NotFound {
+                path: dir.to_path_buf(),
+            },
+            _ => OpenError::io("stat", dir, source),
+        })?;
+        if !meta.is_dir() {
+            return Err(OpenError::NotADirectory {
+                path: dir.to_path_buf(),
+            });
+        }
+        if is_temporary(dir) {
+            return Err(OpenError::Unfinished {
+                path: dir.to_path_buf(),
+            });
+        }
+        let manifest = codec::read(&dir.join(MANIFEST_FILE))?;
+        let snapshot = Self {
+            dir: dir.to_path_buf(),
+            manifest,
+        };
+        snapshot.verify_payload()?;
+        snapshot.require(expect)?;
+        Ok(snapshot)
+    }
+
+    /// A snapshot that [`super::SnapshotWriter`] has just hashed and sealed.
+    pub(super) fn sealed(dir: PathBuf, manifest: Manifest) -> Self {
+        Self { dir, manifest }
+    }
+
+    /// Checks `expect` against an already validated snapshot.
+    pub fn require(&self, expect: &Expect<'_>) -> Result<(), OpenError> {
+        if let Some(engine) = expect.engine {
+            if self.manifest.engine != engine {
+                return Err(OpenError::EngineMismatch {
+                    found: self.manifest.engine.clone(),
+                    expected: engine.to_owned(),
+                });
+            }
+        }
+        if let Some(identity) = expect.identity {
+            self.manifest.identity.require(identity)?;
+        }
+        let here = Host::current();
+        let recorded = &self.manifest.host;
+        if expect.host != HostRule::Any && recorded.arch != here.arch {
+            return Err(OpenError::HostMismatch {
+                field: "architecture",
+                found: recorded.arch.clone(),
+                current: here.arch,
+            });
+        }
+        if expect.host == HostRule::SameKernel && recorded.kernel_release != here.kernel_release {
+            return Err(OpenError::HostMismatch {
+                field: "kernel release",
+                found: recorded.kernel_release.clone(),
+                current: here.kernel_release,
+            });
+        }
+        Ok(())
+    }
+
+    /// The snapshot directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The directory holding the engine's files.
+    pub fn payload_dir(&self) -> PathBuf {
+        self.dir.join(PAYLOAD_DIR)
+    }
+
+    /// The validated manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn verify_payload(&self) -> Result<(), OpenError> {
+        let payload = self.payload_dir();
+        let mut listed = BTreeSet::new();
+        for entry in &self.manifest.files {
+            if !FileEntry::is_contained(&entry.path) || !listed.insert(entry.path.as_str()) {
+                return Err(OpenError::ManifestCorrupt {
+                    path: self.dir.join(MANIFEST_FILE),
+                    reason: format!(
+                        "payload entry {:?} is not a unique relative path",
+                        entry.path
+                    ),
+                });
+            }
+            verify_file(&payload.join(&entry.path), entry)?;
+        }
+        let scratch: BTreeSet<&str> = self.manifest.scratch.iter().map(String::as_str).collect();
+        let mut found = Vec::new();
+        list_files(&payload, &payload, &mut found)?;
+        for rel in found {
+            if !listed.contains(rel.as_str()) && !scratch.contains(rel.as_str()) {
+                return Err(OpenError::UnlistedFile {
+                    path: payload.join(rel),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn verify_file(path: &Path, entry: &FileEntry) -> Result<(), OpenError> {
+    let meta = fs::symlink_metadata(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => OpenError::MissingFile {
+            path: path.to_path_buf(),
+        },
+        _ => OpenError::io("stat", path, source),
+    })?;
+    if !meta.is_file() {
+        return Err(OpenError::NotARegularFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let size_error = |found: u64| {
+        if found < entry.size {
+            OpenError::Truncated {
+                path: path.to_path_buf(),
+                expected: entry.size,
+                found,
+            }
+        } else {
+            OpenError::Overlong {
+                path: path.to_path_buf(),
+                expected: entry.size,
+                found,
+            }
+        }
+    };
+    if meta.len() != entry.size {
+        return Err(size_error(meta.len()));
+    }
+    let file = File::open(path).map_err(|source| OpenError::io("open", path, source))?;
+    let (sha256, len) =
+        Sha256Digest::of_reader(file).map_err(|source| OpenError::io("read", path, source))?;
+    if len != entry.size {
+        return Err(size_error(len));
+    }
+    if sha256 != entry.sha256 {
+        return Err(OpenError::ChecksumMismatch {
+            path: path.to_path_buf(),
+            expected: entry.sha256,
+            found: sha256,
+        });
+    }
+    Ok(())
+}
+
+/// Collects the `/`-joined paths of all non-directory entries below `dir`.
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), OpenError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // No payload directory: every listed file was already reported missing,
+        // so an absent directory only means an empty payload.
+        Err(e) if e.kind() == io::ErrorKind::NotFound && dir == root => return Ok(()),
+        Err(source) => return Err(OpenError::io("read directory", dir, source)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|source| OpenError::io("read directory", dir, source))?;
+        let path = entry.path();
+        let kind = entry
+            .file_type()
+            .map_err(|source| OpenError::io("stat", &path, source))?;
+        if kind.is_dir() {
+            list_files(root, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            out.push(rel.to_string_lossy().into_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Whether `dir` is named like a temporary that [`super::SnapshotWriter`]
+/// builds a snapshot in.
+pub(crate) fn is_temporary(dir: &Path) -> bool {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.') && n.contains(TEMP_MARK))
+}

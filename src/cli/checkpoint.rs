@@ -1,0 +1,47 @@
+//! `snaprun checkpoint`: dump a running process tree into a snapshot.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use snap::Engine;
+use snap::criu::{CheckpointOptions, CriuEngine};
+
+/// Checkpoint a running process tree into a snapshot, with CRIU.
+///
+/// The snapshot is built in a temporary sibling of DIR and renamed into place
+/// only once complete, so an interrupted checkpoint never leaves a snapshot
+/// that opens. DIR may be absent, empty or an older snapshot, which is
+/// replaced. Unless --leave-running is given, the tree is killed after the
+/// dump, as CRIU does. Needs root.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The root of the tree to checkpoint (for a tree from `snaprun spawn`,
+    /// the pid it printed).
+    #[arg(long)]
+    pid: i32,
+    /// Where to write the snapshot.
+    #[arg(long, value_name = "DIR")]
+    snapshot_dir: PathBuf,
+    /// Keep the tree running after the dump.
+    #[arg(long)]
+    leave_running: bool,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let engine = CriuEngine::locate()?;
+    let options = CheckpointOptions {
+        leave_running: args.leave_running,
+        identity: None,
+    };
+    let snapshot = engine
+        .checkpoint(&args.pid, &args.snapshot_dir, &options)
+        .with_context(|| format!("checkpoint of pid {} failed", args.pid))?;
+    let manifest = snapshot.manifest();
+    let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
+    super::output::print(&format!(
+        "{}: {} files, {} bytes\n",
+        snapshot.dir().display(),
+        manifest.files.len(),
+        bytes
+    ))
+}

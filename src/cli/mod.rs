@@ -1,0 +1,66 @@
+//! Command-line interface.
+
+mod checkpoint;
+mod inspect;
+mod output;
+mod restore;
+mod spawn;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Run Lambda-style functions from process snapshots.
+///
+/// snaprun checkpoints a running process tree with CRIU and restores as many
+/// copies of it as needed, side by side. Start the tree with `snaprun spawn`
+/// so that it owns its PID and network namespaces; a snapshot of such a tree
+/// restores any number of times at once.
+#[derive(Debug, Parser)]
+#[command(
+    name = "snaprun",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    Spawn(spawn::Args),
+    Checkpoint(checkpoint::Args),
+    Restore(restore::Args),
+    Inspect(inspect::Args),
+}
+
+/// Sends `tracing` output to stderr at the level `-v` asks for.
+pub(crate) fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+pub(crate) fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Spawn(args) => spawn::run(args),
+        Command::Checkpoint(args) => checkpoint::run(args),
+        Command::Restore(args) => restore::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    }
+}

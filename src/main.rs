@@ -1,0 +1,20 @@
+//! `snaprun`: run Lambda-style functions from process snapshots.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_logging(args.verbose);
+    match cli::run(args.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: the error and its causes, joined.
+            eprintln!("snaprun: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
