@@ -27,12 +27,12 @@ pub enum CheckpointError {
     #[error(transparent)]
     Tree(#[from] TreeError),
     /// Its identity could not be read.
-    #[error("cannot read the identity of pid {pid}: {source}")]
+    #[error("cannot read the identity of pid {pid}: {cause}")]
     Identity {
         /// The process.
         pid: i32,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The snapshot could not be written.
     #[error(transparent)]
@@ -41,12 +41,12 @@ pub enum CheckpointError {
     #[error("cannot prepare a work directory for CRIU: {0}")]
     WorkDir(std::io::Error),
     /// CRIU failed; its log is kept.
-    #[error("criu dump of pid {pid} failed: {source}; log {}: {}", log.display(), log::one_line(log_tail))]
+    #[error("criu dump of pid {pid} failed: {cause}; log {}: {}", log.display(), log::one_line(log_tail))]
     Criu {
         /// The root of the tree.
         pid: i32,
         /// What CRIU said.
-        source: RpcError,
+        cause: RpcError,
         /// CRIU's log, kept for inspection.
         log: PathBuf,
         /// Its last error lines.
@@ -65,7 +65,7 @@ impl CriuEngine {
         let identity = match &options.identity {
             Some(identity) => identity.clone(),
             None => Identity::of_process(pid)
-                .map_err(|source| CheckpointError::Identity { pid, source })?,
+                .map_err(|cause| CheckpointError::Identity { pid, cause })?,
         };
         if !state.owns_pid_ns {
             tracing::warn!(
@@ -101,12 +101,12 @@ impl CriuEngine {
         let started = Instant::now();
         match rpc::call(&self.binary, Criu_req_type::DUMP, opts, &[]) {
             Ok(_) => {}
-            Err(source) => {
+            Err(cause) => {
                 let (log, log_tail) = work.keep_for_error();
-                tracing::error!(pid, log = %log.display(), %source, "criu dump failed");
+                tracing::debug!(pid, log = %log.display(), %cause, "criu dump failed");
                 return Err(CheckpointError::Criu {
                     pid,
-                    source,
+                    cause,
                     log,
                     log_tail,
                 });

@@ -48,12 +48,12 @@ pub enum RestoreError {
     #[error("cannot prepare a work directory for CRIU: {0}")]
     WorkDir(io::Error),
     /// CRIU failed; its log is kept.
-    #[error("criu restore of {} failed: {source}; log {}: {}", snapshot.display(), log.display(), log::one_line(log_tail))]
+    #[error("criu restore of {} failed: {cause}; log {}: {}", snapshot.display(), log.display(), log::one_line(log_tail))]
     Criu {
         /// The snapshot directory.
         snapshot: PathBuf,
         /// What CRIU said.
-        source: RpcError,
+        cause: RpcError,
         /// CRIU's log, kept for inspection.
         log: PathBuf,
         /// Its last error lines.
@@ -173,12 +173,12 @@ impl CriuEngine {
         let started = Instant::now();
         let reply = match rpc::call(&self.binary, Criu_req_type::RESTORE, opts, &inherit) {
             Ok(reply) => reply,
-            Err(source) => {
+            Err(cause) => {
                 let (log, log_tail) = work.keep_for_error();
-                tracing::error!(snapshot = %snapshot.dir().display(), log = %log.display(), %source, "criu restore failed");
+                tracing::debug!(snapshot = %snapshot.dir().display(), log = %log.display(), %cause, "criu restore failed");
                 return Err(RestoreError::Criu {
                     snapshot: snapshot.dir().to_path_buf(),
-                    source,
+                    cause,
                     log,
                     log_tail,
                 });

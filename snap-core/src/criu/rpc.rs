@@ -27,20 +27,20 @@ const MAX_MESSAGE: usize = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
     /// The binary could not be started.
-    #[error("cannot start {binary}: {source}")]
+    #[error("cannot start {binary}: {cause}")]
     Spawn {
         /// The CRIU binary.
         binary: String,
         /// The cause.
-        source: io::Error,
+        cause: io::Error,
     },
     /// Talking to the worker failed.
-    #[error("{op} on the CRIU RPC socket: {source}")]
+    #[error("{op} on the CRIU RPC socket: {cause}")]
     Socket {
         /// The operation.
         op: &'static str,
         /// The cause.
-        source: io::Error,
+        cause: io::Error,
     },
     /// The worker sent something that is not a CRIU response.
     #[error("malformed CRIU RPC response: {0}")]
@@ -85,13 +85,13 @@ pub(super) fn call(
     )
     .map_err(|e| RpcError::Socket {
         op: "socketpair",
-        source: e.into(),
+        cause: e.into(),
     })?;
     let fds: Vec<BorrowedFd<'_>> = inherit.iter().map(|(fd, _)| *fd).collect();
     let (mut child, numbers) =
-        sys::spawn_swrk(binary, theirs.as_fd(), &fds).map_err(|source| RpcError::Spawn {
+        sys::spawn_swrk(binary, theirs.as_fd(), &fds).map_err(|cause| RpcError::Spawn {
             binary: binary.display().to_string(),
-            source,
+            cause,
         })?;
     drop(theirs);
     for ((_, key), number) in inherit.iter().zip(&numbers[1..]) {
@@ -173,11 +173,11 @@ fn exchange(
 fn send(sock: &OwnedFd, bytes: &[u8]) -> Result<(), RpcError> {
     let mut file = File::from(
         sock.try_clone()
-            .map_err(|source| RpcError::Socket { op: "dup", source })?,
+            .map_err(|cause| RpcError::Socket { op: "dup", cause })?,
     );
     // A SEQPACKET write is one message; a short write is an error.
     file.write_all(bytes)
-        .map_err(|source| RpcError::Socket { op: "send", source })
+        .map_err(|cause| RpcError::Socket { op: "send", cause })
 }
 
 fn receive(sock: &OwnedFd) -> Result<Criu_resp, RpcError> {
@@ -189,7 +189,7 @@ fn receive(sock: &OwnedFd) -> Result<Criu_resp, RpcError> {
             Err(e) => {
                 return Err(RpcError::Socket {
                     op: "receive",
-                    source: e.into(),
+                    cause: e.into(),
                 });
             }
         }

@@ -70,6 +70,9 @@ pub enum TreeError {
     /// There is no such process.
     #[error("no process with pid {0}")]
     NoSuchProcess(i32),
+    /// The process has exited and waits to be reaped.
+    #[error("pid {0} has exited (a zombie); there is nothing left to checkpoint")]
+    Exited(i32),
     /// A stdio descriptor is a terminal, which needs a shell job.
     #[error(
         "fd {fd} of pid {pid} is the terminal {path}; give the process files, pipes or sockets as stdio (start it with `snaprun spawn`)"
@@ -83,47 +86,51 @@ pub enum TreeError {
         path: String,
     },
     /// Reading `/proc` failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Proc {
         /// What was read.
         path: PathBuf,
         /// The cause.
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
 /// Reads what the engine needs to know about the tree rooted at `pid`.
 pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeError> {
     let proc = PathBuf::from(format!("/proc/{pid}"));
-    if !proc.exists() {
-        return Err(TreeError::NoSuchProcess(pid));
+    let status_path = proc.join("status");
+    let status = fs::read_to_string(&status_path).map_err(|cause| match cause.kind() {
+        io::ErrorKind::NotFound => TreeError::NoSuchProcess(pid),
+        _ => TreeError::Proc {
+            path: status_path,
+            cause,
+        },
+    })?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    if field("State:").is_some_and(|state| state.starts_with('Z')) {
+        return Err(TreeError::Exited(pid));
     }
-    let read_link = |rel: &str| {
-        let path = proc.join(rel);
-        fs::read_link(&path).map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound if !proc.exists() => TreeError::NoSuchProcess(pid),
-            _ => TreeError::Proc { path, source },
-        })
+    let gone = |path: PathBuf, cause: io::Error| match cause.kind() {
+        io::ErrorKind::NotFound => TreeError::Exited(pid),
+        _ => TreeError::Proc { path, cause },
     };
     let own = |rel: &str| -> Result<bool, TreeError> {
-        let theirs = read_link(rel)?;
-        let ours =
-            fs::read_link(format!("/proc/self/{rel}")).map_err(|source| TreeError::Proc {
-                path: rel.into(),
-                source,
-            })?;
+        let path = proc.join(rel);
+        let theirs = fs::read_link(&path).map_err(|cause| gone(path, cause))?;
+        let ours = fs::read_link(format!("/proc/self/{rel}")).map_err(|cause| TreeError::Proc {
+            path: rel.into(),
+            cause,
+        })?;
         Ok(theirs != ours)
     };
-    let status_path = proc.join("status");
-    let status = fs::read_to_string(&status_path).map_err(|source| TreeError::Proc {
-        path: status_path,
-        source,
-    })?;
     // NSpid lists the pid in each namespace, outermost first; PID 1 last
     // means the root is the init of its own namespace.
-    let is_ns_init = status
-        .lines()
-        .find_map(|l| l.strip_prefix("NSpid:"))
+    let is_ns_init = field("NSpid:")
         .and_then(|ids| ids.split_whitespace().last())
         .is_some_and(|innermost| innermost == "1");
     let owns_pid_ns = own("ns/pid")? && is_ns_init;
@@ -134,10 +141,10 @@ pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeErro
         let target = match fs::read_link(proc.join(format!("fd/{fd}"))) {
             Ok(target) => target.to_string_lossy().into_owned(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(source) => {
+            Err(cause) => {
                 return Err(TreeError::Proc {
                     path: proc.join(format!("fd/{fd}")),
-                    source,
+                    cause,
                 });
             }
         };

@@ -40,22 +40,22 @@ pub enum SpawnError {
     #[error("cannot create PID and network namespaces: {0} (this needs root or CAP_SYS_ADMIN)")]
     Namespaces(io::Error),
     /// The child failed before its program started.
-    #[error("{}: {stage} failed in the new namespaces: {source}", program.display())]
+    #[error("{}: {stage} failed in the new namespaces: {cause}", program.display())]
     Child {
         /// The program.
         program: PathBuf,
         /// What the child was doing.
         stage: &'static str,
         /// The child's errno.
-        source: io::Error,
+        cause: io::Error,
     },
     /// Preparing stdio or the report pipe failed.
-    #[error("{op}: {source}")]
+    #[error("{op}: {cause}")]
     Io {
         /// The operation.
         op: &'static str,
         /// The cause.
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
@@ -156,9 +156,9 @@ impl SandboxCommand {
                 .write(true)
                 .open("/dev/null")
                 .map(OwnedFd::from)
-                .map_err(|source| SpawnError::Io {
+                .map_err(|cause| SpawnError::Io {
                     op: "open /dev/null",
-                    source,
+                    cause,
                 })
         };
         let [i, o, e] = self.stdio;
@@ -170,7 +170,7 @@ impl SandboxCommand {
         let (report_r, report_w) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SpawnError::Io {
                 op: "pipe",
-                source: e.into(),
+                cause: e.into(),
             })?;
 
         let setup = sys::ChildSetup {
@@ -192,9 +192,9 @@ impl SandboxCommand {
         let read = File::from(report_r).read_to_end(&mut msg);
         if msg.len() < 8 {
             // EOF without a report: exec succeeded (the pipe closed on exec).
-            read.map_err(|source| SpawnError::Io {
+            read.map_err(|cause| SpawnError::Io {
                 op: "read child report",
-                source,
+                cause,
             })?;
             tracing::debug!(pid, program = %self.program.display(), "started a snapshot-ready tree");
             return Ok(SandboxedTree {
@@ -214,7 +214,7 @@ impl SandboxCommand {
         Err(SpawnError::Child {
             program: self.program,
             stage,
-            source: io::Error::from_raw_os_error(errno),
+            cause: io::Error::from_raw_os_error(errno),
         })
     }
 }

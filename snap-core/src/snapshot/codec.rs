@@ -54,17 +54,17 @@ pub(crate) fn encode(manifest: &Manifest) -> Result<Vec<u8>, usize> {
 /// Reads and decodes the manifest at `path`, reading at most one byte more
 /// than the largest valid manifest.
 pub(crate) fn read(path: &Path) -> Result<Manifest, OpenError> {
-    let file = File::open(path).map_err(|source| match source.kind() {
+    let file = File::open(path).map_err(|cause| match cause.kind() {
         io::ErrorKind::NotFound => OpenError::MissingManifest {
             dir: path.parent().unwrap_or(path).to_path_buf(),
         },
-        _ => OpenError::io("open", path, source),
+        _ => OpenError::io("open", path, cause),
     })?;
     let limit = (HEADER_LEN + MAX_MANIFEST_BODY as usize + 1) as u64;
     let mut bytes = Vec::new();
     file.take(limit)
         .read_to_end(&mut bytes)
-        .map_err(|source| OpenError::io("read", path, source))?;
+        .map_err(|cause| OpenError::io("read", path, cause))?;
     decode(path, &bytes)
 }
 

@@ -147,23 +147,23 @@ pub enum OpenError {
         current: String,
     },
     /// A system call failed.
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}: {cause}", path.display())]
     Io {
         /// The operation.
         op: &'static str,
         /// The path it was applied to.
         path: PathBuf,
         /// The cause.
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
 impl OpenError {
-    pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> Self {
+    pub(crate) fn io(op: &'static str, path: &Path, cause: io::Error) -> Self {
         Self::Io {
             op,
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }
@@ -199,23 +199,23 @@ pub enum CreateError {
         limit: u32,
     },
     /// A system call failed.
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}: {cause}", path.display())]
     Io {
         /// The operation.
         op: &'static str,
         /// The path it was applied to.
         path: PathBuf,
         /// The cause.
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
 impl CreateError {
-    pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> Self {
+    pub(crate) fn io(op: &'static str, path: &Path, cause: io::Error) -> Self {
         Self::Io {
             op,
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }

@@ -46,11 +46,11 @@ impl Snapshot {
     /// version, size bound and checksum, then the size and SHA-256 of every
     /// payload file, then `expect`.
     pub fn open(dir: &Path, expect: &Expect<'_>) -> Result<Self, OpenError> {
-        let meta = fs::metadata(dir).map_err(|source| match source.kind() {
+        let meta = fs::metadata(dir).map_err(|cause| match cause.kind() {
             io::ErrorKind::NotFound => OpenError::NotFound {
                 path: dir.to_path_buf(),
             },
-            _ => OpenError::io("stat", dir, source),
+            _ => OpenError::io("stat", dir, cause),
         })?;
         if !meta.is_dir() {
             return Err(OpenError::NotADirectory {
@@ -154,11 +154,11 @@ impl Snapshot {
 }
 
 fn verify_file(path: &Path, entry: &FileEntry) -> Result<(), OpenError> {
-    let meta = fs::symlink_metadata(path).map_err(|source| match source.kind() {
+    let meta = fs::symlink_metadata(path).map_err(|cause| match cause.kind() {
         io::ErrorKind::NotFound => OpenError::MissingFile {
             path: path.to_path_buf(),
         },
-        _ => OpenError::io("stat", path, source),
+        _ => OpenError::io("stat", path, cause),
     })?;
     if !meta.is_file() {
         return Err(OpenError::NotARegularFile {
@@ -183,9 +183,9 @@ fn verify_file(path: &Path, entry: &FileEntry) -> Result<(), OpenError> {
     if meta.len() != entry.size {
         return Err(size_error(meta.len()));
     }
-    let file = File::open(path).map_err(|source| OpenError::io("open", path, source))?;
+    let file = File::open(path).map_err(|cause| OpenError::io("open", path, cause))?;
     let (sha256, len) =
-        Sha256Digest::of_reader(file).map_err(|source| OpenError::io("read", path, source))?;
+        Sha256Digest::of_reader(file).map_err(|cause| OpenError::io("read", path, cause))?;
     if len != entry.size {
         return Err(size_error(len));
     }
@@ -206,14 +206,14 @@ fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Open
         // No payload directory: every listed file was already reported missing,
         // so an absent directory only means an empty payload.
         Err(e) if e.kind() == io::ErrorKind::NotFound && dir == root => return Ok(()),
-        Err(source) => return Err(OpenError::io("read directory", dir, source)),
+        Err(cause) => return Err(OpenError::io("read directory", dir, cause)),
     };
     for entry in entries {
-        let entry = entry.map_err(|source| OpenError::io("read directory", dir, source))?;
+        let entry = entry.map_err(|cause| OpenError::io("read directory", dir, cause))?;
         let path = entry.path();
         let kind = entry
             .file_type()
-            .map_err(|source| OpenError::io("stat", &path, source))?;
+            .map_err(|cause| OpenError::io("stat", &path, cause))?;
         if kind.is_dir() {
             list_files(root, &path, out)?;
         } else {
@@ -230,4 +230,104 @@ pub(crate) fn is_temporary(dir: &Path) -> bool {
     dir.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with('.') && n.contains(TEMP_MARK))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::snapshot::{Seal, SnapshotWriter};
+
+    /// Seals an empty-payload snapshot, then rewrites its manifest with `edit`.
+    fn rewritten(dir: &Path, edit: impl FnOnce(&mut Manifest)) {
+        let writer = SnapshotWriter::create(dir).unwrap();
+        fs::write(writer.payload_dir().join("a.img"), b"a").unwrap();
+        let identity = Identity::of_command(Path::new("/bin/sh"), &[], []).unwrap();
+        let sealed = writer
+            .commit(Seal {
+                engine: "test".into(),
+                identity,
+                scratch: vec![],
+                engine_state: vec![],
+            })
+            .unwrap();
+        let mut manifest = sealed.manifest().clone();
+        edit(&mut manifest);
+        fs::write(dir.join(MANIFEST_FILE), codec::encode(&manifest).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn host_rules() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        rewritten(&dir, |m| m.host.kernel_release = "2.6.32-ancient".into());
+        let any = Snapshot::open(&dir, &Expect::default()).unwrap();
+        any.require(&Expect {
+            host: HostRule::SameArch,
+            ..Expect::default()
+        })
+        .unwrap();
+        let err = any
+            .require(&Expect {
+                host: HostRule::SameKernel,
+                ..Expect::default()
+            })
+            .unwrap_err();
+        assert!(
+            matches!(&err, OpenError::HostMismatch { field: "kernel release", found, .. } if found == "2.6.32-ancient"),
+            "{err}"
+        );
+
+        rewritten(&dir, |m| m.host.arch = "riscv128".into());
+        let err = Snapshot::open(
+            &dir,
+            &Expect {
+                host: HostRule::SameArch,
+                ..Expect::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenError::HostMismatch {
+                    field: "architecture",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn entries_must_stay_inside_the_payload_and_be_unique() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        rewritten(&dir, |m| m.files[0].path = "../manifest.snap".into());
+        let err = Snapshot::open(&dir, &Expect::default()).unwrap_err();
+        assert!(matches!(err, OpenError::ManifestCorrupt { .. }), "{err}");
+
+        rewritten(&dir, |m| {
+            let again = m.files[0].clone();
+            m.files.push(again);
+        });
+        let err = Snapshot::open(&dir, &Expect::default()).unwrap_err();
+        assert!(matches!(err, OpenError::ManifestCorrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_checksummed_body_that_does_not_decode_is_corrupt() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(MANIFEST_FILE);
+        let body = [0xffu8; 40];
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&crate::snapshot::MAGIC);
+        bytes.extend_from_slice(&crate::snapshot::FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&Sha256Digest::of(&body).0);
+        bytes.extend_from_slice(&body);
+        let err = codec::decode(&path, &bytes).unwrap_err();
+        assert!(matches!(err, OpenError::ManifestCorrupt { .. }), "{err}");
+    }
 }

@@ -1,0 +1,164 @@
+//! Helpers shared by the integration tests.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use snap::criu::{CriuEngine, RestoredTree};
+use snap::sandbox::SandboxedTree;
+
+/// The CRIU engine, or `None` when CRIU tests may be skipped here. With
+/// `SNAP_REQUIRE_CRIU=1` (set by scripts/test.sh) a missing CRIU or missing
+/// root fails the test instead.
+pub fn criu_engine() -> Option<CriuEngine> {
+    let required = std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1");
+    let problem = if !is_root() {
+        "the CRIU engine needs root".to_owned()
+    } else {
+        match CriuEngine::locate() {
+            Ok(engine) => return Some(engine),
+            Err(err) => err.to_string(),
+        }
+    };
+    if required {
+        panic!("SNAP_REQUIRE_CRIU=1 but {problem}");
+    }
+    eprintln!("SKIPPED: {problem} (set SNAP_REQUIRE_CRIU=1 to make this a failure)");
+    None
+}
+
+/// The Node fixture directory, or `None` when it may be skipped (as for CRIU).
+pub fn node_fixture() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node-sdk");
+    if dir.join("node_modules/@aws-sdk/client-s3").is_dir() {
+        return Some(dir);
+    }
+    let problem = format!(
+        "{} has no node_modules: run `npm ci` there (scripts/test.sh does)",
+        dir.display()
+    );
+    if std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1") {
+        panic!("{problem}");
+    }
+    eprintln!("SKIPPED: {problem}");
+    None
+}
+
+pub fn is_root() -> bool {
+    effective_uid() == 0
+}
+
+fn effective_uid() -> u32 {
+    // /proc/self/status: "Uid: real effective saved fs".
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|uid| uid.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+/// Kills every tree it holds when dropped, also when a test panics.
+#[derive(Default)]
+pub struct Cleanup {
+    pub sandboxes: Vec<SandboxedTree>,
+    pub restored: Vec<RestoredTree>,
+    pub pids: Vec<i32>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for tree in &mut self.sandboxes {
+            let _ = tree.kill();
+        }
+        for tree in &mut self.restored {
+            let _ = tree.kill();
+        }
+        for pid in &self.pids {
+            // Not our children (started by a snaprun process): kill only.
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+/// Lines read from `reader` on a thread, so a test can wait with a timeout.
+pub struct Lines {
+    rx: mpsc::Receiver<String>,
+}
+
+impl Lines {
+    pub fn new(reader: impl std::io::Read + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(reader).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { rx }
+    }
+
+    /// The next line, failing the test after `timeout`.
+    pub fn next(&self, timeout: Duration) -> String {
+        self.rx
+            .recv_timeout(timeout)
+            .unwrap_or_else(|e| panic!("no line within {timeout:?}: {e}"))
+    }
+
+    /// Every line until the writer side closes.
+    pub fn rest(&self, timeout: Duration) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            match self.rx.recv_timeout(timeout) {
+                Ok(line) => out.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return out,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("pipe still open after {timeout:?}"),
+            }
+        }
+    }
+}
+
+/// The snaprun binary under test.
+pub fn snaprun() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_snaprun"))
+}
+
+/// Runs snaprun and returns (success, stdout, stderr).
+pub fn run_snaprun(args: &[&str]) -> (bool, String, String) {
+    let out = snaprun().args(args).output().expect("run snaprun");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Copies a snapshot directory (flat payload) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! A stateful process tree, checkpointed once and restored eight times at once:
+//! every copy continues from the checkpointed counter.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::pipe;
+use std::thread;
+use std::time::Duration;
+
+use common::{Cleanup, Lines, criu_engine};
+use snap::Engine;
+use snap::criu::RestoreOptions;
+use snap::sandbox::SandboxCommand;
+
+const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done";
+const WAIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn eight_simultaneous_restores_continue_from_the_checkpointed_counter() {
+    let Some(engine) = criu_engine() else { return };
+    let mut cleanup = Cleanup::default();
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot_dir = dir.path().join("counter");
+
+    let (reader, writer) = pipe().unwrap();
+    let tree = SandboxCommand::new("bash")
+        .args(["-c", COUNTER])
+        .stdout(writer)
+        .spawn()
+        .unwrap();
+    let pid = tree.pid();
+    cleanup.sandboxes.push(tree);
+    let lines = Lines::new(reader);
+    for _ in 0..5 {
+        lines.next(WAIT);
+    }
+
+    let snapshot = engine
+        .checkpoint(&pid, &snapshot_dir, &Default::default())
+        .unwrap();
+    // CRIU killed the tree; everything it printed before the dump is here.
+    let printed = lines.rest(WAIT);
+    let last: u64 = printed
+        .last()
+        .expect("output after the first five lines")
+        .parse()
+        .unwrap();
+    assert!(last >= 5, "counter at checkpoint: {last}");
+    cleanup.sandboxes[0].wait().unwrap();
+
+    let copies: Vec<_> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (engine, snapshot) = (&engine, &snapshot);
+                scope.spawn(move || {
+                    let (reader, writer) = pipe().unwrap();
+                    let mut options = RestoreOptions::default();
+                    options.stdio[1] = Some(writer.into());
+                    (engine.restore(snapshot, options), reader)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut outputs = Vec::new();
+    let mut failures = Vec::new();
+    for (restored, reader) in copies {
+        match restored {
+            Ok(tree) => {
+                cleanup.restored.push(tree);
+                outputs.push(Lines::new(reader));
+            }
+            Err(err) => failures.push(err.to_string()),
+        }
+    }
+    assert!(failures.is_empty(), "restores failed: {failures:#?}");
+
+    let pids: std::collections::HashSet<i32> = cleanup.restored.iter().map(|t| t.pid()).collect();
+    assert_eq!(pids.len(), 8, "each copy has its own root");
+    for (k, output) in outputs.iter().enumerate() {
+        let seen: Vec<u64> = (0..3).map(|_| output.next(WAIT).parse().unwrap()).collect();
+        assert_eq!(
+            seen,
+            vec![last + 1, last + 2, last + 3],
+            "copy {k} must continue from the checkpointed counter {last}"
+        );
+    }
+
+    for tree in &mut cleanup.restored {
+        tree.kill().unwrap();
+    }
+    for output in &outputs {
+        // The pipe closes once the whole copy, sleep included, is gone.
+        output.rest(WAIT);
+    }
+}
