@@ -160,6 +160,17 @@ fn spawn_checkpoint_inspect_and_restore_three_copies() {
     );
 }
 
+fn run_with_env(args: &[&str], key: &str, value: &str) -> (bool, String, String) {
+    let out = snaprun().args(args).env(key, value).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
 fn is_zombie(pid: i32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
 }
@@ -383,6 +394,26 @@ fn bad_invocations_end_in_one_clear_line() {
             "no such snapshot directory",
         );
     }
+    // CRIU discovery: a bad override, and a binary that is not CRIU.
+    let (ok, _, stderr) = run_with_env(
+        &["restore", "--snapshot-dir", missing],
+        "SNAP_CRIU",
+        "/nonexistent/criu",
+    );
+    assert!(
+        !ok && stderr.contains("SNAP_CRIU=/nonexistent/criu: no such file"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run_with_env(
+        &["restore", "--snapshot-dir", missing],
+        "SNAP_CRIU",
+        "/bin/true",
+    );
+    assert!(
+        !ok && stderr.contains("/bin/true: cannot ask CRIU for its version"),
+        "{stderr}"
+    );
+
     // Usage errors are clap's, with its exit code 2.
     let out = snaprun()
         .args(["restore", "--snapshot-dir", missing, "--count", "0"])

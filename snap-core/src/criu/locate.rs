@@ -147,4 +147,16 @@ mod tests {
         assert!(Version::from_rpc(40300) > MIN_VERSION);
         assert_eq!(v.to_string(), "4.2.1");
     }
+
+    #[test]
+    fn too_old_names_the_version_and_the_fix() {
+        let err = LocateError::TooOld {
+            path: "/usr/sbin/criu".into(),
+            found: Version::from_rpc(31701),
+        };
+        let msg = err.to_string();
+        for needle in ["/usr/sbin/criu", "3.17.1", "4.2.0", INSTALL_SCRIPT] {
+            assert!(msg.contains(needle), "{needle:?} not in {msg}");
+        }
+    }
 }
