@@ -2,8 +2,10 @@
 
 mod checkpoint;
 mod inspect;
+mod invoke;
 mod output;
 mod restore;
+mod run;
 mod spawn;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    Run(run::Args),
+    Invoke(invoke::Args),
     Spawn(spawn::Args),
     Checkpoint(checkpoint::Args),
     Restore(restore::Args),
@@ -58,6 +62,8 @@ pub(crate) fn init_logging(verbose: u8) {
 
 pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Run(args) => run::run(args),
+        Command::Invoke(args) => invoke::run(args),
         Command::Spawn(args) => spawn::run(args),
         Command::Checkpoint(args) => checkpoint::run(args),
         Command::Restore(args) => restore::run(args),

@@ -1,0 +1,138 @@
+//! The invoke front door, as the Lambda runtime interface emulator serves it:
+//! `POST /2015-03-31/functions/function/invocations`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::pool::{Job, Queue};
+use crate::runtime::{ErrorBody, MAX_PAYLOAD, Outcome};
+
+/// Serves the front door on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, queue: Queue) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let queue = queue.clone();
+                async move { Ok::<_, Infallible>(invoke(queue, req).await) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Binds the front door.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+type Reply = Response<Full<Bytes>>;
+
+async fn invoke(queue: Queue, req: Request<Incoming>) -> Reply {
+    let path = req.uri().path();
+    let is_invoke = path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'));
+    if !is_invoke {
+        return error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("no such endpoint: {path}"),
+        );
+    }
+    if req.method() != Method::POST {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "invoke with POST",
+        );
+    }
+    let payload = match Limited::new(req.into_body(), MAX_PAYLOAD).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(err)
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+                &format!(
+                    "Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation"
+                ),
+            );
+        }
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                &err.to_string(),
+            );
+        }
+    };
+    let (reply, outcome) = oneshot::channel();
+    if queue.send(Job { payload, reply }).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceException",
+            "the function is shutting down",
+        );
+    }
+    match outcome.await {
+        Ok(Outcome::Response(body)) => respond(StatusCode::OK, "application/json", body, false),
+        Ok(Outcome::Error(body)) => {
+            respond(StatusCode::OK, "application/json", body.to_json(), true)
+        }
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceException",
+            "the function is shutting down",
+        ),
+    }
+}
+
+fn error(status: StatusCode, error_type: &str, message: &str) -> Reply {
+    respond(
+        status,
+        "application/json",
+        ErrorBody::new(error_type, message).to_json(),
+        false,
+    )
+}
+
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+    function_error: bool,
+) -> Reply {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if function_error {
+        // Lambda marks a function's error this way; the status stays 200.
+        headers.insert(
+            "x-amz-function-error",
+            HeaderValue::from_static("Unhandled"),
+        );
+    }
+    response
+}

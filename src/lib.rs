@@ -1,0 +1,11 @@
+//! The machinery behind `snaprun`: the Lambda Runtime API a bootstrap talks
+//! to, the instances that run it and the front door that invokes them.
+
+#![warn(missing_docs)]
+
+pub mod frontdoor;
+pub mod function;
+pub mod instance;
+pub mod pool;
+pub mod report;
+pub mod runtime;

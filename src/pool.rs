@@ -1,0 +1,183 @@
+//! A fixed number of instances serving a queue of invocations.
+//!
+//! Every invocation is answered exactly once. An event that no instance took
+//! (the bootstrap died while idle) is retried on a fresh instance. An event in
+//! flight when its bootstrap crashes or times out gets an error, and the slot
+//! gets a fresh instance.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::function::FunctionSpec;
+use crate::instance::{Instance, Start};
+use crate::report;
+use crate::runtime::{ErrorBody, Outcome};
+
+/// One invocation waiting for an instance.
+#[derive(Debug)]
+pub struct Job {
+    /// The event.
+    pub payload: Bytes,
+    /// Where the outcome goes.
+    pub reply: oneshot::Sender<Outcome>,
+}
+
+/// The queue the front door feeds.
+pub type Queue = mpsc::Sender<Job>;
+
+/// Starts `concurrency` slots serving `spec` and returns their queue.
+pub fn start(spec: FunctionSpec, concurrency: usize) -> Queue {
+    let (tx, rx) = mpsc::channel::<Job>(1024);
+    let rx = Arc::new(Mutex::new(rx));
+    let spec = Arc::new(spec);
+    for slot in 0..concurrency {
+        tokio::spawn(run_slot(slot, Arc::clone(&spec), Arc::clone(&rx)));
+    }
+    tx
+}
+
+async fn run_slot(slot: usize, spec: Arc<FunctionSpec>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    // Init runs before the first invocation arrives; a failed init is the
+    // first invocation's answer, and the next one tries again.
+    let mut init_error = None;
+    let mut instance = match start_instance(&spec).await {
+        Ok(started) => Some(started),
+        Err(body) => {
+            init_error = Some(body);
+            None
+        }
+    };
+    loop {
+        let job = {
+            let mut jobs = jobs.lock().await;
+            match jobs.recv().await {
+                Some(job) => job,
+                None => break,
+            }
+        };
+        let outcome = match init_error.take() {
+            Some(body) => Outcome::Error(body),
+            None => serve(slot, &spec, &mut instance, job.payload).await,
+        };
+        // The invoker may have gone away; the outcome was still reported.
+        let _ = job.reply.send(outcome);
+        // A crashed or timed-out instance is replaced before the next event.
+        if instance.is_none() && init_error.is_none() {
+            match start_instance(&spec).await {
+                Ok(started) => instance = Some(started),
+                Err(body) => init_error = Some(body),
+            }
+        }
+    }
+    if let Some(instance) = instance.take() {
+        instance.kill().await;
+    }
+}
+
+/// Runs one event, starting an instance first if the slot has none.
+async fn serve(
+    slot: usize,
+    spec: &FunctionSpec,
+    instance: &mut Option<Instance>,
+    payload: Bytes,
+) -> Outcome {
+    loop {
+        if instance.is_none() {
+            match start_instance(spec).await {
+                Ok(started) => *instance = Some(started),
+                // Init failed: the error is this invocation's answer.
+                Err(body) => return Outcome::Error(body),
+            }
+        }
+        let Some(current) = instance.as_mut() else {
+            continue;
+        };
+        let (request_id, outcome) = match current.api.invoke(payload.clone()).await {
+            Ok(pending) => pending,
+            Err(_) => {
+                // The instance's API is gone; start another.
+                if let Some(old) = instance.take() {
+                    old.kill().await;
+                }
+                continue;
+            }
+        };
+        let started = Instant::now();
+        let timeout = spec.config.timeout;
+        current.note_memory();
+        tokio::select! {
+            result = outcome => match result {
+                Ok(outcome) => {
+                    finish_report(current, &request_id, started, spec);
+                    return outcome;
+                }
+                // Never delivered: the bootstrap went away while idle. Retry.
+                Err(_) => {
+                    if let Some(old) = instance.take() {
+                        old.kill().await;
+                    }
+                }
+            },
+            status = current.exited() => {
+                let error = ErrorBody::new(
+                    "Runtime.ExitError",
+                    format!("RequestId: {request_id} Error: Runtime exited ({status})"),
+                );
+                let delivered = current.api.fail_in_flight(error.clone());
+                finish_report(current, &request_id, started, spec);
+                if let Some(old) = instance.take() {
+                    old.kill().await;
+                }
+                tracing::warn!(slot, %request_id, %status, "bootstrap exited; the slot gets a fresh instance");
+                if delivered {
+                    return Outcome::Error(error);
+                }
+            }
+            () = tokio::time::sleep(timeout) => {
+                let error = ErrorBody::new(
+                    "Sandbox.Timedout",
+                    format!("RequestId: {request_id} Error: Task timed out after {:.2} seconds", timeout.as_secs_f64()),
+                );
+                current.api.fail_in_flight(error.clone());
+                finish_report(current, &request_id, started, spec);
+                if let Some(old) = instance.take() {
+                    old.kill().await;
+                }
+                return Outcome::Error(error);
+            }
+        }
+    }
+}
+
+/// Starts an instance and reports its init.
+async fn start_instance(spec: &FunctionSpec) -> Result<Instance, ErrorBody> {
+    let started = Instant::now();
+    match Instance::cold(spec).await {
+        Ok(instance) => {
+            if let Some(Start::Cold { init }) = instance.start() {
+                report::init(init, None);
+            }
+            Ok(instance)
+        }
+        Err(err) => {
+            let body = err.to_error_body();
+            report::init(started.elapsed(), Some(&body));
+            tracing::warn!(%err, "init failed");
+            Err(body)
+        }
+    }
+}
+
+fn finish_report(instance: &mut Instance, request_id: &str, started: Instant, spec: &FunctionSpec) {
+    let first = instance.take_first();
+    report::invocation(&report::Invocation {
+        request_id,
+        duration: started.elapsed(),
+        memory_size_mb: spec.config.memory_mb,
+        max_memory_used_mb: instance.max_memory_used_mb(),
+        first,
+    });
+}

@@ -1,0 +1,289 @@
+//! One instance's side of the Runtime API: its phase, its pending event and
+//! the invocation in flight.
+
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{ErrorBody, Event, FunctionConfig, Outcome};
+
+/// Whether the bootstrap takes part in SnapStart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapStart {
+    /// No snapshot is made: `restore/next` answers 403.
+    Off,
+    /// A snapshot is being made: `restore/next` is the snapshot point and
+    /// blocks until [`RuntimeApi::release_restore`].
+    Snapshotting,
+    /// This instance was restored from a snapshot: the `restore/next` it was
+    /// blocked in at checkpoint time answers at once.
+    Restored,
+}
+
+/// Where the bootstrap is in its lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Started; init is running.
+    Initializing,
+    /// Init and before-snapshot hooks are done: blocked in `restore/next`.
+    AwaitingRestore,
+    /// `restore/next` answered; after-restore hooks are running.
+    Restoring,
+    /// Blocked in `invocation/next`, ready for an event.
+    Ready,
+    /// Between calls: an invocation has ended and the bootstrap has not
+    /// asked for the next one yet.
+    Working,
+    /// An event is in flight.
+    Invoking(String),
+    /// The runtime posted `init/error`.
+    InitFailed(ErrorBody),
+    /// The runtime posted `restore/error`.
+    RestoreFailed(ErrorBody),
+}
+
+impl Phase {
+    /// Whether the bootstrap has reached the point where a snapshot is
+    /// taken: `restore/next`, or the first `invocation/next` of a runtime
+    /// that never calls it.
+    pub fn is_snapshot_point(&self) -> bool {
+        matches!(self, Self::AwaitingRestore | Self::Ready)
+    }
+}
+
+/// An event and where its outcome goes.
+#[derive(Debug)]
+pub(super) struct Job {
+    pub(super) event: Event,
+    pub(super) reply: oneshot::Sender<Outcome>,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    request_id: String,
+    reply: oneshot::Sender<Outcome>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    in_flight: Option<InFlight>,
+    /// `invocation/next` or `restore/next` was called: init is over.
+    init_over: bool,
+}
+
+/// Why a call is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// 403: the call does not fit the current phase.
+    WrongState(&'static str),
+    /// 400: the request id is not the one in flight.
+    UnknownRequestId(String),
+}
+
+/// One instance's Runtime API state, shared by its HTTP connections and the
+/// lifecycle that drives it.
+#[derive(Debug)]
+pub struct RuntimeApi {
+    config: FunctionConfig,
+    snapstart: SnapStart,
+    state: Mutex<State>,
+    phase: watch::Sender<Phase>,
+    jobs_tx: mpsc::Sender<Job>,
+    jobs_rx: tokio::sync::Mutex<mpsc::Receiver<Job>>,
+    released: watch::Sender<bool>,
+}
+
+impl RuntimeApi {
+    /// The API for a bootstrap of `config`.
+    pub fn new(config: FunctionConfig, snapstart: SnapStart) -> Self {
+        let (jobs_tx, jobs_rx) = mpsc::channel(1);
+        Self {
+            config,
+            snapstart,
+            state: Mutex::new(State::default()),
+            phase: watch::Sender::new(Phase::Initializing),
+            jobs_tx,
+            jobs_rx: tokio::sync::Mutex::new(jobs_rx),
+            released: watch::Sender::new(snapstart == SnapStart::Restored),
+        }
+    }
+
+    /// The function's configuration.
+    pub fn config(&self) -> &FunctionConfig {
+        &self.config
+    }
+
+    /// Follows the bootstrap's phase.
+    pub fn phase(&self) -> watch::Receiver<Phase> {
+        self.phase.subscribe()
+    }
+
+    /// Answers the pending `restore/next` (after a failed checkpoint, the
+    /// original process simply continues).
+    pub fn release_restore(&self) {
+        self.released.send_replace(true);
+    }
+
+    /// Queues `payload` for the bootstrap's next `invocation/next` and returns
+    /// its request id and where its outcome arrives. If the instance goes
+    /// away before it takes the event, the receiver closes and the event can
+    /// be given to another instance: it was never delivered.
+    pub async fn invoke(
+        &self,
+        payload: Bytes,
+    ) -> Result<(String, oneshot::Receiver<Outcome>), Bytes> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let deadline = std::time::SystemTime::now() + self.config.timeout;
+        let deadline_ms = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let (reply, outcome) = oneshot::channel();
+        let event = Event {
+            request_id: request_id.clone(),
+            payload,
+            deadline_ms,
+            trace_id: format!(
+                "Root=1-{:08x}-{}",
+                deadline_ms / 1000,
+                &request_id.replace('-', "")[..24]
+            ),
+        };
+        self.jobs_tx
+            .send(Job { event, reply })
+            .await
+            .map_err(|e| e.0.event.payload)?;
+        Ok((request_id, outcome))
+    }
+
+    /// Ends the invocation in flight, if any, with `error` (the bootstrap
+    /// died or timed out). Returns whether one was in flight.
+    pub fn fail_in_flight(&self, error: ErrorBody) -> bool {
+        let taken = self.lock().in_flight.take();
+        match taken {
+            Some(in_flight) => {
+                let _ = in_flight.reply.send(Outcome::Error(error));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere; the state stays valid.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    // ---- called by the routes ----
+
+    /// `GET invocation/next`: waits for an event and puts it in flight.
+    pub(super) async fn next(&self) -> Result<Event, Refusal> {
+        {
+            let mut state = self.lock();
+            if state.in_flight.is_some() {
+                return Err(Refusal::WrongState(
+                    "an invocation is in flight: post its response or error first",
+                ));
+            }
+            match &*self.phase.borrow() {
+                Phase::InitFailed(_) => return Err(Refusal::WrongState("init has failed")),
+                Phase::RestoreFailed(_) => return Err(Refusal::WrongState("restore has failed")),
+                Phase::AwaitingRestore => {
+                    return Err(Refusal::WrongState("restore/next is pending"));
+                }
+                _ => {}
+            }
+            state.init_over = true;
+        }
+        self.phase.send_replace(Phase::Ready);
+        let mut jobs = self.jobs_rx.lock().await;
+        let job = jobs
+            .recv()
+            .await
+            .ok_or(Refusal::WrongState("the environment is shutting down"))?;
+        let request_id = job.event.request_id.clone();
+        self.lock().in_flight = Some(InFlight {
+            request_id: request_id.clone(),
+            reply: job.reply,
+        });
+        self.phase.send_replace(Phase::Invoking(request_id));
+        Ok(job.event)
+    }
+
+    /// `POST invocation/{id}/response` and `/error`: ends the invocation.
+    pub(super) fn finish(&self, request_id: &str, outcome: Outcome) -> Result<(), Refusal> {
+        let mut state = self.lock();
+        match &state.in_flight {
+            None => return Err(Refusal::WrongState("no invocation is in flight")),
+            Some(in_flight) if in_flight.request_id != request_id => {
+                return Err(Refusal::UnknownRequestId(request_id.to_owned()));
+            }
+            Some(_) => {}
+        }
+        if let Some(in_flight) = state.in_flight.take() {
+            let _ = in_flight.reply.send(outcome);
+        }
+        drop(state);
+        // The bootstrap goes back to `next`; until then it is not Ready.
+        self.phase.send_replace(Phase::Working);
+        Ok(())
+    }
+
+    /// Checks that `request_id` is in flight, before reading a large body.
+    pub(super) fn check_in_flight(&self, request_id: &str) -> Result<(), Refusal> {
+        match &self.lock().in_flight {
+            None => Err(Refusal::WrongState("no invocation is in flight")),
+            Some(f) if f.request_id != request_id => {
+                Err(Refusal::UnknownRequestId(request_id.to_owned()))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// `POST init/error`.
+    pub(super) fn init_error(&self, error: ErrorBody) -> Result<(), Refusal> {
+        if self.lock().init_over {
+            return Err(Refusal::WrongState("init is over"));
+        }
+        self.phase.send_replace(Phase::InitFailed(error));
+        Ok(())
+    }
+
+    /// `GET restore/next`: the snapshot point of a SnapStart runtime.
+    pub(super) async fn restore_next(&self) -> Result<(), Refusal> {
+        if self.snapstart == SnapStart::Off {
+            return Err(Refusal::WrongState(
+                "no snapshot is being made (AWS_LAMBDA_INITIALIZATION_TYPE is not snap-start)",
+            ));
+        }
+        {
+            let mut state = self.lock();
+            if state.init_over {
+                return Err(Refusal::WrongState(
+                    "restore/next was already called or init is over",
+                ));
+            }
+            state.init_over = true;
+        }
+        self.phase.send_replace(Phase::AwaitingRestore);
+        let mut released = self.released.subscribe();
+        released
+            .wait_for(|r| *r)
+            .await
+            .map_err(|_| Refusal::WrongState("the environment is shutting down"))?;
+        self.phase.send_replace(Phase::Restoring);
+        Ok(())
+    }
+
+    /// `POST restore/error`.
+    pub(super) fn restore_error(&self, error: ErrorBody) -> Result<(), Refusal> {
+        if *self.phase.borrow() != Phase::Restoring {
+            return Err(Refusal::WrongState("no restore is in progress"));
+        }
+        self.phase.send_replace(Phase::RestoreFailed(error));
+        Ok(())
+    }
+}
