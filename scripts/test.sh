@@ -21,10 +21,26 @@ log "CRIU: $SNAP_CRIU"
 command -v node >/dev/null || die "node not found; the tests need Node.js 20 or later"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 (( node_major >= 20 )) || die "node $(node --version) found; the tests need Node.js 20 or later"
-for fixture in tests/fixtures/*/package-lock.json; do
+for fixture in tests/fixtures/*/package-lock.json demo-functions/*/package-lock.json; do
   dir=$(dirname "$fixture")
   log "npm ci in $dir"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+done
+
+# The S3-compatible server the node-s3 demo reads from (boto3 comes with it).
+if ! command -v moto_server >/dev/null || ! python3 -c 'import boto3' 2>/dev/null; then
+  log "pip install moto[server]"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' >&2
+fi
+command -v moto_server >/dev/null || die "moto_server is not on PATH after installing moto[server]"
+
+# Demo functions are standalone projects, as users' functions would be.
+for demo in demo-functions/*/Cargo.toml; do
+  log "cargo build --release $demo"
+  cargo build --release --locked --manifest-path "$demo"
+  if cargo clippy --version >/dev/null 2>&1; then
+    cargo clippy --release --locked --manifest-path "$demo" -- -D warnings
+  fi
 done
 
 log "cargo build"

@@ -97,7 +97,7 @@ impl Drop for Cleanup {
 
 /// Lines read from `reader` on a thread, so a test can wait with a timeout.
 pub struct Lines {
-    rx: mpsc::Receiver<String>,
+    pub rx: mpsc::Receiver<String>,
 }
 
 impl Lines {
@@ -161,4 +161,110 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// The rust-hello demo's bootstrap, built (once per test binary) if needed.
+pub fn rust_hello() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-functions/rust-hello");
+            let status = Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--release",
+                    "--locked",
+                    "--quiet",
+                    "--manifest-path",
+                ])
+                .arg(dir.join("Cargo.toml"))
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "building rust-hello failed");
+            dir.join("target/release/bootstrap")
+        })
+        .clone()
+}
+
+/// A `snaprun run` in the background, killed on drop.
+pub struct RunningFunction {
+    child: std::process::Child,
+    pub addr: String,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RunningFunction {
+    /// Starts `snaprun run --listen 127.0.0.1:0 ARGS` and waits until it listens.
+    pub fn start(args: &[&str]) -> Self {
+        let mut child = snaprun()
+            .arg("run")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start snaprun run");
+        let lines = Lines::new(child.stderr.take().unwrap());
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let addr = loop {
+            let line = lines.next(Duration::from_secs(30));
+            logs.lock().unwrap().push(line.clone());
+            if let Some(rest) = line.strip_prefix("snaprun: listening on http://") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        let sink = std::sync::Arc::clone(&logs);
+        std::thread::spawn(move || {
+            while let Ok(line) = lines.rx.recv() {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Self { child, addr, logs }
+    }
+
+    /// Everything it has logged so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// POSTs `payload` to the front door: (status, function error?, body).
+    pub fn invoke(&self, payload: &[u8]) -> (u16, bool, String) {
+        http_post(
+            &self.addr,
+            "/2015-03-31/functions/function/invocations",
+            payload,
+        )
+    }
+}
+
+impl Drop for RunningFunction {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A one-shot HTTP/1.1 POST: (status, has X-Amz-Function-Error, body).
+pub fn http_post(addr: &str, path: &str, payload: &[u8]) -> (u16, bool, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the front door");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        payload.len()
+    )
+    .unwrap();
+    stream.write_all(payload).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let function_error = head
+        .to_ascii_lowercase()
+        .contains("\r\nx-amz-function-error:");
+    (status, function_error, body.to_owned())
 }

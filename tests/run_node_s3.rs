@@ -1,0 +1,158 @@
+//! The node-s3 demo (Node 20, `@aws-sdk/client-s3`) under `snaprun run
+//! --engine none`, reading a real object from a real S3-compatible server
+//! (`moto_server`) on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::RunningFunction;
+use serde_json::Value;
+
+const TEXT: &str = "hello from a real S3-compatible server\n";
+
+/// A moto_server on a free loopback port, killed on drop.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn prerequisites() -> Option<PathBuf> {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-functions/node-s3");
+    let missing = if !demo.join("node_modules/@aws-sdk/client-s3").is_dir() {
+        Some(format!(
+            "{} has no node_modules: run `npm ci` there",
+            demo.display()
+        ))
+    } else if Command::new("moto_server")
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        Some("moto_server is not installed (pip install 'moto[server]')".to_owned())
+    } else {
+        None
+    };
+    match missing {
+        None => Some(demo),
+        Some(problem) if std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1") => {
+            panic!("{problem}")
+        }
+        Some(problem) => {
+            eprintln!("SKIPPED: {problem} (scripts/test.sh installs it)");
+            None
+        }
+    }
+}
+
+fn start_moto() -> Moto {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let moto = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Create the bucket and the object with boto3, which ships with moto.
+    let script = format!(
+        "import boto3\n\
+         s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n\
+         s3.create_bucket(Bucket='snap-demo')\n\
+         s3.put_object(Bucket='snap-demo', Key='hello.txt', Body={TEXT:?})\n",
+        moto.endpoint
+    );
+    let status = Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success(), "seeding moto failed");
+    moto
+}
+
+#[test]
+fn node_s3_reads_the_object_sequentially_and_from_four_instances() {
+    let Some(demo) = prerequisites() else { return };
+    let moto = start_moto();
+    let endpoint = format!("S3_ENDPOINT={}", moto.endpoint);
+    let bootstrap = demo.join("bootstrap");
+    let run = RunningFunction::start(&[
+        "--concurrency",
+        "4",
+        "--init-timeout",
+        "60",
+        "--env",
+        &endpoint,
+        "--env",
+        "AWS_ACCESS_KEY_ID=test",
+        "--env",
+        "AWS_SECRET_ACCESS_KEY=test",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    for i in 0..100 {
+        let (status, failed, body) = run.invoke(b"{}");
+        assert_eq!((status, failed), (200, false), "invocation {i}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["body"], TEXT, "{body}");
+        assert_eq!(v["bytes"], TEXT.len());
+    }
+    let addr = run.addr.clone();
+    let pids: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let addr = addr.clone();
+                scope.spawn(move || {
+                    (0..25)
+                        .map(|_| {
+                            let (status, failed, body) = common::http_post(
+                                &addr,
+                                "/2015-03-31/functions/function/invocations",
+                                b"{\"sleep_ms\":5}",
+                            );
+                            assert_eq!((status, failed), (200, false), "{body}");
+                            let v: Value = serde_json::from_str(&body).unwrap();
+                            assert_eq!(v["body"], TEXT);
+                            v["pid"].as_u64().unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(pids.len(), 200);
+    let distinct: std::collections::HashSet<_> = pids.iter().collect();
+    assert_eq!(distinct.len(), 4, "four instances served: {distinct:?}");
+
+    // A missing object is the handler's error, returned to the invoker.
+    let (status, failed, body) = run.invoke(b"{\"key\":\"no-such-key.txt\"}");
+    assert_eq!((status, failed), (200, true), "{body}");
+}

@@ -1,0 +1,275 @@
+//! `snaprun run --engine none` with the rust-hello demo on the official
+//! `lambda_runtime` crate: the front door, queueing, crashes, timeouts, init
+//! failures and the REPORT lines.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{RunningFunction, run_snaprun, rust_hello};
+use serde_json::Value;
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn wait_for_log(run: &RunningFunction, needle: &str, count: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let logs = run.logs();
+        if logs.iter().filter(|l| l.contains(needle)).count() >= count {
+            return logs;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{count} x {needle:?} not logged: {logs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_hundred_sequential_invocations_on_one_instance() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&["--", bootstrap.to_str().unwrap()]);
+    for i in 0..100 {
+        let (status, failed, body) = run.invoke(format!("{{\"i\":{i}}}").as_bytes());
+        assert_eq!((status, failed), (200, false), "{body}");
+        let v = json(&body);
+        assert_eq!(v["echo"]["i"], i);
+        assert_eq!(v["invocations"], i + 1, "one warm instance serves them all");
+        assert_eq!(v["init_summary"]["primes"], 348_513);
+    }
+    let logs = wait_for_log(&run, "REPORT RequestId:", 100);
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.starts_with("INIT_REPORT Init Duration:"))
+            .count(),
+        1,
+        "{logs:#?}"
+    );
+    let reports: Vec<_> = logs
+        .iter()
+        .filter(|l| l.starts_with("REPORT RequestId:"))
+        .collect();
+    assert_eq!(reports.len(), 100);
+    assert_eq!(
+        reports
+            .iter()
+            .filter(|l| l.contains("\tInit Duration: "))
+            .count(),
+        1
+    );
+    for report in &reports {
+        for field in [
+            "\tDuration: ",
+            "\tBilled Duration: ",
+            "\tMemory Size: 128 MB",
+            "\tMax Memory Used: ",
+        ] {
+            assert!(report.contains(field), "{field:?} missing in {report}");
+        }
+    }
+}
+
+#[test]
+fn four_instances_serve_two_hundred_concurrent_requests_with_none_lost() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&["--concurrency", "4", "--", bootstrap.to_str().unwrap()]);
+    let addr = run.addr.clone();
+    let results: Vec<(u64, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8u64)
+            .map(|client| {
+                let addr = addr.clone();
+                scope.spawn(move || {
+                    (0..25u64)
+                        .map(|k| {
+                            let n = client * 1000 + k;
+                            let payload = format!("{{\"n\":{n},\"sleep_ms\":5}}");
+                            let (status, failed, body) = common::http_post(
+                                &addr,
+                                "/2015-03-31/functions/function/invocations",
+                                payload.as_bytes(),
+                            );
+                            assert_eq!((status, failed), (200, false), "{body}");
+                            (n, json(&body))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(results.len(), 200);
+    for (n, v) in &results {
+        assert_eq!(v["echo"]["n"], *n, "each request gets its own answer");
+    }
+    let pids: HashSet<u64> = results
+        .iter()
+        .map(|(_, v)| v["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 4, "all four instances served: {pids:?}");
+    let total: u64 = pids
+        .iter()
+        .map(|pid| {
+            results
+                .iter()
+                .filter(|(_, v)| v["pid"] == *pid)
+                .map(|(_, v)| v["invocations"].as_u64().unwrap())
+                .max()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 200, "no invocation ran twice");
+    wait_for_log(&run, "REPORT RequestId:", 200);
+}
+
+#[test]
+fn a_crash_mid_invocation_is_an_error_and_a_fresh_instance_takes_over() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&["--", bootstrap.to_str().unwrap()]);
+    let (_, _, body) = run.invoke(b"{}");
+    let first_pid = json(&body)["pid"].clone();
+    let (status, failed, body) = run.invoke(b"{\"crash\":true}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    let error = json(&body);
+    assert_eq!(error["errorType"], "Runtime.ExitError");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("exit status: 3"),
+        "{body}"
+    );
+    let (status, failed, body) = run.invoke(b"{\"after\":1}");
+    assert_eq!((status, failed), (200, false), "{body}");
+    let v = json(&body);
+    assert_ne!(v["pid"], first_pid);
+    assert_eq!(v["invocations"], 1);
+    wait_for_log(&run, "INIT_REPORT", 2);
+}
+
+#[test]
+fn an_invocation_over_the_timeout_is_an_error_and_the_next_one_works() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&["--timeout", "0.5", "--", bootstrap.to_str().unwrap()]);
+    let (status, failed, body) = run.invoke(b"{\"sleep_ms\":5000}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    let error = json(&body);
+    assert_eq!(error["errorType"], "Sandbox.Timedout");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("Task timed out after 0.50 seconds"),
+        "{body}"
+    );
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, false), "{body}");
+}
+
+#[test]
+fn a_handler_error_is_returned_as_the_error_json() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&["--", bootstrap.to_str().unwrap()]);
+    let (status, failed, body) = run.invoke(b"{\"fail\":true}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    assert_eq!(json(&body)["errorType"], "RustHello.RequestedFailure");
+    let (_, failed, body) = run.invoke(b"{}");
+    assert!(!failed, "{body}");
+    assert_eq!(
+        json(&body)["invocations"],
+        2,
+        "a handler error keeps the instance"
+    );
+}
+
+#[test]
+fn a_failed_init_is_served_to_the_first_invoke_and_retried() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&[
+        "--env",
+        "RUST_HELLO_INIT_FAIL=1",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    let error = json(&body);
+    assert_eq!(error["errorType"], "Runtime.ExitError");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("exited during init"),
+        "{body}"
+    );
+    let logs = wait_for_log(&run, "Status: error", 1);
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("INIT_REPORT") && l.contains("Error Type: Runtime.ExitError")),
+        "{logs:#?}"
+    );
+}
+
+#[test]
+fn the_front_door_refuses_oversized_events_and_unknown_paths() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&["--", bootstrap.to_str().unwrap()]);
+    let big = vec![b' '; snaprun::runtime::MAX_PAYLOAD + 1];
+    let (status, _, body) = run.invoke(&big);
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(json(&body)["errorType"], "RequestEntityTooLargeException");
+    let (status, _, _) =
+        common::http_post(&run.addr, "/2015-03-31/functions/x/y/invocations", b"{}");
+    assert_eq!(status, 404);
+    let (status, _, body) = run.invoke(b"{\"still\":\"fine\"}");
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn a_missing_or_unexecutable_bootstrap_is_a_clear_error() {
+    let (ok, _, stderr) = run_snaprun(&[
+        "run",
+        "--listen",
+        "127.0.0.1:0",
+        "--",
+        "/nonexistent/bootstrap",
+    ]);
+    assert!(!ok);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bootstrap /nonexistent/bootstrap: No such file"),
+        "{stderr}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("bootstrap");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    let (ok, _, stderr) = run_snaprun(&[
+        "run",
+        "--listen",
+        "127.0.0.1:0",
+        "--",
+        script.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("is not an executable file"), "{stderr}");
+    let (ok, _, stderr) = run_snaprun(&[
+        "run",
+        "--listen",
+        "127.0.0.1:0",
+        "--timeout",
+        "0",
+        "--",
+        "/bin/true",
+    ]);
+    assert!(
+        !ok && stderr.contains("--timeout must be a positive number"),
+        "{stderr}"
+    );
+}
