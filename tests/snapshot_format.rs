@@ -2,6 +2,8 @@
 //! truncation, deletion or foreign file is refused with its specific error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -377,7 +379,7 @@ fn a_complete_looking_temporary_is_still_refused_and_later_swept() {
     // A temporary as a checkpoint killed just before its rename leaves it:
     // complete, but owned by a process that no longer exists.
     let stale = tmp.path().join(".snap.snap-tmp.999999999.1");
-    common_copy(&dest, &stale);
+    common::copy_dir(&dest, &stale);
     assert!(matches!(open(&stale), Err(OpenError::Unfinished { .. })));
     make(&dest);
     assert!(!stale.exists(), "the next writer sweeps stale temporaries");
@@ -403,17 +405,4 @@ fn replacing_a_snapshot_is_atomic_and_unrelated_data_is_never_replaced() {
         "{err}"
     );
     assert_eq!(fs::read(precious.join("notes.txt")).unwrap(), b"keep me");
-}
-
-fn common_copy(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            common_copy(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

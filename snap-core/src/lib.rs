@@ -16,6 +16,7 @@
 pub mod criu;
 mod digest;
 pub mod engine;
+pub mod process;
 pub mod sandbox;
 pub mod snapshot;
 

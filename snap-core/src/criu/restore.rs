@@ -6,15 +6,14 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::sys::wait::WaitStatus;
 use rust_criu::rust_criu_protobuf::rpc::{Criu_network_lock_method, Criu_opts, Criu_req_type};
 
 use super::log::{self, LOG_NAME, WorkDir};
 use super::tree::{CriuState, StdioEnd};
 use super::{CriuEngine, RpcError, log_level, rpc};
 use crate::Engine;
+use crate::process::TreeRoot;
 use crate::snapshot::{OpenError, Snapshot};
 
 /// How to set up one restored copy.
@@ -72,15 +71,14 @@ pub enum RestoreError {
 /// Dropping the handle neither kills nor reaps the copy.
 #[derive(Debug)]
 pub struct RestoredTree {
-    pid: Pid,
+    root: TreeRoot,
     elapsed: Duration,
-    reaped: bool,
 }
 
 impl RestoredTree {
     /// The root's pid as the restoring process sees it.
     pub fn pid(&self) -> i32 {
-        self.pid.as_raw()
+        self.root.pid()
     }
 
     /// How long CRIU took, from request to answer.
@@ -91,32 +89,12 @@ impl RestoredTree {
     /// Kills the copy (SIGKILL to its root, the PID 1 of its namespace when
     /// the snapshot owns one) and reaps the root.
     pub fn kill(&mut self) -> io::Result<()> {
-        if self.reaped {
-            return Ok(());
-        }
-        match kill(self.pid, Signal::SIGKILL) {
-            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-            Err(e) => return Err(e.into()),
-        }
-        self.wait().map(drop)
+        self.root.kill()
     }
 
     /// Waits for the root to exit.
     pub fn wait(&mut self) -> io::Result<WaitStatus> {
-        loop {
-            match waitpid(self.pid, None) {
-                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
-                    self.reaped = true;
-                    return Ok(status);
-                }
-                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                Err(nix::errno::Errno::ECHILD) => {
-                    self.reaped = true;
-                    return Ok(WaitStatus::StillAlive);
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.root.wait()
     }
 }
 
@@ -193,9 +171,8 @@ impl CriuEngine {
         }
         tracing::debug!(pid, ?elapsed, notifications = ?reply.notifications, "restored");
         Ok(RestoredTree {
-            pid: Pid::from_raw(pid),
+            root: TreeRoot::new(pid),
             elapsed,
-            reaped: false,
         })
     }
 }

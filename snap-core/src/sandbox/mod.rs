@@ -20,8 +20,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 /// Why a sandboxed tree could not be started.
@@ -197,10 +196,7 @@ impl SandboxCommand {
                 cause,
             })?;
             tracing::debug!(pid, program = %self.program.display(), "started a snapshot-ready tree");
-            return Ok(SandboxedTree {
-                pid: Pid::from_raw(pid),
-                reaped: false,
-            });
+            return Ok(SandboxedTree::new(pid));
         }
         let _ = waitpid(Pid::from_raw(pid), None);
         let stage = u32::from_le_bytes([msg[0], msg[1], msg[2], msg[3]]);
@@ -219,69 +215,9 @@ impl SandboxCommand {
     }
 }
 
-/// The root of a tree started by [`SandboxCommand::spawn`]. It is PID 1 of
-/// its namespace, so killing it kills the whole tree.
-///
-/// Dropping the handle neither kills nor reaps the tree.
-#[derive(Debug)]
-pub struct SandboxedTree {
-    pid: Pid,
-    reaped: bool,
-}
-
-impl SandboxedTree {
-    /// The root's pid as the caller sees it.
-    pub fn pid(&self) -> i32 {
-        self.pid.as_raw()
-    }
-
-    /// Kills the whole tree (SIGKILL to its PID 1) and reaps the root.
-    pub fn kill(&mut self) -> io::Result<()> {
-        if self.reaped {
-            return Ok(());
-        }
-        match kill(self.pid, Signal::SIGKILL) {
-            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-            Err(e) => return Err(e.into()),
-        }
-        self.wait().map(drop)
-    }
-
-    /// Waits for the root to exit and returns its wait status.
-    pub fn wait(&mut self) -> io::Result<WaitStatus> {
-        loop {
-            match waitpid(self.pid, None) {
-                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
-                    self.reaped = true;
-                    return Ok(status);
-                }
-                Ok(_) => continue,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(nix::errno::Errno::ECHILD) => {
-                    self.reaped = true;
-                    return Ok(WaitStatus::StillAlive);
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// Reaps the root if it has exited, without blocking.
-    pub fn try_wait(&mut self) -> io::Result<Option<WaitStatus>> {
-        match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => Ok(None),
-            Ok(status) => {
-                self.reaped = true;
-                Ok(Some(status))
-            }
-            Err(nix::errno::Errno::ECHILD) => {
-                self.reaped = true;
-                Ok(Some(WaitStatus::StillAlive))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-}
+/// The root of a tree started by [`SandboxCommand::spawn`]: PID 1 of its
+/// namespace, so killing it kills the whole tree.
+pub type SandboxedTree = crate::process::TreeRoot;
 
 fn resolve(program: &Path) -> Option<PathBuf> {
     if program.as_os_str().as_bytes().contains(&b'/') {
