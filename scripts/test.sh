@@ -31,6 +31,8 @@ done
 if ! command -v moto_server >/dev/null || ! python3 -c 'import boto3' 2>/dev/null; then
   log "pip install moto[server]"
   python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' >&2
+  # Under pyenv, new console scripts appear on PATH only after a rehash.
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
 fi
 command -v moto_server >/dev/null || die "moto_server is not on PATH after installing moto[server]"
 
