@@ -69,7 +69,7 @@ fn node_sdk(c: &mut Criterion) {
                 let dest = tmp.path().join(format!("dump-{n}"));
                 let options = CheckpointOptions {
                     leave_running: true,
-                    identity: None,
+                    ..Default::default()
                 };
                 let started = Instant::now();
                 engine.checkpoint(&tree.pid(), &dest, &options).unwrap();

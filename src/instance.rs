@@ -8,6 +8,9 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
 use crate::function::FunctionSpec;
+use snap::process::TreeRoot;
+
+use crate::relay::outside::Mux;
 use crate::runtime::{ErrorBody, Phase, RuntimeApi, SnapStart, routes};
 
 /// How an instance came to be, for its first REPORT line.
@@ -39,16 +42,31 @@ pub enum StartError {
     /// The Runtime API could not listen.
     #[error("cannot listen for the Runtime API: {0}")]
     Listen(std::io::Error),
-    /// Init failed: the runtime posted `init/error`, exited, or ran out of time.
+    /// Init failed: the runtime posted `init/error` or exited.
     #[error("init failed: {}: {}", .0.error_type, .0.message)]
     Init(ErrorBody),
+    /// An after-restore hook failed: the runtime posted `restore/error`.
+    #[error("restore failed: {}: {}", .0.error_type, .0.message)]
+    Restore(ErrorBody),
+    /// Init or restore did not finish in time.
+    #[error("{error_type}: not ready within {:.1} s", limit.as_secs_f64())]
+    Timeout {
+        /// The limit.
+        limit: Duration,
+        /// `Runtime.InitTimeout` or `Runtime.RestoreHookUserTimeout`.
+        error_type: &'static str,
+    },
+    /// The snapshot could not be made or restored.
+    #[error("{0}")]
+    Snapshot(String),
 }
 
 impl StartError {
     /// The error an invoker sees for this failure.
     pub fn to_error_body(&self) -> ErrorBody {
         match self {
-            Self::Init(body) => body.clone(),
+            Self::Init(body) | Self::Restore(body) => body.clone(),
+            Self::Timeout { error_type, .. } => ErrorBody::new(*error_type, self.to_string()),
             other => ErrorBody::new("Runtime.Unknown", other.to_string()),
         }
     }
@@ -62,8 +80,19 @@ pub struct Instance {
     /// How it started, until its first invocation has been reported.
     first: Option<Start>,
     peak_mb: u64,
-    child: Child,
-    server: JoinHandle<()>,
+    backend: Backend,
+}
+
+/// What runs the bootstrap.
+#[derive(Debug)]
+enum Backend {
+    /// A plain child process talking to a local TCP listener.
+    Process {
+        child: Child,
+        server: JoinHandle<()>,
+    },
+    /// A sandboxed tree (restored or fresh) behind a relay.
+    Sandbox { root: TreeRoot, mux: Mux },
 }
 
 impl Instance {
@@ -91,7 +120,14 @@ impl Instance {
                     cause,
                 }
             })?;
-        let ready = wait_ready(&api, &mut child, spec.init_timeout).await;
+        let ready = wait_ready(
+            &api,
+            exit_of(&mut child),
+            spec.init_timeout,
+            Phase::Ready,
+            "Runtime.InitTimeout",
+        )
+        .await;
         if let Err(err) = ready {
             let _ = child.kill().await;
             server.abort();
@@ -102,9 +138,18 @@ impl Instance {
             api,
             first: Some(Start::Cold { init }),
             peak_mb: 0,
-            child,
-            server,
+            backend: Backend::Process { child, server },
         })
+    }
+
+    /// An instance whose bootstrap runs in a sandboxed tree behind a relay.
+    pub fn sandboxed(api: Arc<RuntimeApi>, root: TreeRoot, mux: Mux, start: Start) -> Self {
+        Self {
+            api,
+            first: Some(start),
+            peak_mb: 0,
+            backend: Backend::Sandbox { root, mux },
+        }
     }
 
     /// How it started, once: for the REPORT of its first invocation.
@@ -117,23 +162,34 @@ impl Instance {
         self.first
     }
 
-    /// The bootstrap's pid.
+    /// The bootstrap's pid, as this process sees it.
     pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
-    /// Waits for the bootstrap to exit.
-    pub async fn exited(&mut self) -> String {
-        match self.child.wait().await {
-            Ok(status) => status.to_string(),
-            Err(err) => err.to_string(),
+        match &self.backend {
+            Backend::Process { child, .. } => child.id(),
+            // The relay is the root; the bootstrap is its child.
+            Backend::Sandbox { root, .. } => first_child(root.pid()),
         }
     }
 
-    /// Kills the bootstrap and stops serving its Runtime API.
+    /// Waits for the bootstrap to exit and says how.
+    pub async fn exited(&mut self) -> String {
+        match &mut self.backend {
+            Backend::Process { child, .. } => exit_of(child).await,
+            Backend::Sandbox { mux, .. } => mux.exited().await,
+        }
+    }
+
+    /// Kills the bootstrap (and its whole sandbox) and stops serving it.
     pub async fn kill(mut self) {
-        let _ = self.child.kill().await;
-        self.server.abort();
+        match &mut self.backend {
+            Backend::Process { child, server } => {
+                let _ = child.kill().await;
+                server.abort();
+            }
+            Backend::Sandbox { root, .. } => {
+                let _ = root.kill();
+            }
+        }
     }
 
     /// Samples the bootstrap's peak memory while it is alive, so a report
@@ -152,8 +208,30 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        self.server.abort();
+        match &mut self.backend {
+            Backend::Process { server, .. } => server.abort(),
+            Backend::Sandbox { root, .. } => {
+                let _ = root.kill();
+            }
+        }
     }
+}
+
+async fn exit_of(child: &mut Child) -> String {
+    match child.wait().await {
+        Ok(status) => status.to_string(),
+        Err(err) => err.to_string(),
+    }
+}
+
+/// The first child of `pid`, from `/proc/PID/task/PID/children`.
+fn first_child(pid: i32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Serves every connection the bootstrap opens.
@@ -172,34 +250,45 @@ async fn accept_loop(listener: TcpListener, api: Arc<RuntimeApi>) {
     }
 }
 
-/// Waits until the bootstrap reaches `invocation/next`.
-async fn wait_ready(
+/// Waits until the bootstrap's phase reaches `target` (`Ready`: blocked in
+/// `invocation/next`; or the snapshot point), failing on `init/error`,
+/// `restore/error`, exit or `limit`.
+pub async fn wait_ready(
     api: &RuntimeApi,
-    child: &mut Child,
+    exited: impl std::future::Future<Output = String>,
     limit: Duration,
-) -> Result<(), StartError> {
+    target: Phase,
+    timeout_type: &'static str,
+) -> Result<Phase, StartError> {
     let mut phase = api.phase();
-    let ready = phase.wait_for(|p| matches!(p, Phase::Ready | Phase::InitFailed(_)));
+    let reached = phase.wait_for(|p| {
+        matches!(p, Phase::InitFailed(_) | Phase::RestoreFailed(_))
+            || *p == target
+            || (target == Phase::AwaitingRestore && p.is_snapshot_point())
+    });
     let outcome = tokio::select! {
-        p = ready => p.map(|p| p.clone()).ok(),
-        status = child.wait() => {
-            let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-            // An init/error posted just before exiting wins over the exit.
-            return Err(StartError::Init(match &*api.phase().borrow() {
-                Phase::InitFailed(body) => body.clone(),
-                _ => ErrorBody::new("Runtime.ExitError", format!("the bootstrap exited during init ({status})")),
-            }));
+        p = reached => p.map(|p| p.clone()).ok(),
+        status = exited => {
+            // An init/error or restore/error posted just before exiting wins.
+            return Err(match &*api.phase().borrow() {
+                Phase::InitFailed(body) => StartError::Init(body.clone()),
+                Phase::RestoreFailed(body) => StartError::Restore(body.clone()),
+                _ => StartError::Init(ErrorBody::new(
+                    "Runtime.ExitError",
+                    format!("the bootstrap exited during {} ({status})", if target == Phase::Ready { "init" } else { "init, before the snapshot" }),
+                )),
+            });
         }
-        () = tokio::time::sleep(limit) => {
-            return Err(StartError::Init(ErrorBody::new(
-                "Runtime.InitTimeout",
-                format!("init did not finish within {:.0} s", limit.as_secs_f64()),
-            )));
-        }
+        () = tokio::time::sleep(limit) => None,
     };
     match outcome {
         Some(Phase::InitFailed(body)) => Err(StartError::Init(body)),
-        _ => Ok(()),
+        Some(Phase::RestoreFailed(body)) => Err(StartError::Restore(body)),
+        Some(reached) => Ok(reached),
+        None => Err(StartError::Timeout {
+            limit,
+            error_type: timeout_type,
+        }),
     }
 }
 

@@ -3,9 +3,12 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod frontdoor;
 pub mod function;
 pub mod instance;
 pub mod pool;
+pub mod relay;
 pub mod report;
 pub mod runtime;
+pub mod snapstart;

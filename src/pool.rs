@@ -11,10 +11,13 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use snap::criu::CriuEngine;
+
 use crate::function::FunctionSpec;
-use crate::instance::{Instance, Start};
+use crate::instance::{Instance, Start, StartError};
 use crate::report;
 use crate::runtime::{ErrorBody, Outcome};
+use crate::snapstart::{Plan, Prepared};
 
 /// One invocation waiting for an instance.
 #[derive(Debug)]
@@ -28,22 +31,83 @@ pub struct Job {
 /// The queue the front door feeds.
 pub type Queue = mpsc::Sender<Job>;
 
-/// Starts `concurrency` slots serving `spec` and returns their queue.
-pub fn start(spec: FunctionSpec, concurrency: usize) -> Queue {
+/// How a slot gets a fresh instance.
+#[derive(Debug)]
+pub enum Launcher {
+    /// Start the bootstrap from scratch every time (engine `none`).
+    Cold(FunctionSpec),
+    /// Restore it from a snapshot, made on first need (engine `criu`).
+    Snapshot {
+        /// The engine.
+        engine: CriuEngine,
+        /// What to snapshot.
+        plan: Arc<Plan>,
+        /// The snapshot, once found or made.
+        prepared: Mutex<Option<Arc<Prepared>>>,
+    },
+}
+
+impl Launcher {
+    /// A launcher that restores from a snapshot of `plan`.
+    pub fn snapshot(engine: CriuEngine, plan: Plan) -> Self {
+        Self::Snapshot {
+            engine,
+            plan: Arc::new(plan),
+            prepared: Mutex::new(None),
+        }
+    }
+
+    fn spec(&self) -> &FunctionSpec {
+        match self {
+            Self::Cold(spec) => spec,
+            Self::Snapshot { plan, .. } => &plan.spec,
+        }
+    }
+
+    /// A ready instance: started cold, or restored.
+    pub async fn launch(&self) -> Result<Instance, StartError> {
+        match self {
+            Self::Cold(spec) => Instance::cold(spec).await,
+            Self::Snapshot {
+                engine,
+                plan,
+                prepared,
+            } => {
+                let ready = {
+                    let mut prepared = prepared.lock().await;
+                    match &*prepared {
+                        Some(ready) => Arc::clone(ready),
+                        None => {
+                            let ready = Arc::new(
+                                Prepared::find_or_make(engine.clone(), Arc::clone(plan)).await?,
+                            );
+                            *prepared = Some(Arc::clone(&ready));
+                            ready
+                        }
+                    }
+                };
+                ready.restore().await
+            }
+        }
+    }
+}
+
+/// Starts `concurrency` slots and returns their queue.
+pub fn start(launcher: Launcher, concurrency: usize) -> Queue {
     let (tx, rx) = mpsc::channel::<Job>(1024);
     let rx = Arc::new(Mutex::new(rx));
-    let spec = Arc::new(spec);
+    let launcher = Arc::new(launcher);
     for slot in 0..concurrency {
-        tokio::spawn(run_slot(slot, Arc::clone(&spec), Arc::clone(&rx)));
+        tokio::spawn(run_slot(slot, Arc::clone(&launcher), Arc::clone(&rx)));
     }
     tx
 }
 
-async fn run_slot(slot: usize, spec: Arc<FunctionSpec>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run_slot(slot: usize, launcher: Arc<Launcher>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     // Init runs before the first invocation arrives; a failed init is the
     // first invocation's answer, and the next one tries again.
     let mut init_error = None;
-    let mut instance = match start_instance(&spec).await {
+    let mut instance = match start_instance(&launcher).await {
         Ok(started) => Some(started),
         Err(body) => {
             init_error = Some(body);
@@ -60,13 +124,13 @@ async fn run_slot(slot: usize, spec: Arc<FunctionSpec>, jobs: Arc<Mutex<mpsc::Re
         };
         let outcome = match init_error.take() {
             Some(body) => Outcome::Error(body),
-            None => serve(slot, &spec, &mut instance, job.payload).await,
+            None => serve(slot, &launcher, &mut instance, job.payload).await,
         };
         // The invoker may have gone away; the outcome was still reported.
         let _ = job.reply.send(outcome);
         // A crashed or timed-out instance is replaced before the next event.
         if instance.is_none() && init_error.is_none() {
-            match start_instance(&spec).await {
+            match start_instance(&launcher).await {
                 Ok(started) => instance = Some(started),
                 Err(body) => init_error = Some(body),
             }
@@ -80,13 +144,14 @@ async fn run_slot(slot: usize, spec: Arc<FunctionSpec>, jobs: Arc<Mutex<mpsc::Re
 /// Runs one event, starting an instance first if the slot has none.
 async fn serve(
     slot: usize,
-    spec: &FunctionSpec,
+    launcher: &Launcher,
     instance: &mut Option<Instance>,
     payload: Bytes,
 ) -> Outcome {
+    let spec = launcher.spec();
     loop {
         if instance.is_none() {
-            match start_instance(spec).await {
+            match start_instance(launcher).await {
                 Ok(started) => *instance = Some(started),
                 // Init failed: the error is this invocation's answer.
                 Err(body) => return Outcome::Error(body),
@@ -152,10 +217,10 @@ async fn serve(
     }
 }
 
-/// Starts an instance and reports its init.
-async fn start_instance(spec: &FunctionSpec) -> Result<Instance, ErrorBody> {
+/// Starts an instance and reports a cold init.
+async fn start_instance(launcher: &Launcher) -> Result<Instance, ErrorBody> {
     let started = Instant::now();
-    match Instance::cold(spec).await {
+    match launcher.launch().await {
         Ok(instance) => {
             if let Some(Start::Cold { init }) = instance.start() {
                 report::init(init, None);
@@ -164,8 +229,13 @@ async fn start_instance(spec: &FunctionSpec) -> Result<Instance, ErrorBody> {
         }
         Err(err) => {
             let body = err.to_error_body();
-            report::init(started.elapsed(), Some(&body));
-            tracing::warn!(%err, "init failed");
+            match (&err, launcher) {
+                (StartError::Init(_), Launcher::Cold(_))
+                | (StartError::Timeout { .. }, Launcher::Cold(_)) => {
+                    report::init(started.elapsed(), Some(&body));
+                }
+                _ => eprintln!("snaprun: {err}"),
+            }
             Err(body)
         }
     }

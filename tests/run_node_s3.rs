@@ -101,6 +101,8 @@ fn node_s3_reads_the_object_sequentially_and_from_four_instances() {
     let endpoint = format!("S3_ENDPOINT={}", moto.endpoint);
     let bootstrap = demo.join("bootstrap");
     let run = RunningFunction::start(&[
+        "--engine",
+        "none",
         "--concurrency",
         "4",
         "--init-timeout",
@@ -155,4 +157,86 @@ fn node_s3_reads_the_object_sequentially_and_from_four_instances() {
     // A missing object is the handler's error, returned to the invoker.
     let (status, failed, body) = run.invoke(b"{\"key\":\"no-such-key.txt\"}");
     assert_eq!((status, failed), (200, true), "{body}");
+}
+
+#[test]
+fn node_s3_restored_from_a_criu_snapshot_reaches_s3_through_a_forward() {
+    let Some(demo) = prerequisites() else { return };
+    if common::criu_engine().is_none() {
+        return;
+    }
+    let moto = start_moto();
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let endpoint = format!("S3_ENDPOINT={}", moto.endpoint);
+    let forward = moto.endpoint.trim_start_matches("http://").to_owned();
+    let bootstrap = demo.join("bootstrap");
+    let run = RunningFunction::start(&[
+        "--engine",
+        "criu",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--forward",
+        &forward,
+        "--concurrency",
+        "4",
+        "--env",
+        &endpoint,
+        "--env",
+        "AWS_ACCESS_KEY_ID=test",
+        "--env",
+        "AWS_SECRET_ACCESS_KEY=test",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    for i in 0..100 {
+        let (status, failed, body) = run.invoke(b"{}");
+        assert_eq!((status, failed), (200, false), "invocation {i}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["body"], TEXT, "{body}");
+        assert_eq!(
+            v["hooks"],
+            serde_json::json!(["before_checkpoint", "after_restore"]),
+            "{body}"
+        );
+    }
+    let addr = run.addr.clone();
+    let answers: Vec<Value> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let addr = addr.clone();
+                scope.spawn(move || {
+                    (0..25)
+                        .map(|_| {
+                            let (status, failed, body) = common::http_post(
+                                &addr,
+                                "/2015-03-31/functions/function/invocations",
+                                b"{}",
+                            );
+                            assert_eq!((status, failed), (200, false), "{body}");
+                            serde_json::from_str::<Value>(&body).unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(answers.len(), 200);
+    assert!(answers.iter().all(|v| v["body"] == TEXT));
+    let logs = run.logs();
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.contains("snapshot written to"))
+            .count(),
+        1,
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.contains("\tRestore Duration: ")),
+        "{logs:#?}"
+    );
 }

@@ -33,7 +33,7 @@ fn wait_for_log(run: &RunningFunction, needle: &str, count: usize) -> Vec<String
 #[test]
 fn a_hundred_sequential_invocations_on_one_instance() {
     let bootstrap = rust_hello();
-    let run = RunningFunction::start(&["--", bootstrap.to_str().unwrap()]);
+    let run = RunningFunction::start(&["--engine", "none", "--", bootstrap.to_str().unwrap()]);
     for i in 0..100 {
         let (status, failed, body) = run.invoke(format!("{{\"i\":{i}}}").as_bytes());
         assert_eq!((status, failed), (200, false), "{body}");
@@ -77,7 +77,14 @@ fn a_hundred_sequential_invocations_on_one_instance() {
 #[test]
 fn four_instances_serve_two_hundred_concurrent_requests_with_none_lost() {
     let bootstrap = rust_hello();
-    let run = RunningFunction::start(&["--concurrency", "4", "--", bootstrap.to_str().unwrap()]);
+    let run = RunningFunction::start(&[
+        "--engine",
+        "none",
+        "--concurrency",
+        "4",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
     let addr = run.addr.clone();
     let results: Vec<(u64, Value)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8u64)
@@ -132,7 +139,7 @@ fn four_instances_serve_two_hundred_concurrent_requests_with_none_lost() {
 #[test]
 fn a_crash_mid_invocation_is_an_error_and_a_fresh_instance_takes_over() {
     let bootstrap = rust_hello();
-    let run = RunningFunction::start(&["--", bootstrap.to_str().unwrap()]);
+    let run = RunningFunction::start(&["--engine", "none", "--", bootstrap.to_str().unwrap()]);
     let (_, _, body) = run.invoke(b"{}");
     let first_pid = json(&body)["pid"].clone();
     let (status, failed, body) = run.invoke(b"{\"crash\":true}");
@@ -157,7 +164,14 @@ fn a_crash_mid_invocation_is_an_error_and_a_fresh_instance_takes_over() {
 #[test]
 fn an_invocation_over_the_timeout_is_an_error_and_the_next_one_works() {
     let bootstrap = rust_hello();
-    let run = RunningFunction::start(&["--timeout", "0.5", "--", bootstrap.to_str().unwrap()]);
+    let run = RunningFunction::start(&[
+        "--engine",
+        "none",
+        "--timeout",
+        "0.5",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
     let (status, failed, body) = run.invoke(b"{\"sleep_ms\":5000}");
     assert_eq!((status, failed), (200, true), "{body}");
     let error = json(&body);
@@ -176,7 +190,7 @@ fn an_invocation_over_the_timeout_is_an_error_and_the_next_one_works() {
 #[test]
 fn a_handler_error_is_returned_as_the_error_json() {
     let bootstrap = rust_hello();
-    let run = RunningFunction::start(&["--", bootstrap.to_str().unwrap()]);
+    let run = RunningFunction::start(&["--engine", "none", "--", bootstrap.to_str().unwrap()]);
     let (status, failed, body) = run.invoke(b"{\"fail\":true}");
     assert_eq!((status, failed), (200, true), "{body}");
     assert_eq!(json(&body)["errorType"], "RustHello.RequestedFailure");
@@ -193,6 +207,8 @@ fn a_handler_error_is_returned_as_the_error_json() {
 fn a_failed_init_is_served_to_the_first_invoke_and_retried() {
     let bootstrap = rust_hello();
     let run = RunningFunction::start(&[
+        "--engine",
+        "none",
         "--env",
         "RUST_HELLO_INIT_FAIL=1",
         "--",
@@ -220,7 +236,7 @@ fn a_failed_init_is_served_to_the_first_invoke_and_retried() {
 #[test]
 fn the_front_door_refuses_oversized_events_and_unknown_paths() {
     let bootstrap = rust_hello();
-    let run = RunningFunction::start(&["--", bootstrap.to_str().unwrap()]);
+    let run = RunningFunction::start(&["--engine", "none", "--", bootstrap.to_str().unwrap()]);
     let big = vec![b' '; snaprun::runtime::MAX_PAYLOAD + 1];
     let (status, _, body) = run.invoke(&big);
     assert_eq!(status, 413, "{body}");
@@ -270,6 +286,45 @@ fn a_missing_or_unexecutable_bootstrap_is_a_clear_error() {
     ]);
     assert!(
         !ok && stderr.contains("--timeout must be a positive number"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_with_engine_none_has_no_restore_column() {
+    let bootstrap = rust_hello();
+    let (ok, stdout, stderr) = run_snaprun(&[
+        "bench",
+        "--engine",
+        "none",
+        "--runs",
+        "2",
+        "--json",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let v = json(&stdout);
+    assert_eq!(v["engine"], "none");
+    assert!(
+        v["restore_ms"].is_null() && v["cold_over_restore"].is_null(),
+        "{v}"
+    );
+    assert!(v["cold_ms"]["median"].as_f64().unwrap() > v["warm_ms"]["median"].as_f64().unwrap());
+    // A function that fails makes the bench fail, naming the error.
+    let (ok, _, stderr) = run_snaprun(&[
+        "bench",
+        "--engine",
+        "none",
+        "--runs",
+        "1",
+        "--payload",
+        "{\"fail\":true}",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("RustHello.RequestedFailure"),
         "{stderr}"
     );
 }

@@ -37,6 +37,7 @@ fn make(dest: &Path) -> Snapshot {
             identity: identity(),
             scratch: vec!["stats-restore".into()],
             engine_state: vec![1, 2, 3],
+            annotations: vec![("note".into(), b"kept".to_vec())],
         })
         .unwrap()
 }
@@ -71,6 +72,8 @@ fn a_sealed_snapshot_opens_with_what_was_written() {
     let m = opened.manifest();
     assert_eq!(m.engine, "test");
     assert_eq!(m.engine_state, vec![1, 2, 3]);
+    assert_eq!(m.annotation("note"), Some(&b"kept"[..]));
+    assert_eq!(m.annotation("absent"), None);
     assert_eq!(m.identity, identity());
     let paths: Vec<_> = m.files.iter().map(|f| (f.path.as_str(), f.size)).collect();
     assert_eq!(

@@ -32,6 +32,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let options = CheckpointOptions {
         leave_running: args.leave_running,
         identity: None,
+        annotations: Vec::new(),
     };
     let snapshot = engine
         .checkpoint(&args.pid, &args.snapshot_dir, &options)

@@ -1,9 +1,12 @@
 //! Command-line interface.
 
+mod bench;
 mod checkpoint;
+mod function_args;
 mod inspect;
 mod invoke;
 mod output;
+mod relay;
 mod restore;
 mod run;
 mod spawn;
@@ -37,10 +40,13 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     Run(run::Args),
     Invoke(invoke::Args),
+    Bench(bench::Args),
     Spawn(spawn::Args),
     Checkpoint(checkpoint::Args),
     Restore(restore::Args),
     Inspect(inspect::Args),
+    #[command(hide = true)]
+    Relay(relay::Args),
 }
 
 /// Sends `tracing` output to stderr at the level `-v` asks for.
@@ -64,9 +70,11 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => run::run(args),
         Command::Invoke(args) => invoke::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Spawn(args) => spawn::run(args),
         Command::Checkpoint(args) => checkpoint::run(args),
         Command::Restore(args) => restore::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Relay(args) => relay::run(args),
     }
 }

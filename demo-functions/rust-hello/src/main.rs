@@ -5,6 +5,8 @@
 //! - `RUST_HELLO_INIT_FAIL=1`: fail init (exit non-zero before the runtime starts).
 //! - `RUST_HELLO_FAIL_BEFORE_SNAPSHOT=1` / `RUST_HELLO_FAIL_AFTER_RESTORE=1`:
 //!   make the matching SnapStart hook return an error.
+//! - `RUST_HELLO_HANG=before_snapshot` / `RUST_HELLO_HANG=after_restore`: make
+//!   that hook never finish (to test the runtime's time limits).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -91,6 +93,14 @@ fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1")
 }
 
+/// Never returns when `RUST_HELLO_HANG` names `hook`.
+async fn hang_if(hook: &str) {
+    if std::env::var("RUST_HELLO_HANG").is_ok_and(|v| v == hook) {
+        eprintln!("rust-hello: hook {hook} hangs on request");
+        std::future::pending::<()>().await;
+    }
+}
+
 /// The SnapStart resource: both hooks append to the event log and print to stderr.
 struct Hooks(Arc<State>);
 
@@ -99,6 +109,7 @@ impl SnapStartResource for Hooks {
         Box::pin(async move {
             eprintln!("rust-hello: hook before_snapshot");
             self.0.log("before_snapshot");
+            hang_if("before_snapshot").await;
             if env_flag("RUST_HELLO_FAIL_BEFORE_SNAPSHOT") {
                 return Err("rust-hello: before_snapshot failed on request".into());
             }
@@ -112,6 +123,7 @@ impl SnapStartResource for Hooks {
             eprintln!("rust-hello: hook after_restore (restore_nonce={fresh})");
             self.0.log("after_restore");
             *self.0.restore_nonce.lock().expect("nonce poisoned") = Some(fresh);
+            hang_if("after_restore").await;
             if env_flag("RUST_HELLO_FAIL_AFTER_RESTORE") {
                 return Err("rust-hello: after_restore failed on request".into());
             }

@@ -18,6 +18,8 @@ pub struct CheckpointOptions {
     pub leave_running: bool,
     /// What to record as the snapshot's identity; read from `/proc` if unset.
     pub identity: Option<Identity>,
+    /// The caller's data to keep in the manifest.
+    pub annotations: Vec<(String, Vec<u8>)>,
 }
 
 /// Why a checkpoint failed. No snapshot is left behind in any case.
@@ -99,7 +101,9 @@ impl CriuEngine {
         }
 
         let started = Instant::now();
-        match rpc::call(&self.binary, Criu_req_type::DUMP, opts, &[]) {
+        match rpc::call(&self.binary, Criu_req_type::DUMP, opts, &[], &mut |_, _| {
+            Ok(())
+        }) {
             Ok(_) => {}
             Err(cause) => {
                 let (log, log_tail) = work.keep_for_error();
@@ -119,6 +123,7 @@ impl CriuEngine {
             identity,
             scratch: SCRATCH.iter().map(|s| (*s).to_owned()).collect(),
             engine_state: state.encode(),
+            annotations: options.annotations.clone(),
         })?;
         tracing::info!(pid, dir = %snapshot.dir().display(), ?dumped, total = ?started.elapsed(), "checkpointed");
         Ok(snapshot)

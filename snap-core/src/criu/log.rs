@@ -29,6 +29,7 @@ impl WorkDir {
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join("snap-criu"));
         fs::create_dir_all(&root)?;
+        sweep(&root);
         let nonce = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -57,6 +58,26 @@ impl Drop for WorkDir {
     fn drop(&mut self) {
         if !self.keep {
             let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Removes work directories left empty by processes that were killed
+/// before CRIU wrote anything; directories holding a log are kept.
+fn sweep(root: &Path) {
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let owner = name
+            .to_str()
+            .and_then(|n| n.split('-').nth(1))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let alive = owner.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            // Fails, as wanted, when the directory is not empty.
+            let _ = fs::remove_dir(entry.path());
         }
     }
 }

@@ -11,7 +11,7 @@ use rust_criu::rust_criu_protobuf::rpc::{Criu_network_lock_method, Criu_opts, Cr
 
 use super::log::{self, LOG_NAME, WorkDir};
 use super::tree::{CriuState, StdioEnd};
-use super::{CriuEngine, RpcError, log_level, rpc};
+use super::{CriuEngine, RpcError, log_level, rpc, sys};
 use crate::Engine;
 use crate::process::TreeRoot;
 use crate::snapshot::{OpenError, Snapshot};
@@ -96,6 +96,11 @@ impl RestoredTree {
     pub fn wait(&mut self) -> io::Result<WaitStatus> {
         self.root.wait()
     }
+
+    /// The root, to be kept and killed by the caller.
+    pub fn into_root(self) -> TreeRoot {
+        self.root
+    }
 }
 
 impl CriuEngine {
@@ -147,9 +152,29 @@ impl CriuEngine {
         if state.owns_net_ns {
             opts.set_network_lock(Criu_network_lock_method::SKIP);
         }
+        let fresh_loopback = state.owns_net_ns && state.net_loopback_only;
+        if fresh_loopback {
+            // An empty namespace plus `lo` up is all the tree had: skip CRIU's
+            // replay of links and routes (which execs `ip` several times).
+            opts.set_empty_ns(libc::CLONE_NEWNET as u32);
+            opts.set_notify_scripts(true);
+        }
+        let mut on_notify = |script: &str, pid: i32| {
+            if fresh_loopback && script == "setup-namespaces" {
+                return sys::loopback_up_in(pid)
+                    .map_err(|e| format!("bringing up loopback for pid {pid}: {e}"));
+            }
+            Ok(())
+        };
 
         let started = Instant::now();
-        let reply = match rpc::call(&self.binary, Criu_req_type::RESTORE, opts, &inherit) {
+        let reply = match rpc::call(
+            &self.binary,
+            Criu_req_type::RESTORE,
+            opts,
+            &inherit,
+            &mut on_notify,
+        ) {
             Ok(reply) => reply,
             Err(cause) => {
                 let (log, log_tail) = work.keep_for_error();

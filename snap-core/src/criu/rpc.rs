@@ -70,11 +70,14 @@ pub(super) struct Reply {
 /// Sends one request of `kind` with `opts` to a fresh `criu swrk` and waits
 /// for the answer. Each `(fd, key)` of `inherit` is handed to CRIU as an
 /// `inherit_fd` entry: the restored resource `key` becomes `fd`.
+/// `on_notify` sees each notification (with `notify_scripts` set) as the
+/// script name and the pid CRIU gives; an error fails the operation.
 pub(super) fn call(
     binary: &Path,
     kind: Criu_req_type,
     mut opts: Criu_opts,
     inherit: &[(BorrowedFd<'_>, String)],
+    on_notify: &mut dyn FnMut(&str, i32) -> Result<(), String>,
 ) -> Result<Reply, RpcError> {
     let started = Instant::now();
     let (ours, theirs): (OwnedFd, OwnedFd) = socketpair(
@@ -104,7 +107,7 @@ pub(super) fn call(
     req.set_type(kind);
     req.opts = MessageField::some(opts);
 
-    let result = exchange(&ours, &req, kind, started);
+    let result = exchange(&ours, &req, kind, started, on_notify);
     drop(ours);
     // CRIU exits once it has answered (or once its socket closes).
     let status = child.wait();
@@ -124,6 +127,7 @@ fn exchange(
     req: &Criu_req,
     kind: Criu_req_type,
     started: Instant,
+    on_notify: &mut dyn FnMut(&str, i32) -> Result<(), String>,
 ) -> Result<Reply, RpcError> {
     let bytes = req
         .write_to_bytes()
@@ -135,14 +139,21 @@ fn exchange(
         if response.type_() == Criu_req_type::NOTIFY {
             let script = response.notify.script().to_owned();
             tracing::trace!(%script, "criu notification");
+            let handled = on_notify(&script, response.notify.pid());
             notifications.push((script, started.elapsed()));
             let mut ack = Criu_req::new();
             ack.set_type(Criu_req_type::NOTIFY);
-            ack.set_notify_success(true);
+            ack.set_notify_success(handled.is_ok());
             let ack = ack
                 .write_to_bytes()
                 .map_err(|e| RpcError::Malformed(format!("cannot encode ack: {e}")))?;
             send(sock, &ack)?;
+            if let Err(message) = handled {
+                return Err(RpcError::Failed {
+                    errno: None,
+                    message: Some(message),
+                });
+            }
             continue;
         }
         if !response.success() {

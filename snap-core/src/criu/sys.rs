@@ -50,3 +50,24 @@ pub(super) fn spawn_swrk(
     let child = cmd.spawn()?;
     Ok((child, targets))
 }
+
+/// Brings up loopback in the network namespace of `pid`, from a short-lived
+/// thread that joins it (`setns` moves only the calling thread).
+pub(super) fn loopback_up_in(pid: i32) -> io::Result<()> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))?;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+                // SAFETY: plain socket/ioctl calls with no other requirement;
+                // this thread is in the target namespace and exits right after.
+                if unsafe { crate::sandbox::sys::loopback_up() } {
+                    Ok(())
+                } else {
+                    Err(io::Error::last_os_error())
+                }
+            })
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("loopback thread panicked")))
+    })
+}

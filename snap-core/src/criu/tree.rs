@@ -42,6 +42,10 @@ pub struct CriuState {
     pub owns_pid_ns: bool,
     /// Whether the tree had a network namespace of its own.
     pub owns_net_ns: bool,
+    /// Whether that namespace had nothing but loopback, so a restore can
+    /// start from an empty namespace and only bring `lo` up (much faster
+    /// than CRIU replaying links, addresses and routes with `ip`).
+    pub net_loopback_only: bool,
     /// The root's descriptors 0, 1 and 2.
     pub stdio: [StdioEnd; 3],
     /// CRIU's version, `major * 10000 + minor * 100 + sublevel`.
@@ -135,6 +139,16 @@ pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeErro
         .is_some_and(|innermost| innermost == "1");
     let owns_pid_ns = own("ns/pid")? && is_ns_init;
     let owns_net_ns = own("ns/net")?;
+    // /proc/PID/net/dev lists the interfaces of PID's network namespace.
+    let net_loopback_only = fs::read_to_string(proc.join("net/dev")).is_ok_and(|dev| {
+        let names: Vec<&str> = dev
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next())
+            .map(str::trim)
+            .collect();
+        names == ["lo"]
+    });
 
     let mut stdio = [StdioEnd::Closed, StdioEnd::Closed, StdioEnd::Closed];
     for (fd, end) in stdio.iter_mut().enumerate() {
@@ -167,6 +181,7 @@ pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeErro
         root_pid: pid,
         owns_pid_ns,
         owns_net_ns,
+        net_loopback_only,
         stdio,
         criu_version,
     })

@@ -11,7 +11,7 @@
 //! Only the mount namespace is shared with the caller, which is what CRIU
 //! expects by default.
 
-mod sys;
+pub(crate) mod sys;
 
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;

@@ -93,11 +93,12 @@ fn child_main(setup: &ChildSetup<'_>) -> ! {
     }
 }
 
-/// Sets IFF_UP on `lo` in the current network namespace.
+/// Sets IFF_UP on `lo` in the calling thread's network namespace.
 ///
 /// # Safety
-/// Async-signal-safe; only called in the freshly cloned child.
-unsafe fn loopback_up() -> bool {
+/// Async-signal-safe, so it may run in a freshly cloned child; it has no
+/// other requirement.
+pub(crate) unsafe fn loopback_up() -> bool {
     // SAFETY: plain socket/ioctl/close system calls on a zeroed `ifreq`
     // whose name is the NUL-terminated "lo".
     unsafe {

@@ -25,6 +25,19 @@ pub struct Manifest {
     pub scratch: Vec<String>,
     /// Engine-private state, encoded and decoded by the engine.
     pub engine_state: Vec<u8>,
+    /// Data the snapshot's user keeps with it (for `snaprun run`, the request
+    /// the bootstrap was blocked in), by name.
+    pub annotations: Vec<(String, Vec<u8>)>,
+}
+
+impl Manifest {
+    /// The annotation called `name`.
+    pub fn annotation(&self, name: &str) -> Option<&[u8]> {
+        self.annotations
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_slice())
+    }
 }
 
 /// One payload file.

@@ -250,6 +250,7 @@ mod tests {
                 identity,
                 scratch: vec![],
                 engine_state: vec![],
+                annotations: vec![],
             })
             .unwrap();
         let mut manifest = sealed.manifest().clone();

@@ -32,6 +32,8 @@ pub struct Seal {
     pub scratch: Vec<String>,
     /// Engine-private state.
     pub engine_state: Vec<u8>,
+    /// The caller's own data.
+    pub annotations: Vec<(String, Vec<u8>)>,
 }
 
 /// A snapshot under construction. Dropping it without [`commit`] removes the
@@ -115,6 +117,7 @@ impl SnapshotWriter {
             files,
             scratch: seal.scratch,
             engine_state: seal.engine_state,
+            annotations: seal.annotations,
         };
         let bytes = codec::encode(&manifest).map_err(|len| CreateError::ManifestTooLarge {
             len,

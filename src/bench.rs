@@ -1,0 +1,271 @@
+//! `snaprun bench`: cold start, restore and warm invocation, measured side by
+//! side in one run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use snap::criu::CriuEngine;
+
+use crate::function::FunctionSpec;
+use crate::instance::{Instance, StartError};
+use crate::runtime::Outcome;
+use crate::snapstart::{Plan, Prepared};
+
+/// Minimum, median and maximum of a set of samples, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// Fastest.
+    pub min: f64,
+    /// Median.
+    pub median: f64,
+    /// Slowest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `samples` (which must not be empty).
+    pub fn of(samples: &[Duration]) -> Self {
+        let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        ms.sort_by(f64::total_cmp);
+        let median = match ms.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => ms[n / 2],
+            n => (ms[n / 2 - 1] + ms[n / 2]) / 2.0,
+        };
+        Self {
+            min: ms.first().copied().unwrap_or(0.0),
+            median,
+            max: ms.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// What a bench run measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `criu` or `none`.
+    pub engine: &'static str,
+    /// Runs of each kind.
+    pub runs: usize,
+    /// Process start to first response.
+    pub cold: Spread,
+    /// Restore start to first response (CRIU only).
+    pub restore: Option<Spread>,
+    /// One invocation on a running instance.
+    pub warm: Spread,
+    /// Peak RSS of a cold instance, median, MB.
+    pub cold_memory_mb: u64,
+    /// Peak RSS of a restored instance, median, MB.
+    pub restore_memory_mb: Option<u64>,
+}
+
+/// Why a bench run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// An instance did not start.
+    #[error("{what} failed: {cause}")]
+    Start {
+        /// cold start or restore.
+        what: &'static str,
+        /// Why.
+        cause: StartError,
+    },
+    /// The function answered with an error.
+    #[error("the function returned {error_type}: {message}")]
+    Function {
+        /// Its errorType.
+        error_type: String,
+        /// Its errorMessage.
+        message: String,
+    },
+    /// The instance went away or took longer than the function's timeout.
+    #[error("the invocation did not complete: {0}")]
+    Invocation(String),
+}
+
+/// Measures `runs` cold starts and, with `snapshot`, `runs` restores,
+/// alternating them so both see the same machine, then `runs` warm
+/// invocations.
+pub async fn run(
+    spec: &FunctionSpec,
+    snapshot: Option<(CriuEngine, Plan)>,
+    runs: usize,
+    payload: Bytes,
+) -> Result<Report, BenchError> {
+    let prepared = match snapshot {
+        Some((engine, plan)) => Some(
+            Prepared::find_or_make(engine, Arc::new(plan))
+                .await
+                .map_err(|cause| BenchError::Start {
+                    what: "snapshot",
+                    cause,
+                })?,
+        ),
+        None => None,
+    };
+    let (mut cold, mut cold_mem) = (Vec::new(), Vec::new());
+    let (mut restore, mut restore_mem) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let started = Instant::now();
+        let mut instance = Instance::cold(spec)
+            .await
+            .map_err(|cause| BenchError::Start {
+                what: "cold start",
+                cause,
+            })?;
+        invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+        cold.push(started.elapsed());
+        cold_mem.push(instance.max_memory_used_mb());
+        instance.kill().await;
+
+        if let Some(prepared) = &prepared {
+            let started = Instant::now();
+            let mut instance = prepared
+                .restore()
+                .await
+                .map_err(|cause| BenchError::Start {
+                    what: "restore",
+                    cause,
+                })?;
+            invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+            restore.push(started.elapsed());
+            restore_mem.push(instance.max_memory_used_mb());
+            instance.kill().await;
+        }
+    }
+    let mut warm = Vec::new();
+    let mut instance = match &prepared {
+        Some(prepared) => prepared
+            .restore()
+            .await
+            .map_err(|cause| BenchError::Start {
+                what: "restore",
+                cause,
+            })?,
+        None => Instance::cold(spec)
+            .await
+            .map_err(|cause| BenchError::Start {
+                what: "cold start",
+                cause,
+            })?,
+    };
+    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+    for _ in 0..runs {
+        let started = Instant::now();
+        invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+        warm.push(started.elapsed());
+    }
+    instance.kill().await;
+    Ok(Report {
+        engine: if prepared.is_some() { "criu" } else { "none" },
+        runs,
+        cold: Spread::of(&cold),
+        restore: (!restore.is_empty()).then(|| Spread::of(&restore)),
+        warm: Spread::of(&warm),
+        cold_memory_mb: median_mb(cold_mem),
+        restore_memory_mb: (!restore_mem.is_empty()).then(|| median_mb(restore_mem)),
+    })
+}
+
+fn median_mb(mut mb: Vec<u64>) -> u64 {
+    mb.sort_unstable();
+    mb.get(mb.len() / 2).copied().unwrap_or(0)
+}
+
+async fn invoke(
+    instance: &mut Instance,
+    payload: Bytes,
+    timeout: Duration,
+) -> Result<(), BenchError> {
+    let (_, outcome) = instance
+        .api
+        .invoke(payload)
+        .await
+        .map_err(|_| BenchError::Invocation("the instance is gone".into()))?;
+    let outcome = tokio::select! {
+        outcome = outcome => outcome.map_err(|_| BenchError::Invocation("the instance is gone".into()))?,
+        status = instance.exited() => return Err(BenchError::Invocation(format!("the bootstrap exited ({status})"))),
+        () = tokio::time::sleep(timeout) => return Err(BenchError::Invocation(format!("timed out after {timeout:?}"))),
+    };
+    match outcome {
+        Outcome::Response(_) => Ok(()),
+        Outcome::Error(e) => Err(BenchError::Function {
+            error_type: e.error_type,
+            message: e.message,
+        }),
+    }
+}
+
+impl Report {
+    /// Cold median over restore median.
+    pub fn cold_over_restore(&self) -> Option<f64> {
+        self.restore.map(|r| self.cold.median / r.median)
+    }
+
+    /// The report as the JSON `snaprun bench --json` prints.
+    pub fn to_json(&self) -> serde_json::Value {
+        let spread =
+            |s: &Spread| serde_json::json!({ "min": s.min, "median": s.median, "max": s.max });
+        serde_json::json!({
+            "engine": self.engine,
+            "runs": self.runs,
+            "cold_ms": spread(&self.cold),
+            "restore_ms": self.restore.as_ref().map(spread),
+            "warm_ms": spread(&self.warm),
+            "cold_over_restore": self.cold_over_restore(),
+            "max_memory_used_mb": { "cold": self.cold_memory_mb, "restore": self.restore_memory_mb },
+        })
+    }
+
+    /// The report as a table.
+    pub fn to_table(&self) -> String {
+        let row = |name: &str, s: &Spread| {
+            format!(
+                "{name:<10} {:>10.2} {:>10.2} {:>10.2}\n",
+                s.median, s.min, s.max
+            )
+        };
+        let mut out = format!(
+            "engine {} · {} runs each · first response, ms\n{:<10} {:>10} {:>10} {:>10}\n",
+            self.engine, self.runs, "", "median", "min", "max"
+        );
+        out.push_str(&row("cold", &self.cold));
+        if let Some(restore) = &self.restore {
+            out.push_str(&row("restore", restore));
+        }
+        out.push_str(&row("warm", &self.warm));
+        if let Some(ratio) = self.cold_over_restore() {
+            out.push_str(&format!("cold / restore: {ratio:.1}x\n"));
+        }
+        out.push_str(&format!("max memory used: cold {} MB", self.cold_memory_mb));
+        if let Some(mb) = self.restore_memory_mb {
+            out.push_str(&format!(", restore {mb} MB"));
+        }
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreads() {
+        let ms = |v: &[u64]| {
+            v.iter()
+                .map(|m| Duration::from_millis(*m))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            Spread::of(&ms(&[5, 1, 3])),
+            Spread {
+                min: 1.0,
+                median: 3.0,
+                max: 5.0
+            }
+        );
+        assert_eq!(Spread::of(&ms(&[4, 1, 3, 2])).median, 2.5);
+    }
+}

@@ -1,0 +1,193 @@
+//! The flags that describe a function, shared by `run` and `bench`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use snap::criu::CriuEngine;
+use snaprun::function::FunctionSpec;
+use snaprun::runtime::FunctionConfig;
+use snaprun::snapstart::Plan;
+
+/// Which engine starts instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum EngineChoice {
+    /// Snapshot after init with CRIU and restore every instance (needs root).
+    Criu,
+    /// A plain cold start for every instance: the baseline.
+    None,
+    /// CRIU where it works here, else none; says which.
+    Auto,
+}
+
+/// A function: its bootstrap, configuration and engine.
+#[derive(Debug, clap::Args)]
+pub(crate) struct FunctionArgs {
+    /// How instances start.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    engine: EngineChoice,
+    /// Where the snapshot lives (default: a directory per function under the
+    /// system temp dir). A valid snapshot of the same bootstrap, arguments
+    /// and configuration is reused.
+    #[arg(long, value_name = "DIR")]
+    snapshot_dir: Option<PathBuf>,
+    /// Make a new snapshot even if a valid one exists.
+    #[arg(long)]
+    fresh: bool,
+    /// Make a host service at this loopback address reachable at the same
+    /// address inside snapshotted instances, which have a network namespace
+    /// of their own (repeatable).
+    #[arg(long, value_name = "ADDR:PORT")]
+    forward: Vec<SocketAddr>,
+    /// Per-invocation limit, in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    timeout: f64,
+    /// Limit on init, in seconds [default: 10, or 130 while snapshotting].
+    #[arg(long, value_name = "SECONDS")]
+    init_timeout: Option<f64>,
+    /// Limit on a restore plus after-restore hooks, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    restore_timeout: f64,
+    /// Extra environment for the bootstrap (repeatable).
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+    /// The handler, passed as _HANDLER.
+    #[arg(long, default_value = "index.handler")]
+    handler: String,
+    /// Memory size reported to the function, in MB.
+    #[arg(long, default_value_t = 128)]
+    memory_size: u32,
+    /// The function's name.
+    #[arg(long, default_value = "function")]
+    function_name: String,
+    /// The bootstrap and its arguments.
+    #[arg(required = true, last = true, value_name = "BOOTSTRAP [ARGS]")]
+    command: Vec<String>,
+}
+
+/// A function ready to start: always its spec, and a snapshot plan when the
+/// CRIU engine is in use.
+#[derive(Debug)]
+pub(crate) struct Function {
+    pub(crate) spec: FunctionSpec,
+    pub(crate) snapshot: Option<(CriuEngine, Plan)>,
+}
+
+impl Function {
+    pub(crate) fn engine_name(&self) -> &'static str {
+        if self.snapshot.is_some() {
+            "criu"
+        } else {
+            "none"
+        }
+    }
+}
+
+impl FunctionArgs {
+    /// Checks the flags and picks the engine.
+    pub(crate) fn resolve(self) -> anyhow::Result<Function> {
+        let (bootstrap, rest) = self.command.split_first().context("no bootstrap given")?;
+        let bootstrap = PathBuf::from(bootstrap);
+        let meta = std::fs::metadata(&bootstrap)
+            .with_context(|| format!("bootstrap {}", bootstrap.display()))?;
+        anyhow::ensure!(
+            meta.is_file()
+                && std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0,
+            "bootstrap {} is not an executable file",
+            bootstrap.display()
+        );
+        for forward in &self.forward {
+            anyhow::ensure!(
+                forward.ip().is_loopback(),
+                "--forward {forward}: only loopback addresses can be forwarded"
+            );
+        }
+        let engine = pick_engine(self.engine)?;
+        let default_init = if engine.is_some() { 130.0 } else { 10.0 };
+        let spec = FunctionSpec {
+            bootstrap,
+            args: rest.to_vec(),
+            env: self.env,
+            config: FunctionConfig {
+                name: self.function_name,
+                memory_mb: self.memory_size,
+                handler: self.handler,
+                timeout: seconds("timeout", self.timeout)?,
+            },
+            init_timeout: seconds("init-timeout", self.init_timeout.unwrap_or(default_init))?,
+        };
+        let snapshot = match engine {
+            None => None,
+            Some(engine) => {
+                let dir = self
+                    .snapshot_dir
+                    .unwrap_or_else(|| default_snapshot_dir(&spec));
+                let plan = Plan {
+                    spec: spec.clone(),
+                    dir,
+                    fresh: self.fresh,
+                    forwards: self.forward,
+                    restore_timeout: seconds("restore-timeout", self.restore_timeout)?,
+                };
+                Some((engine, plan))
+            }
+        };
+        Ok(Function { spec, snapshot })
+    }
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?} is not K=V")),
+    }
+}
+
+/// The CRIU engine if it is asked for (and works), `None` for cold starts.
+fn pick_engine(choice: EngineChoice) -> anyhow::Result<Option<CriuEngine>> {
+    match choice {
+        EngineChoice::None => Ok(None),
+        EngineChoice::Criu => Ok(Some(CriuEngine::locate().context("--engine criu")?)),
+        EngineChoice::Auto => match CriuEngine::locate() {
+            Ok(engine) if nix::unistd::geteuid().is_root() => {
+                eprintln!(
+                    "snaprun: engine auto: using CRIU {} ({})",
+                    engine.version(),
+                    engine.binary().display()
+                );
+                Ok(Some(engine))
+            }
+            Ok(_) => {
+                eprintln!("snaprun: engine auto: using none (CRIU needs root)");
+                Ok(None)
+            }
+            Err(err) => {
+                eprintln!("snaprun: engine auto: using none ({err})");
+                Ok(None)
+            }
+        },
+    }
+}
+
+/// `$TMPDIR/snaprun/NAME-HASH`, where the hash covers the bootstrap's path,
+/// arguments and extra environment, so different functions never share one.
+fn default_snapshot_dir(spec: &FunctionSpec) -> PathBuf {
+    let mut key = spec.bootstrap.display().to_string();
+    let env = spec.env.iter().flat_map(|(k, v)| [k, v]);
+    for part in spec.args.iter().chain(env) {
+        key.push('\0');
+        key.push_str(part);
+    }
+    let digest = snap::Sha256Digest::of(key.as_bytes()).to_string();
+    std::env::temp_dir()
+        .join("snaprun")
+        .join(format!("{}-{}", spec.config.name, &digest[..12]))
+}
+
+fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| format!("--{name} must be a positive number of seconds, not {value}"))
+}

@@ -1,0 +1,312 @@
+//! SnapStart with the CRIU engine: run init once in a sandbox, checkpoint
+//! the tree at its snapshot point, and start every instance by restoring it.
+//! The relay ([`crate::relay`]) keeps the bootstrap's pending Runtime API
+//! request alive across the snapshot.
+
+use std::io::pipe;
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use snap::criu::{CheckpointOptions, CriuEngine, RestoreOptions};
+use snap::sandbox::SandboxCommand;
+use snap::snapshot::{Identity, OpenError};
+use snap::{Engine, Snapshot};
+use tokio::net::unix::pipe as tokio_pipe;
+
+use crate::function::FunctionSpec;
+use crate::instance::{Instance, Start, StartError, wait_ready};
+use crate::relay::outside::Mux;
+use crate::relay::{PROTOCOL_VERSION, RUNTIME_API_ADDR};
+use crate::report;
+use crate::runtime::{Phase, RuntimeApi, SnapStart};
+
+/// Annotation: the relay stream id and raw bytes of the pending request.
+const PENDING: &str = "snaprun.pending-request";
+/// Annotation: the relay protocol version in the snapshot.
+const RELAY: &str = "snaprun.relay-protocol";
+
+/// What to snapshot and where.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The function.
+    pub spec: FunctionSpec,
+    /// The snapshot directory.
+    pub dir: PathBuf,
+    /// Make a new snapshot even if a valid one exists.
+    pub fresh: bool,
+    /// Host services reachable inside instances at the same address.
+    pub forwards: Vec<SocketAddr>,
+    /// Limit on restore plus after-restore hooks.
+    pub restore_timeout: Duration,
+}
+
+impl Plan {
+    /// The identity a snapshot of this plan has: the bootstrap (by content),
+    /// its arguments and everything that configures it.
+    pub fn identity(&self) -> std::io::Result<Identity> {
+        let spec = &self.spec;
+        let mut identity = Identity::of_command(&spec.bootstrap, &spec.args, [])?;
+        let mut env = spec.env.clone();
+        env.push(("_HANDLER".into(), spec.config.handler.clone()));
+        env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), spec.config.name.clone()));
+        env.push((
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            spec.config.memory_mb.to_string(),
+        ));
+        for forward in &self.forwards {
+            env.push(("snaprun.forward".into(), forward.to_string()));
+        }
+        env.sort();
+        identity.env = env;
+        Ok(identity)
+    }
+}
+
+/// A snapshot ready to restore from.
+#[derive(Debug)]
+pub struct Prepared {
+    engine: CriuEngine,
+    snapshot: Snapshot,
+    pending: (u32, Vec<u8>),
+    plan: Arc<Plan>,
+}
+
+impl Prepared {
+    /// Uses the valid snapshot for `plan` in its directory, or runs init and
+    /// makes one.
+    pub async fn find_or_make(engine: CriuEngine, plan: Arc<Plan>) -> Result<Self, StartError> {
+        let identity = plan.identity().map_err(|e| {
+            StartError::Snapshot(format!("bootstrap {}: {e}", plan.spec.bootstrap.display()))
+        })?;
+        if !plan.fresh {
+            match Snapshot::open(&plan.dir, &CriuEngine::requirements(Some(&identity))) {
+                Ok(snapshot) => {
+                    match pending_of(&snapshot).filter(|_| CriuEngine::state(&snapshot).is_ok()) {
+                        Some(pending) => {
+                            eprintln!(
+                                "snaprun: restoring from the snapshot in {}",
+                                plan.dir.display()
+                            );
+                            return Ok(Self {
+                                engine,
+                                snapshot,
+                                pending,
+                                plan,
+                            });
+                        }
+                        None => eprintln!(
+                            "snaprun: {} was made by another snaprun version; making a new snapshot",
+                            plan.dir.display()
+                        ),
+                    }
+                }
+                Err(OpenError::NotFound { .. }) => {}
+                Err(err) => eprintln!(
+                    "snaprun: making a new snapshot: the existing one is not usable: {err}"
+                ),
+            }
+        }
+        let (snapshot, pending) = make(&engine, &plan, identity).await?;
+        Ok(Self {
+            engine,
+            snapshot,
+            pending,
+            plan,
+        })
+    }
+
+    /// Restores one instance and waits until it is ready for an event:
+    /// the pending request is answered, after-restore hooks run, and the
+    /// bootstrap asks for its next event.
+    pub async fn restore(&self) -> Result<Instance, StartError> {
+        let started = Instant::now();
+        let pipes = ControlPipes::new()?;
+        let options = RestoreOptions {
+            stdio: pipes.theirs,
+        };
+        let (engine, snapshot) = (self.engine.clone(), self.snapshot.clone());
+        let restored = tokio::task::spawn_blocking(move || engine.restore(&snapshot, options))
+            .await
+            .map_err(|e| StartError::Snapshot(e.to_string()))?
+            .map_err(|e| StartError::Snapshot(e.to_string()))?;
+        let mut root = restored.into_root();
+        let api = Arc::new(RuntimeApi::new(
+            self.plan.spec.config.clone(),
+            SnapStart::Restored,
+        ));
+        let mux = match Mux::start(
+            pipes.ours.0,
+            pipes.ours.1,
+            Arc::clone(&api),
+            self.plan.forwards.clone(),
+        ) {
+            Ok(mux) => mux,
+            Err(err) => {
+                let _ = root.kill();
+                return Err(StartError::Snapshot(format!(
+                    "cannot attach to the restored relay: {err}"
+                )));
+            }
+        };
+        forward_logs(pipes.logs);
+        mux.replay(self.pending.0, self.pending.1.clone());
+        let ready = wait_ready(
+            &api,
+            mux.exited(),
+            self.plan.restore_timeout,
+            Phase::Ready,
+            "Runtime.RestoreHookUserTimeout",
+        )
+        .await;
+        if let Err(err) = ready {
+            let _ = root.kill();
+            return Err(err);
+        }
+        Ok(Instance::sandboxed(
+            api,
+            root,
+            mux,
+            Start::Restored {
+                restore: started.elapsed(),
+            },
+        ))
+    }
+}
+
+/// Runs init in a sandbox up to its snapshot point and checkpoints it.
+async fn make(
+    engine: &CriuEngine,
+    plan: &Plan,
+    identity: Identity,
+) -> Result<(Snapshot, (u32, Vec<u8>)), StartError> {
+    let started = Instant::now();
+    let spec = &plan.spec;
+    let pipes = ControlPipes::new()?;
+    let exe = std::env::current_exe()
+        .map_err(|e| StartError::Snapshot(format!("cannot find snaprun itself: {e}")))?;
+    let mut args: Vec<String> = vec!["relay".into(), "--listen".into(), RUNTIME_API_ADDR.into()];
+    for forward in &plan.forwards {
+        args.extend(["--forward".into(), forward.to_string()]);
+    }
+    args.push("--".into());
+    args.push(spec.bootstrap.display().to_string());
+    args.extend(spec.args.iter().cloned());
+    let [stdin, stdout, stderr] = pipes.theirs;
+    let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
+        return Err(StartError::Snapshot("control pipes missing".into()));
+    };
+    let mut root = SandboxCommand::new(exe)
+        .args(args)
+        .env_clear_and_set(spec.environment(RUNTIME_API_ADDR, "snap-start"))
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| StartError::Snapshot(e.to_string()))?;
+    let api = Arc::new(RuntimeApi::new(
+        spec.config.clone(),
+        SnapStart::Snapshotting,
+    ));
+    let mux = Mux::start(
+        pipes.ours.0,
+        pipes.ours.1,
+        Arc::clone(&api),
+        plan.forwards.clone(),
+    )
+    .map_err(|e| StartError::Snapshot(format!("cannot attach to the relay: {e}")))?;
+    forward_logs(pipes.logs);
+    let reached = wait_ready(
+        &api,
+        mux.exited(),
+        spec.init_timeout,
+        Phase::AwaitingRestore,
+        "Runtime.InitTimeout",
+    )
+    .await;
+    if let Err(err) = reached {
+        let _ = root.kill();
+        report::init(started.elapsed(), Some(&err.to_error_body()));
+        return Err(err);
+    }
+    let init = started.elapsed();
+    let Some(pending) = mux.pending_request() else {
+        let _ = root.kill();
+        return Err(StartError::Snapshot(
+            "the bootstrap is not blocked in exactly one Runtime API request".into(),
+        ));
+    };
+    let mut annotation = pending.0.to_le_bytes().to_vec();
+    annotation.extend_from_slice(&pending.1);
+    let options = CheckpointOptions {
+        leave_running: false,
+        identity: Some(identity),
+        annotations: vec![
+            (PENDING.into(), annotation),
+            (RELAY.into(), PROTOCOL_VERSION.to_le_bytes().to_vec()),
+        ],
+    };
+    let (engine, dir, pid) = (engine.clone(), plan.dir.clone(), root.pid());
+    let checkpointed =
+        tokio::task::spawn_blocking(move || engine.checkpoint(&pid, &dir, &options)).await;
+    // CRIU killed the tree (or failed); either way it is done with.
+    let _ = root.kill();
+    let snapshot = checkpointed
+        .map_err(|e| StartError::Snapshot(e.to_string()))?
+        .map_err(|e| StartError::Snapshot(e.to_string()))?;
+    report::init(init, None);
+    eprintln!(
+        "snaprun: snapshot written to {} in {:.1} ms after init",
+        plan.dir.display(),
+        (started.elapsed() - init).as_secs_f64() * 1000.0
+    );
+    Ok((snapshot, pending))
+}
+
+/// The pending request recorded in a snapshot, if it is one this build of
+/// the relay protocol can answer.
+fn pending_of(snapshot: &Snapshot) -> Option<(u32, Vec<u8>)> {
+    let manifest = snapshot.manifest();
+    if manifest.annotation(RELAY)? != PROTOCOL_VERSION.to_le_bytes() {
+        return None;
+    }
+    let pending = manifest.annotation(PENDING)?;
+    let id = u32::from_le_bytes(pending.get(..4)?.try_into().ok()?);
+    Some((id, pending[4..].to_vec()))
+}
+
+/// The relay's three pipes: control in, control out, logs.
+struct ControlPipes {
+    /// The relay's stdin, stdout and stderr.
+    theirs: [Option<OwnedFd>; 3],
+    /// Our write end of its stdin, our read end of its stdout.
+    ours: (OwnedFd, OwnedFd),
+    /// Our read end of its stderr.
+    logs: OwnedFd,
+}
+
+impl ControlPipes {
+    fn new() -> Result<Self, StartError> {
+        let make = || pipe().map_err(|e| StartError::Snapshot(format!("pipe: {e}")));
+        let (in_r, in_w) = make()?;
+        let (out_r, out_w) = make()?;
+        let (log_r, log_w) = make()?;
+        Ok(Self {
+            theirs: [Some(in_r.into()), Some(out_w.into()), Some(log_w.into())],
+            ours: (in_w.into(), out_r.into()),
+            logs: log_r.into(),
+        })
+    }
+}
+
+/// Copies an instance's output to our stderr, where function logs go.
+fn forward_logs(logs: OwnedFd) {
+    tokio::spawn(async move {
+        let Ok(mut logs) = tokio_pipe::Receiver::from_owned_fd(logs) else {
+            return;
+        };
+        let _ = tokio::io::copy(&mut logs, &mut tokio::io::stderr()).await;
+    });
+}

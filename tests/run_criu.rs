@@ -1,0 +1,391 @@
+//! `snaprun run --engine criu`: init once, snapshot at the bootstrap's
+//! snapshot point, and serve from restored instances. The rust-hello demo is
+//! on the official `lambda_runtime` crate, unmodified protocol-wise, so this
+//! is SnapStart's restore protocol as real clients speak it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{RunningFunction, criu_engine, rust_hello};
+use serde_json::Value;
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn wait_for_log(run: &RunningFunction, needle: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let logs = run.logs();
+        if logs.iter().filter(|l| l.contains(needle)).count() >= count {
+            return logs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} x {needle:?} not logged: {logs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn start(snapshot: &Path, extra: &[&str]) -> RunningFunction {
+    let bootstrap = rust_hello();
+    let mut args = vec![
+        "--engine",
+        "criu",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["--", bootstrap.to_str().unwrap()]);
+    RunningFunction::start(&args)
+}
+
+#[test]
+fn restored_instances_serve_sequential_and_concurrent_traffic() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let run = start(&snapshot, &["--concurrency", "4"]);
+    let mut seen = Vec::new();
+    for i in 0..100 {
+        let (status, failed, body) = run.invoke(format!("{{\"i\":{i}}}").as_bytes());
+        assert_eq!((status, failed), (200, false), "{body}");
+        let v = json(&body);
+        assert_eq!(v["echo"]["i"], i);
+        // Init ran once, before the snapshot; the hooks ran around it.
+        assert_eq!(
+            v["hooks"],
+            serde_json::json!(["init", "before_snapshot", "after_restore"]),
+            "{body}"
+        );
+        seen.push(v);
+    }
+    let addr = run.addr.clone();
+    let concurrent: Vec<(u64, Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8u64)
+            .map(|client| {
+                let addr = addr.clone();
+                scope.spawn(move || {
+                    (0..25u64)
+                        .map(|k| {
+                            let n = client * 1000 + k;
+                            let (status, failed, body) = common::http_post(
+                                &addr,
+                                "/2015-03-31/functions/function/invocations",
+                                format!("{{\"n\":{n},\"sleep_ms\":5}}").as_bytes(),
+                            );
+                            assert_eq!((status, failed), (200, false), "{body}");
+                            (n, json(&body))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(concurrent.len(), 200);
+    for (n, v) in &concurrent {
+        assert_eq!(v["echo"]["n"], *n);
+    }
+    seen.extend(concurrent.into_iter().map(|(_, v)| v));
+
+    // Every instance shares what init made, and its after-restore hook made
+    // something of its own.
+    let init_nonces: HashSet<String> = seen.iter().map(|v| v["init_nonce"].to_string()).collect();
+    assert_eq!(init_nonces.len(), 1, "one init, in the snapshot");
+    let restore_nonces: HashSet<String> = seen
+        .iter()
+        .map(|v| v["restore_nonce"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        restore_nonces.len(),
+        4,
+        "four restored instances, each with its own nonce"
+    );
+    let invocations: u64 = restore_nonces
+        .iter()
+        .map(|nonce| {
+            seen.iter()
+                .filter(|v| v["restore_nonce"] == nonce.as_str())
+                .map(|v| v["invocations"].as_u64().unwrap())
+                .max()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(invocations, 300, "none lost, none run twice");
+
+    let logs = wait_for_log(&run, "REPORT RequestId:", 300);
+    assert_eq!(
+        logs.iter().filter(|l| l.starts_with("INIT_REPORT")).count(),
+        1,
+        "{logs:#?}"
+    );
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.contains("snapshot written to"))
+            .count(),
+        1
+    );
+    let restored: Vec<_> = logs
+        .iter()
+        .filter(|l| l.contains("\tRestore Duration: "))
+        .collect();
+    assert_eq!(
+        restored.len(),
+        4,
+        "one restored start per instance: {restored:#?}"
+    );
+    assert!(
+        restored
+            .iter()
+            .all(|l| l.contains("\tBilled Restore Duration: "))
+    );
+    // Before-snapshot hook ran before the snapshot was written.
+    let before = logs
+        .iter()
+        .position(|l| l.contains("hook before_snapshot"))
+        .unwrap();
+    let written = logs
+        .iter()
+        .position(|l| l.contains("snapshot written to"))
+        .unwrap();
+    let after = logs
+        .iter()
+        .position(|l| l.contains("hook after_restore"))
+        .unwrap();
+    assert!(before < written && written < after, "{logs:#?}");
+}
+
+#[test]
+fn a_later_run_reuses_the_snapshot_and_fresh_or_corrupt_makes_a_new_one() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let first_nonce = {
+        let run = start(&snapshot, &[]);
+        let (_, _, body) = run.invoke(b"{}");
+        json(&body)["init_nonce"].clone()
+    };
+    {
+        let run = start(&snapshot, &[]);
+        let (_, failed, body) = run.invoke(b"{}");
+        assert!(!failed, "{body}");
+        assert_eq!(
+            json(&body)["init_nonce"],
+            first_nonce,
+            "restored from the same snapshot"
+        );
+        let logs = run.logs();
+        assert!(
+            logs.iter()
+                .any(|l| l.contains("restoring from the snapshot in")),
+            "{logs:#?}"
+        );
+        assert!(
+            !logs.iter().any(|l| l.starts_with("INIT_REPORT")),
+            "no init: {logs:#?}"
+        );
+    }
+    let second_nonce = {
+        let run = start(&snapshot, &["--fresh"]);
+        let (_, _, body) = run.invoke(b"{}");
+        wait_for_log(&run, "snapshot written to", 1);
+        json(&body)["init_nonce"].clone()
+    };
+    assert_ne!(second_nonce, first_nonce, "--fresh ran init again");
+
+    // A corrupted snapshot is never restored: it is named and replaced.
+    let payload = snapshot.join("payload");
+    let victim = std::fs::read_dir(&payload)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("pages-")
+        })
+        .unwrap();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&victim, bytes).unwrap();
+    let run = start(&snapshot, &[]);
+    let (_, failed, body) = run.invoke(b"{}");
+    assert!(!failed, "{body}");
+    assert_ne!(json(&body)["init_nonce"], second_nonce);
+    let logs = run.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("not usable") && l.contains("checksum mismatch")),
+        "{logs:#?}"
+    );
+}
+
+#[test]
+fn a_crash_gets_an_error_and_a_freshly_restored_replacement() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let run = start(&tmp.path().join("snap"), &[]);
+    let (_, _, body) = run.invoke(b"{}");
+    let first = json(&body)["restore_nonce"].clone();
+    let (status, failed, body) = run.invoke(b"{\"crash\":true}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    assert_eq!(json(&body)["errorType"], "Runtime.ExitError");
+    let (_, failed, body) = run.invoke(b"{}");
+    assert!(!failed, "{body}");
+    let v = json(&body);
+    assert_eq!(v["invocations"], 1, "a new instance");
+    assert_ne!(v["restore_nonce"], first, "restored again, not reused");
+    assert_eq!(
+        run.logs()
+            .iter()
+            .filter(|l| l.contains("snapshot written to"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn hook_failures_and_hangs_end_in_their_runtime_errors() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+
+    // A failing before-snapshot hook: init/error, no snapshot, the first invoke sees it.
+    let dir = tmp.path().join("before");
+    let run = start(&dir, &["--env", "RUST_HELLO_FAIL_BEFORE_SNAPSHOT=1"]);
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    assert!(body.contains("before_snapshot failed on request"), "{body}");
+    assert!(!dir.exists(), "no snapshot after init/error");
+    drop(run);
+
+    // A failing after-restore hook: restore/error, the instance is discarded.
+    let run = start(
+        &tmp.path().join("after"),
+        &["--env", "RUST_HELLO_FAIL_AFTER_RESTORE=1"],
+    );
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    assert!(body.contains("after_restore failed on request"), "{body}");
+    drop(run);
+
+    // A hanging after-restore hook: the restore limit.
+    let run = start(
+        &tmp.path().join("hang-after"),
+        &[
+            "--restore-timeout",
+            "1",
+            "--env",
+            "RUST_HELLO_HANG=after_restore",
+        ],
+    );
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    assert_eq!(
+        json(&body)["errorType"],
+        "Runtime.RestoreHookUserTimeout",
+        "{body}"
+    );
+    drop(run);
+
+    // A hanging before-snapshot hook: the init limit.
+    let dir = tmp.path().join("hang-before");
+    let run = start(
+        &dir,
+        &[
+            "--init-timeout",
+            "1",
+            "--env",
+            "RUST_HELLO_HANG=before_snapshot",
+        ],
+    );
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    assert_eq!(json(&body)["errorType"], "Runtime.InitTimeout", "{body}");
+    assert!(!dir.exists());
+}
+
+#[test]
+fn bench_reports_cold_restore_and_warm_side_by_side() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bootstrap = rust_hello();
+    let snapshot = tmp.path().join("snap");
+    let (ok, stdout, stderr) = common::run_snaprun(&[
+        "bench",
+        "--engine",
+        "criu",
+        "--runs",
+        "3",
+        "--json",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let v = json(&stdout);
+    assert_eq!(v["engine"], "criu");
+    assert_eq!(v["runs"], 3);
+    for key in ["cold_ms", "restore_ms", "warm_ms"] {
+        let (min, median, max) = (
+            v[key]["min"].as_f64().unwrap(),
+            v[key]["median"].as_f64().unwrap(),
+            v[key]["max"].as_f64().unwrap(),
+        );
+        assert!(0.0 < min && min <= median && median <= max, "{key}: {v}");
+    }
+    let ratio = v["cold_over_restore"].as_f64().unwrap();
+    assert!(
+        (ratio
+            - v["cold_ms"]["median"].as_f64().unwrap()
+                / v["restore_ms"]["median"].as_f64().unwrap())
+        .abs()
+            < 1e-9
+    );
+    assert!(v["max_memory_used_mb"]["cold"].as_u64().unwrap() > 0);
+    assert!(v["max_memory_used_mb"]["restore"].as_u64().unwrap() > 0);
+
+    // The table form, on the snapshot the first run left.
+    let (ok, stdout, stderr) = common::run_snaprun(&[
+        "bench",
+        "--engine",
+        "criu",
+        "--runs",
+        "1",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    for needle in [
+        "cold",
+        "restore",
+        "warm",
+        "cold / restore:",
+        "max memory used:",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} not in {stdout}");
+    }
+}
