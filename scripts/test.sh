@@ -57,3 +57,19 @@ fi
 
 log "cargo test"
 cargo test --workspace --locked "$@"
+
+# The native engine needs no privilege at all: prove it by running its tests
+# again as an unprivileged user.
+native_tests=$(cargo test -p snap-core --test native --locked --no-run 2>&1 \
+  | sed -n 's/.*(\(.*target\/debug\/deps\/native-[0-9a-f]*\)).*/\1/p' | head -n1)
+[[ -x "$native_tests" ]] || die "cannot find the native engine's test binary"
+# Copies in a directory the unprivileged user can reach, wherever this
+# checkout lives.
+unprivileged=$(mktemp -d)
+trap 'rm -rf "$unprivileged"' EXIT
+cp "$native_tests" target/debug/snap-native-probe "$unprivileged/"
+chmod 755 "$unprivileged" "$unprivileged"/*
+log "native engine tests as uid 65534 (no privileges)"
+setpriv --reuid=65534 --regid=65534 --clear-groups \
+  env HOME=/tmp TMPDIR=/tmp SNAP_NATIVE_PROBE="$unprivileged/snap-native-probe" \
+  "$unprivileged/$(basename "$native_tests")"

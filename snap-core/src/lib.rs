@@ -16,6 +16,8 @@
 pub mod criu;
 mod digest;
 pub mod engine;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod native;
 pub mod process;
 pub mod sandbox;
 pub mod snapshot;

@@ -1,0 +1,136 @@
+//! A program that checkpoints itself with the native engine: the fixture of
+//! the native engine's tests, and a small demonstration.
+//!
+//! `snap-native-probe DIR [ENTRIES] [--thread|--socket|--pipe|--epoll]`
+//! builds state (a map of ENTRIES strings, a boxed closure, a thread-local,
+//! a static, an open file part-read, a signal handler), checkpoints into DIR
+//! and prints one JSON line on the side it finds itself on. Run it with
+//! `SNAP_RESTORE_FROM=DIR` to restore.
+
+// A test fixture: a failed setup step should stop it loudly.
+#![allow(clippy::expect_used)]
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn main() {
+    probe::main();
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn main() {
+    eprintln!("the native engine needs x86_64 Linux");
+    std::process::exit(1);
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod probe {
+    use std::cell::Cell;
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    use snap::native::{self, CheckpointOptions, Resumed};
+
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+    thread_local! {
+        static LOCAL: Cell<u64> = const { Cell::new(0) };
+    }
+
+    extern "C" fn on_usr1(_: libc::c_int) {
+        SIGNALLED.store(true, Ordering::SeqCst);
+    }
+
+    fn digest(map: &HashMap<u64, String>, words: &[String], f: &dyn Fn(u64) -> u64) -> u64 {
+        let mut sum = 0u64;
+        for (k, v) in map {
+            sum = sum.wrapping_add(k.wrapping_mul(31) ^ v.len() as u64);
+        }
+        for w in words {
+            sum = sum.wrapping_add(w.bytes().map(u64::from).sum::<u64>());
+        }
+        sum ^ f(7) ^ COUNTER.load(Ordering::SeqCst) ^ LOCAL.with(Cell::get)
+    }
+
+    pub(super) fn main() {
+        native::init();
+        // Descriptors inherited from whoever started us are not ours to keep.
+        for fd in 3..1024 {
+            // SAFETY: closing descriptors this program has not opened yet.
+            unsafe { libc::close(fd) };
+        }
+        let args: Vec<String> = std::env::args().collect();
+        let dir = args
+            .get(1)
+            .cloned()
+            .unwrap_or_else(|| "snap-native-probe.snap".into());
+        let entries: u64 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+        let flag = |name: &str| args.iter().any(|a| a == name);
+
+        let map: HashMap<u64, String> = (0..entries).map(|i| (i, format!("value-{i}"))).collect();
+        let words: Vec<String> = ["snap", "restores", "this"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let salt = entries * 3 + 1;
+        let closure: Box<dyn Fn(u64) -> u64> = Box::new(move |x| x * salt);
+        COUNTER.store(7, Ordering::SeqCst);
+        LOCAL.with(|l| l.set(42));
+        let path = std::path::PathBuf::from(format!("{dir}.data"));
+        std::fs::write(&path, "first\nsecond\nthird\n").expect("write the data file");
+        let mut file = std::fs::File::open(&path).expect("open the data file");
+        let mut first = [0u8; 6];
+        file.read_exact(&mut first).expect("read the first line");
+        // SAFETY: installs a handler that only stores to an atomic.
+        unsafe { libc::signal(libc::SIGUSR1, on_usr1 as *const () as libc::sighandler_t) };
+
+        let _thread = flag("--thread")
+            .then(|| std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_secs(30))));
+        let _socket =
+            flag("--socket").then(|| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind"));
+        let _pipe = flag("--pipe").then(|| std::io::pipe().expect("pipe"));
+        // SAFETY: epoll_create1 has no preconditions.
+        let _epoll = flag("--epoll").then(|| unsafe { libc::epoll_create1(0) });
+
+        let before = digest(&map, &words, &*closure);
+        match native::checkpoint(&CheckpointOptions::new(&dir)) {
+            Ok(Resumed::Checkpointed(snapshot)) => {
+                println!(
+                    "{{\"side\":\"checkpointed\",\"digest\":{before},\"generation\":{},\"dir\":\"{}\"}}",
+                    native::generation(),
+                    snapshot.dir().display()
+                );
+            }
+            Ok(Resumed::Restored(ctx)) => {
+                let after = digest(&map, &words, &*closure);
+                let mut rest = String::new();
+                BufReader::new(&mut file)
+                    .read_line(&mut rest)
+                    .expect("read on from the offset");
+                // SAFETY: raise delivers SIGUSR1 to this thread.
+                unsafe { libc::raise(libc::SIGUSR1) };
+                let exe = std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let marker = std::env::var("SNAP_PROBE_MARKER").unwrap_or_default();
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(
+                    out,
+                    "{{\"side\":\"restored\",\"digest\":{after},\"before\":{before},\"generation\":{},\"ctx_generation\":{},\"entries\":{},\"next_line\":{:?},\"signal\":{},\"local\":{},\"counter\":{},\"exe\":{exe:?},\"marker\":{marker:?},\"args\":{}}}",
+                    native::generation(),
+                    ctx.generation,
+                    map.len(),
+                    rest.trim_end(),
+                    SIGNALLED.load(Ordering::SeqCst),
+                    LOCAL.with(Cell::get),
+                    COUNTER.load(Ordering::SeqCst),
+                    ctx.args.len(),
+                );
+            }
+            Err(err) => {
+                eprintln!("snap-native-probe: checkpoint failed: {err}");
+                std::process::exit(2);
+            }
+        }
+    }
+}

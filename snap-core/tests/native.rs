@@ -1,0 +1,214 @@
+//! The native engine end to end, through a program that checkpoints itself
+//! (`snap-native-probe`). Needs no root and no CRIU.
+#![cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The probe, or a copy of it named by `SNAP_NATIVE_PROBE` (scripts/test.sh
+/// copies it somewhere an unprivileged user can run it from).
+fn probe() -> String {
+    std::env::var("SNAP_NATIVE_PROBE")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_snap-native-probe").to_owned())
+}
+
+fn run(program: &str, args: &[&str], restore_from: Option<&Path>) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env_remove("SNAP_RESTORE_FROM")
+        .env("SNAP_PROBE_MARKER", "fresh-config");
+    if let Some(dir) = restore_from {
+        cmd.env("SNAP_RESTORE_FROM", dir);
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn field<'a>(json: &'a str, name: &str) -> &'a str {
+    let key = format!("\"{name}\":");
+    let start = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("{name} not in {json}"))
+        + key.len();
+    json[start..]
+        .split([',', '}'])
+        .next()
+        .unwrap()
+        .trim_matches('"')
+}
+
+fn checkpoint(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec![dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = run(&probe(), &all, None);
+    assert!(out.status.success(), "checkpoint failed: {}", stderr(&out));
+    let line = stdout(&out);
+    assert_eq!(field(&line, "side"), "checkpointed", "{line}");
+    assert_eq!(field(&line, "generation"), "0");
+    line
+}
+
+#[test]
+fn a_restored_process_sees_identical_state_and_the_new_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let taken = checkpoint(&dir, &["1000000"]);
+    let out = run(&probe(), &["restoring", "with", "new", "args"], Some(&dir));
+    assert!(out.status.success(), "restore failed: {}", stderr(&out));
+    let line = stdout(&out);
+    assert_eq!(field(&line, "side"), "restored", "{line}");
+    // A million-entry HashMap of Strings, a boxed closure, a static and a
+    // thread-local: the same digest as at checkpoint time.
+    assert_eq!(field(&line, "digest"), field(&taken, "digest"), "{line}");
+    assert_eq!(field(&line, "entries"), "1000000");
+    assert_eq!(field(&line, "local"), "42");
+    assert_eq!(field(&line, "counter"), "7");
+    // The open file continues at its offset; the signal handler is back.
+    assert_eq!(field(&line, "next_line"), "second");
+    assert_eq!(field(&line, "signal"), "true");
+    assert_eq!(field(&line, "exe"), probe());
+    // Resumed::Restored, with the restoring invocation's args and env.
+    assert_eq!(field(&line, "generation"), "1");
+    assert_eq!(field(&line, "ctx_generation"), "1");
+    assert_eq!(field(&line, "args"), "5");
+    assert_eq!(field(&line, "marker"), "fresh-config");
+
+    // The snapshot restores again, as many times as asked.
+    let again = run(&probe(), &[], Some(&dir));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(field(&stdout(&again), "digest"), field(&taken, "digest"));
+}
+
+#[test]
+fn a_second_thread_is_refused_with_the_thread_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(
+        &probe(),
+        &[tmp.path().join("snap").to_str().unwrap(), "10", "--thread"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("single-threaded processes; this one has 2:"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("snap").exists());
+}
+
+#[test]
+fn descriptors_that_cannot_be_restored_are_listed() {
+    for (flag, kind) in [
+        ("--socket", "socket socket:["),
+        ("--pipe", "pipe pipe:["),
+        ("--epoll", "epoll anon_inode:[eventpoll]"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = run(
+            &probe(),
+            &[tmp.path().join("snap").to_str().unwrap(), "10", flag],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("descriptors the native engine cannot restore"),
+            "{flag}: {err}"
+        );
+        assert!(err.contains(kind), "{flag}: {kind:?} not in {err}");
+        assert!(!tmp.path().join("snap").exists());
+    }
+}
+
+#[test]
+fn a_corrupted_truncated_or_replaced_image_fails_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["1000"]);
+    let image = dir.join("payload/memory.img");
+    let pristine = std::fs::read(&image).unwrap();
+
+    let mut flipped = pristine.clone();
+    flipped[pristine.len() / 3] ^= 0x01;
+    std::fs::write(&image, &flipped).unwrap();
+    let out = run(&probe(), &[], Some(&dir));
+    assert_eq!(out.status.code(), Some(75));
+    assert!(
+        stderr(&out).contains("memory.img: checksum mismatch"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(&image, &pristine[..pristine.len() - 4096]).unwrap();
+    let out = run(&probe(), &[], Some(&dir));
+    assert_eq!(out.status.code(), Some(75));
+    assert!(
+        stderr(&out).contains("memory.img: truncated"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Replaced by another file of the same size.
+    std::fs::remove_file(&image).unwrap();
+    std::fs::write(&image, vec![0u8; pristine.len()]).unwrap();
+    let out = run(&probe(), &[], Some(&dir));
+    assert_eq!(out.status.code(), Some(75));
+    assert!(
+        stderr(&out).contains("checksum mismatch"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(&image, &pristine).unwrap();
+    let out = run(&probe(), &[], Some(&dir));
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn an_image_from_another_binary_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["1000"]);
+    // The same program at another path, and a changed copy.
+    let copy = tmp.path().join("probe-copy");
+    std::fs::copy(probe(), &copy).unwrap();
+    let out = run(copy.to_str().unwrap(), &[], Some(&dir));
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("its bootstrap is"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut bytes = std::fs::read(probe()).unwrap();
+    bytes.extend_from_slice(b"changed");
+    let changed = tmp.path().join("probe-changed");
+    std::fs::write(&changed, bytes).unwrap();
+    std::fs::set_permissions(
+        &changed,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = run(changed.to_str().unwrap(), &[], Some(&dir));
+    assert_eq!(out.status.code(), Some(75));
+    assert!(
+        stderr(&out).contains("snapshot is of something else"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Not a native snapshot at all.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run(&probe(), &[], Some(&empty));
+    assert_eq!(out.status.code(), Some(75));
+    assert!(stderr(&out).contains("not a snapshot"), "{}", stderr(&out));
+}
