@@ -183,7 +183,7 @@ fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     )?;
     let manifest = snapshot.manifest();
     let exe = std::env::current_exe().map_err(io("find the running binary"))?;
-    let (sha256, _) = Sha256Digest::of_file(&exe).map_err(io("hash the running binary"))?;
+    let sha256 = crate::snapshot::digest_of(&exe).map_err(io("hash the running binary"))?;
     if manifest.identity.bootstrap != exe.to_string_lossy() {
         return Err(OpenError::IdentityMismatch {
             field: "bootstrap",

@@ -18,6 +18,7 @@ mod host;
 mod identity;
 mod manifest;
 mod open;
+mod verified;
 mod writer;
 
 pub use codec::{FORMAT_VERSION, MAGIC, MAX_MANIFEST_BODY};
@@ -26,6 +27,7 @@ pub use host::Host;
 pub use identity::Identity;
 pub use manifest::{FileEntry, Manifest};
 pub use open::{Expect, HostRule, Snapshot};
+pub(crate) use verified::digest_of;
 pub use writer::{Seal, SnapshotWriter};
 
 /// File name of the manifest inside a snapshot directory.

@@ -6,7 +6,9 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{Host, Identity, MANIFEST_FILE, Manifest, OpenError, PAYLOAD_DIR, TEMP_MARK, codec};
+use super::{
+    Host, Identity, MANIFEST_FILE, Manifest, OpenError, PAYLOAD_DIR, TEMP_MARK, codec, verified,
+};
 use crate::Sha256Digest;
 use crate::snapshot::FileEntry;
 
@@ -183,6 +185,9 @@ fn verify_file(path: &Path, entry: &FileEntry) -> Result<(), OpenError> {
     if meta.len() != entry.size {
         return Err(size_error(meta.len()));
     }
+    if verified::is_verified(&meta, &entry.sha256) {
+        return Ok(());
+    }
     let file = File::open(path).map_err(|cause| OpenError::io("open", path, cause))?;
     let (sha256, len) =
         Sha256Digest::of_reader(file).map_err(|cause| OpenError::io("read", path, cause))?;
@@ -196,6 +201,7 @@ fn verify_file(path: &Path, entry: &FileEntry) -> Result<(), OpenError> {
             found: sha256,
         });
     }
+    verified::remember(&meta, &entry.sha256);
     Ok(())
 }
 

@@ -1,0 +1,109 @@
+//! A cache of files already verified, so a snapshot restored again and again
+//! is not hashed again and again.
+//!
+//! An entry records a payload file's device, inode, size, modification and
+//! change times, and the digest it was verified against. Any write through
+//! the filesystem moves the change time (which no user can set back), and a
+//! replaced file has another inode, so a matching entry means the contents
+//! are the ones verified. As in git's "racy" rule, a file changed within the
+//! last two seconds is never cached: timestamps are coarser than writes.
+//!
+//! Entries live in `$SNAP_VERIFY_CACHE`, or `/dev/shm/snap-verified-UID`
+//! (gone at reboot). A missing or unwritable cache only costs speed.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::Sha256Digest;
+
+const RACY: Duration = Duration::from_secs(2);
+
+fn dir() -> PathBuf {
+    std::env::var_os("SNAP_VERIFY_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            // SAFETY: getuid cannot fail and has no preconditions.
+            let uid = unsafe { libc::getuid() };
+            PathBuf::from(format!("/dev/shm/snap-verified-{uid}"))
+        })
+}
+
+fn entry(meta: &fs::Metadata) -> (PathBuf, String) {
+    let path = dir().join(format!("{}-{}", meta.dev(), meta.ino()));
+    let stamp = format!(
+        "{} {}.{} {}.{}",
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    );
+    (path, stamp)
+}
+
+/// Whether a file with `meta` was verified to have `digest`.
+pub(super) fn is_verified(meta: &fs::Metadata, digest: &Sha256Digest) -> bool {
+    let (path, stamp) = entry(meta);
+    fs::read_to_string(path).is_ok_and(|text| text == format!("{stamp} {digest}"))
+}
+
+/// Records that a file with `meta` has `digest`, unless it changed too
+/// recently to be told apart from a later change.
+pub(super) fn remember(meta: &fs::Metadata, digest: &Sha256Digest) {
+    let changed =
+        UNIX_EPOCH + Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec().max(0) as u32);
+    if SystemTime::now()
+        .duration_since(changed)
+        .map_or(true, |age| age < RACY)
+    {
+        return;
+    }
+    let dir = dir();
+    if fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .is_err()
+    {
+        return;
+    }
+    let (path, stamp) = entry(meta);
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if fs::write(&tmp, format!("{stamp} {digest}")).is_ok() {
+        let _ = fs::rename(&tmp, &path);
+    }
+}
+
+/// The SHA-256 of the file at `path`, from the cache when the file is
+/// unchanged since it was last hashed.
+pub(crate) fn digest_of(path: &std::path::Path) -> std::io::Result<Sha256Digest> {
+    let file = fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let (entry_path, stamp) = entry(&meta);
+    if let Ok(text) = fs::read_to_string(&entry_path) {
+        if let Some(hex) = text
+            .strip_prefix(&stamp)
+            .and_then(|rest| rest.strip_prefix(' '))
+        {
+            if let Some(digest) = parse_hex(hex.trim()) {
+                return Ok(digest);
+            }
+        }
+    }
+    let (digest, _) = Sha256Digest::of_reader(file)?;
+    remember(&meta, &digest);
+    Ok(digest)
+}
+
+fn parse_hex(hex: &str) -> Option<Sha256Digest> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(Sha256Digest(out))
+}
