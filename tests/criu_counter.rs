@@ -32,21 +32,15 @@ fn eight_simultaneous_restores_continue_from_the_checkpointed_counter() {
     let pid = tree.pid();
     cleanup.sandboxes.push(tree);
     let lines = Lines::new(reader);
-    for _ in 0..5 {
-        lines.next(WAIT);
-    }
+    let mut seen: Vec<u64> = (0..5).map(|_| lines.next(WAIT).parse().unwrap()).collect();
 
     let snapshot = engine
         .checkpoint(&pid, &snapshot_dir, &Default::default())
         .unwrap();
     // CRIU killed the tree; everything it printed before the dump is here.
-    let printed = lines.rest(WAIT);
-    let last: u64 = printed
-        .last()
-        .expect("output after the first five lines")
-        .parse()
-        .unwrap();
-    assert!(last >= 5, "counter at checkpoint: {last}");
+    seen.extend(lines.rest(WAIT).iter().map(|l| l.parse::<u64>().unwrap()));
+    let last = *seen.last().unwrap();
+    assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "the counter counted in order");
     cleanup.sandboxes[0].wait().unwrap();
 
     let copies: Vec<_> = thread::scope(|scope| {

@@ -85,6 +85,8 @@ fn four_instances_serve_two_hundred_concurrent_requests_with_none_lost() {
         "--",
         bootstrap.to_str().unwrap(),
     ]);
+    // All four instances finish init before the traffic starts.
+    wait_for_log(&run, "INIT_REPORT", 4);
     let addr = run.addr.clone();
     let results: Vec<(u64, Value)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8u64)
