@@ -40,7 +40,11 @@ fn eight_simultaneous_restores_continue_from_the_checkpointed_counter() {
     // CRIU killed the tree; everything it printed before the dump is here.
     seen.extend(lines.rest(WAIT).iter().map(|l| l.parse::<u64>().unwrap()));
     let last = *seen.last().unwrap();
-    assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "the counter counted in order");
+    assert_eq!(
+        seen,
+        (1..=last).collect::<Vec<_>>(),
+        "the counter counted in order"
+    );
     cleanup.sandboxes[0].wait().unwrap();
 
     let copies: Vec<_> = thread::scope(|scope| {

@@ -212,3 +212,62 @@ fn an_image_from_another_binary_is_refused() {
     assert_eq!(out.status.code(), Some(75));
     assert!(stderr(&out).contains("not a snapshot"), "{}", stderr(&out));
 }
+
+/// Sums a field of `/proc/PID/smaps_rollup`, in kB.
+fn rollup(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn eight_simultaneous_restores_share_their_pages() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["1000000"]);
+    let image_kb = std::fs::metadata(dir.join("payload/memory.img"))
+        .unwrap()
+        .len()
+        / 1024;
+
+    let mut children: Vec<std::process::Child> = (0..8)
+        .map(|_| {
+            Command::new(probe())
+                .env("SNAP_RESTORE_FROM", &dir)
+                .env("SNAP_PROBE_HOLD", "1")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut rss = 0;
+    let mut pss = 0;
+    for child in &mut children {
+        // Each has read the whole map (its digest) and now holds still.
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(field(&line, "side"), "restored", "{line}");
+    }
+    for child in &children {
+        rss += rollup(child.id(), "Rss:");
+        pss += rollup(child.id(), "Pss:");
+    }
+    for mut child in children {
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success());
+    }
+    // Every copy touched most of the image, yet the image's pages are
+    // counted about once across all eight.
+    assert!(rss > 4 * image_kb, "rss {rss} kB, image {image_kb} kB");
+    assert!(
+        pss < 2 * image_kb,
+        "pss {pss} kB for 8 copies of a {image_kb} kB image (rss {rss} kB)"
+    );
+    eprintln!("8 restores of a {image_kb} kB image: Rss {rss} kB, Pss {pss} kB");
+}

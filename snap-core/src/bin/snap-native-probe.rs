@@ -6,7 +6,8 @@
 //! a static, an open file part-read, a signal handler), checkpoints into DIR
 //! and prints one JSON line on the side it finds itself on. Run it with
 //! `SNAP_RESTORE_FROM=DIR` to restore (with `SNAP_PROBE_QUICK=1`, it only
-//! says it is ready, for timing).
+//! says it is ready, for timing; with `SNAP_PROBE_HOLD=1` it stays alive
+//! until stdin closes, for memory measurements).
 
 // A test fixture: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used)]
@@ -137,6 +138,12 @@ mod probe {
                     COUNTER.load(Ordering::SeqCst),
                     ctx.args.len(),
                 );
+                let _ = out.flush();
+                drop(out);
+                if std::env::var_os("SNAP_PROBE_HOLD").is_some() {
+                    // Stay alive, holding the pages read above, until stdin closes.
+                    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+                }
             }
             Err(err) => {
                 eprintln!("snap-native-probe: checkpoint failed: {err}");
