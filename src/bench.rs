@@ -1,16 +1,14 @@
 //! `snaprun bench`: cold start, restore and warm invocation, measured side by
 //! side in one run.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use snap::criu::CriuEngine;
 
 use crate::function::FunctionSpec;
 use crate::instance::{Instance, StartError};
+use crate::restorer::SnapshotEngine;
 use crate::runtime::Outcome;
-use crate::snapstart::{Plan, Prepared};
 
 /// Minimum, median and maximum of a set of samples, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,13 +87,15 @@ pub enum BenchError {
 /// invocations.
 pub async fn run(
     spec: &FunctionSpec,
-    snapshot: Option<(CriuEngine, Plan)>,
+    snapshot: Option<SnapshotEngine>,
     runs: usize,
     payload: Bytes,
 ) -> Result<Report, BenchError> {
+    let engine = snapshot.as_ref().map_or("none", SnapshotEngine::name);
     let prepared = match snapshot {
-        Some((engine, plan)) => Some(
-            Prepared::find_or_make(engine, Arc::new(plan))
+        Some(snapshot) => Some(
+            snapshot
+                .prepare()
                 .await
                 .map_err(|cause| BenchError::Start {
                     what: "snapshot",
@@ -158,7 +158,7 @@ pub async fn run(
     }
     instance.kill().await;
     Ok(Report {
-        engine: if prepared.is_some() { "criu" } else { "none" },
+        engine,
         runs,
         cold: Spread::of(&cold),
         restore: (!restore.is_empty()).then(|| Spread::of(&restore)),

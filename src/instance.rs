@@ -72,6 +72,35 @@ impl StartError {
     }
 }
 
+/// How a plain child process starts.
+#[derive(Debug)]
+pub struct ProcessStart<'a> {
+    /// What `restore/next` does.
+    pub snapstart: SnapStart,
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE`.
+    pub initialization_type: &'a str,
+    /// Variables added after the function's environment.
+    pub extra_env: &'a [(&'a str, std::ffi::OsString)],
+    /// Start it with `ADDR_NO_RANDOMIZE` (the native engine needs it).
+    pub fixed_layout: bool,
+    /// Limit until ready; the function's init limit if `None`.
+    pub limit: Option<Duration>,
+    /// The error type when the limit passes.
+    pub timeout_type: &'static str,
+}
+
+impl ProcessStart<'static> {
+    /// A plain cold start.
+    pub const COLD: Self = Self {
+        snapstart: SnapStart::Off,
+        initialization_type: "on-demand",
+        extra_env: &[],
+        fixed_layout: false,
+        limit: None,
+        timeout_type: "Runtime.InitTimeout",
+    };
+}
+
 /// A bootstrap that has finished init and waits in `invocation/next`.
 #[derive(Debug)]
 pub struct Instance {
@@ -99,33 +128,49 @@ impl Instance {
     /// Starts the bootstrap from scratch (engine `none`) and waits until it
     /// asks for its first event.
     pub async fn cold(spec: &FunctionSpec) -> Result<Self, StartError> {
+        Self::process(spec, &ProcessStart::COLD).await
+    }
+
+    /// Starts the bootstrap as a plain child process talking to a local
+    /// listener, and waits until it asks for its first event.
+    pub async fn process(spec: &FunctionSpec, how: &ProcessStart<'_>) -> Result<Self, StartError> {
         let started = Instant::now();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(StartError::Listen)?;
         let addr = listener.local_addr().map_err(StartError::Listen)?;
-        let api = Arc::new(RuntimeApi::new(spec.config.clone(), SnapStart::Off));
+        let api = Arc::new(RuntimeApi::new(spec.config.clone(), how.snapstart));
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&api)));
-        let mut child = Command::new(&spec.bootstrap)
+        let mut command = Command::new(&spec.bootstrap);
+        command
             .args(&spec.args)
             .env_clear()
-            .envs(spec.environment(&addr.to_string(), "on-demand"))
+            .envs(spec.environment(&addr.to_string(), how.initialization_type))
+            .envs(how.extra_env.iter().map(|(k, v)| (*k, v.as_os_str())))
             .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|cause| {
-                server.abort();
-                StartError::Spawn {
-                    bootstrap: spec.bootstrap.display().to_string(),
-                    cause,
-                }
-            })?;
+            .kill_on_drop(true);
+        let fixed_layout = how.fixed_layout;
+        // SAFETY: between fork and exec the closure makes two system calls
+        // and allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                clean_child(fixed_layout);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(|cause| {
+            server.abort();
+            StartError::Spawn {
+                bootstrap: spec.bootstrap.display().to_string(),
+                cause,
+            }
+        })?;
         let ready = wait_ready(
             &api,
             exit_of(&mut child),
-            spec.init_timeout,
+            how.limit.unwrap_or(spec.init_timeout),
             Phase::Ready,
-            "Runtime.InitTimeout",
+            how.timeout_type,
         )
         .await;
         if let Err(err) = ready {
@@ -133,10 +178,14 @@ impl Instance {
             server.abort();
             return Err(err);
         }
-        let init = started.elapsed();
+        let took = started.elapsed();
         Ok(Self {
             api,
-            first: Some(Start::Cold { init }),
+            first: Some(if how.snapstart == SnapStart::Restored {
+                Start::Restored { restore: took }
+            } else {
+                Start::Cold { init: took }
+            }),
             peak_mb: 0,
             backend: Backend::Process { child, server },
         })
@@ -213,6 +262,30 @@ impl Drop for Instance {
             Backend::Sandbox { root, .. } => {
                 let _ = root.kill();
             }
+        }
+    }
+}
+
+/// In a forked child before exec: gives the bootstrap a clean descriptor
+/// table, as Lambda does (nothing snaprun inherited above stdio), and the
+/// fixed layout the native engine needs.
+///
+/// # Safety
+/// Only between fork and exec; async-signal-safe.
+pub(crate) unsafe fn clean_child(fixed_layout: bool) {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only marks descriptors;
+    // personality only changes this process's persona.
+    unsafe {
+        const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        );
+        if fixed_layout {
+            let persona = libc::personality(0xffff_ffff);
+            libc::personality((persona | libc::ADDR_NO_RANDOMIZE) as libc::c_ulong);
         }
     }
 }

@@ -11,13 +11,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use snap::criu::CriuEngine;
-
 use crate::function::FunctionSpec;
 use crate::instance::{Instance, Start, StartError};
 use crate::report;
+use crate::restorer::{Restorer, SnapshotEngine};
 use crate::runtime::{ErrorBody, Outcome};
-use crate::snapstart::{Plan, Prepared};
 
 /// One invocation waiting for an instance.
 #[derive(Debug)]
@@ -36,31 +34,28 @@ pub type Queue = mpsc::Sender<Job>;
 pub enum Launcher {
     /// Start the bootstrap from scratch every time (engine `none`).
     Cold(FunctionSpec),
-    /// Restore it from a snapshot, made on first need (engine `criu`).
-    Snapshot {
-        /// The engine.
-        engine: CriuEngine,
-        /// What to snapshot.
-        plan: Arc<Plan>,
+    /// Restore it from a snapshot, found or made on first need.
+    Restore {
+        /// The engine and what it snapshots.
+        engine: SnapshotEngine,
         /// The snapshot, once found or made.
-        prepared: Mutex<Option<Arc<Prepared>>>,
+        restorer: Mutex<Option<Arc<Restorer>>>,
     },
 }
 
 impl Launcher {
-    /// A launcher that restores from a snapshot of `plan`.
-    pub fn snapshot(engine: CriuEngine, plan: Plan) -> Self {
-        Self::Snapshot {
+    /// A launcher that restores from a snapshot made by `engine`.
+    pub fn restore(engine: SnapshotEngine) -> Self {
+        Self::Restore {
             engine,
-            plan: Arc::new(plan),
-            prepared: Mutex::new(None),
+            restorer: Mutex::new(None),
         }
     }
 
     fn spec(&self) -> &FunctionSpec {
         match self {
             Self::Cold(spec) => spec,
-            Self::Snapshot { plan, .. } => &plan.spec,
+            Self::Restore { engine, .. } => engine.spec(),
         }
     }
 
@@ -68,20 +63,14 @@ impl Launcher {
     pub async fn launch(&self) -> Result<Instance, StartError> {
         match self {
             Self::Cold(spec) => Instance::cold(spec).await,
-            Self::Snapshot {
-                engine,
-                plan,
-                prepared,
-            } => {
+            Self::Restore { engine, restorer } => {
                 let ready = {
-                    let mut prepared = prepared.lock().await;
-                    match &*prepared {
+                    let mut restorer = restorer.lock().await;
+                    match &*restorer {
                         Some(ready) => Arc::clone(ready),
                         None => {
-                            let ready = Arc::new(
-                                Prepared::find_or_make(engine.clone(), Arc::clone(plan)).await?,
-                            );
-                            *prepared = Some(Arc::clone(&ready));
+                            let ready = Arc::new(engine.clone().prepare().await?);
+                            *restorer = Some(Arc::clone(&ready));
                             ready
                         }
                     }

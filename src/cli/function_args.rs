@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use snap::criu::CriuEngine;
 use snaprun::function::FunctionSpec;
+use snaprun::native::NativePlan;
+use snaprun::restorer::SnapshotEngine;
 use snaprun::runtime::FunctionConfig;
 use snaprun::snapstart::Plan;
 
@@ -15,9 +17,13 @@ use snaprun::snapstart::Plan;
 pub(crate) enum EngineChoice {
     /// Snapshot after init with CRIU and restore every instance (needs root).
     Criu,
+    /// The bootstrap links snap and snapshots itself; restores map its memory
+    /// lazily (no root).
+    Native,
     /// A plain cold start for every instance: the baseline.
     None,
-    /// CRIU where it works here, else none; says which.
+    /// native if the bootstrap links snap, else CRIU where it works here,
+    /// else none; says which.
     Auto,
 }
 
@@ -71,17 +77,20 @@ pub(crate) struct FunctionArgs {
 #[derive(Debug)]
 pub(crate) struct Function {
     pub(crate) spec: FunctionSpec,
-    pub(crate) snapshot: Option<(CriuEngine, Plan)>,
+    pub(crate) snapshot: Option<SnapshotEngine>,
 }
 
 impl Function {
     pub(crate) fn engine_name(&self) -> &'static str {
-        if self.snapshot.is_some() {
-            "criu"
-        } else {
-            "none"
-        }
+        self.snapshot.as_ref().map_or("none", SnapshotEngine::name)
     }
+}
+
+/// The engine picked: none, CRIU (with its binary) or native.
+enum Picked {
+    None,
+    Criu(CriuEngine),
+    Native,
 }
 
 impl FunctionArgs {
@@ -103,8 +112,12 @@ impl FunctionArgs {
                 "--forward {forward}: only loopback addresses can be forwarded"
             );
         }
-        let engine = pick_engine(self.engine)?;
-        let default_init = if engine.is_some() { 130.0 } else { 10.0 };
+        let engine = pick_engine(self.engine, &bootstrap)?;
+        let default_init = if matches!(engine, Picked::None) {
+            10.0
+        } else {
+            130.0
+        };
         let spec = FunctionSpec {
             bootstrap,
             args: rest.to_vec(),
@@ -117,20 +130,33 @@ impl FunctionArgs {
             },
             init_timeout: seconds("init-timeout", self.init_timeout.unwrap_or(default_init))?,
         };
+        let restore_timeout = seconds("restore-timeout", self.restore_timeout)?;
+        let dir = self
+            .snapshot_dir
+            .unwrap_or_else(|| default_snapshot_dir(&spec));
         let snapshot = match engine {
-            None => None,
-            Some(engine) => {
-                let dir = self
-                    .snapshot_dir
-                    .unwrap_or_else(|| default_snapshot_dir(&spec));
-                let plan = Plan {
+            Picked::None => None,
+            Picked::Criu(engine) => Some(SnapshotEngine::Criu(
+                engine,
+                Plan {
                     spec: spec.clone(),
                     dir,
                     fresh: self.fresh,
                     forwards: self.forward,
-                    restore_timeout: seconds("restore-timeout", self.restore_timeout)?,
-                };
-                Some((engine, plan))
+                    restore_timeout,
+                },
+            )),
+            Picked::Native => {
+                anyhow::ensure!(
+                    self.forward.is_empty(),
+                    "--forward is for the CRIU engine; native instances share the host's network"
+                );
+                Some(SnapshotEngine::Native(NativePlan {
+                    spec: spec.clone(),
+                    dir,
+                    fresh: self.fresh,
+                    restore_timeout,
+                }))
             }
         };
         Ok(Function { spec, snapshot })
@@ -144,29 +170,46 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The CRIU engine if it is asked for (and works), `None` for cold starts.
-fn pick_engine(choice: EngineChoice) -> anyhow::Result<Option<CriuEngine>> {
+/// The engine asked for, or the best one that works here for `bootstrap`.
+fn pick_engine(choice: EngineChoice, bootstrap: &std::path::Path) -> anyhow::Result<Picked> {
     match choice {
-        EngineChoice::None => Ok(None),
-        EngineChoice::Criu => Ok(Some(CriuEngine::locate().context("--engine criu")?)),
-        EngineChoice::Auto => match CriuEngine::locate() {
-            Ok(engine) if nix::unistd::geteuid().is_root() => {
+        EngineChoice::None => Ok(Picked::None),
+        EngineChoice::Criu => Ok(Picked::Criu(CriuEngine::locate().context("--engine criu")?)),
+        EngineChoice::Native => {
+            anyhow::ensure!(
+                snap::native::supports_native(bootstrap),
+                "--engine native: {} does not link snap's native engine (it must call snap::native::snapshot_point())",
+                bootstrap.display()
+            );
+            Ok(Picked::Native)
+        }
+        EngineChoice::Auto => {
+            if snap::native::supports_native(bootstrap) {
                 eprintln!(
-                    "snaprun: engine auto: using CRIU {} ({})",
-                    engine.version(),
-                    engine.binary().display()
+                    "snaprun: engine auto: using native ({} links snap)",
+                    bootstrap.display()
                 );
-                Ok(Some(engine))
+                return Ok(Picked::Native);
             }
-            Ok(_) => {
-                eprintln!("snaprun: engine auto: using none (CRIU needs root)");
-                Ok(None)
+            match CriuEngine::locate() {
+                Ok(engine) if nix::unistd::geteuid().is_root() => {
+                    eprintln!(
+                        "snaprun: engine auto: using CRIU {} ({})",
+                        engine.version(),
+                        engine.binary().display()
+                    );
+                    Ok(Picked::Criu(engine))
+                }
+                Ok(_) => {
+                    eprintln!("snaprun: engine auto: using none (CRIU needs root)");
+                    Ok(Picked::None)
+                }
+                Err(err) => {
+                    eprintln!("snaprun: engine auto: using none ({err})");
+                    Ok(Picked::None)
+                }
             }
-            Err(err) => {
-                eprintln!("snaprun: engine auto: using none ({err})");
-                Ok(None)
-            }
-        },
+        }
     }
 }
 

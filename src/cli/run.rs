@@ -38,7 +38,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let engine_name = function.engine_name();
     let launcher = match function.snapshot {
         None => Launcher::Cold(function.spec),
-        Some((engine, plan)) => Launcher::snapshot(engine, plan),
+        Some(engine) => Launcher::restore(engine),
     };
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
     runtime.block_on(async move {

@@ -166,24 +166,32 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// The rust-hello demo's bootstrap, built (once per test binary) if needed.
 pub fn rust_hello() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-functions/rust-hello");
-            let status = Command::new(env!("CARGO"))
-                .args([
-                    "build",
-                    "--release",
-                    "--locked",
-                    "--quiet",
-                    "--manifest-path",
-                ])
-                .arg(dir.join("Cargo.toml"))
-                .status()
-                .expect("run cargo");
-            assert!(status.success(), "building rust-hello failed");
-            dir.join("target/release/bootstrap")
-        })
-        .clone()
+    BUILT.get_or_init(|| build_demo("rust-hello")).clone()
+}
+
+/// The rust-heavy-init demo's bootstrap (links snap's native engine).
+pub fn rust_heavy_init() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| build_demo("rust-heavy-init")).clone()
+}
+
+fn build_demo(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demo-functions")
+        .join(name);
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "--manifest-path",
+        ])
+        .arg(dir.join("Cargo.toml"))
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building {name} failed");
+    dir.join("target/release/bootstrap")
 }
 
 /// A `snaprun run` in the background, killed on drop.

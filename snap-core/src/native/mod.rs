@@ -38,6 +38,7 @@ mod checkpoint;
 mod fds;
 mod maps;
 mod restore;
+mod snapstart;
 mod state;
 mod sys;
 
@@ -47,6 +48,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use checkpoint::{CheckpointError, checkpoint};
 pub use fds::{FdAction, FdKind, FdPolicy, Offender};
 pub use restore::{RESTORE_FAILED, RestoreError, init, try_init};
+pub use snapstart::{MARKER, Point, SNAPSHOT_ENV, snapshot_point, supports_native};
 
 /// The engine name recorded in manifests.
 pub const NAME: &str = "native";

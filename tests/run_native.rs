@@ -1,0 +1,151 @@
+//! `snaprun run --engine native` with the rust-heavy-init demo: the bootstrap
+//! links snap, snapshots itself at its snapshot point, and every instance is
+//! a lazy restore. No root needed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::{RunningFunction, run_snaprun, rust_heavy_init, rust_hello};
+use serde_json::Value;
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn wait_for_log(run: &RunningFunction, needle: &str, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let logs = run.logs();
+        if logs.iter().filter(|l| l.contains(needle)).count() >= count {
+            return logs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} x {needle:?} not logged: {logs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn restored_native_instances_serve_traffic_and_auto_picks_native() {
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    // No --engine: auto notices that the bootstrap links snap.
+    let run = RunningFunction::start(&[
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--concurrency",
+        "2",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    for i in 1..=50u64 {
+        let (status, failed, body) = run.invoke(format!("{{\"nth\":{i}}}").as_bytes());
+        assert_eq!((status, failed), (200, false), "{body}");
+        let v = json(&body);
+        assert_eq!(v["generation"], 1, "a restored instance: {body}");
+        assert_eq!(v["primes"], 2_433_654);
+        if i == 5 {
+            assert_eq!(v["nth_prime"], 11);
+        }
+    }
+    let addr = run.addr.clone();
+    let pids: HashSet<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let addr = addr.clone();
+                scope.spawn(move || {
+                    (0..25)
+                        .map(|_| {
+                            let (status, failed, body) = common::http_post(
+                                &addr,
+                                "/2015-03-31/functions/function/invocations",
+                                b"{\"nth\":100000}",
+                            );
+                            assert_eq!((status, failed), (200, false), "{body}");
+                            let v = json(&body);
+                            assert_eq!(v["nth_prime"], 1_299_709);
+                            v["pid"].as_u64().unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(pids.len(), 2, "both instances served: {pids:?}");
+    let logs = wait_for_log(&run, "REPORT RequestId:", 150);
+    assert!(
+        logs.iter().any(|l| l.contains("engine auto: using native")),
+        "{logs:#?}"
+    );
+    assert_eq!(
+        logs.iter().filter(|l| l.starts_with("INIT_REPORT")).count(),
+        1,
+        "{logs:#?}"
+    );
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.contains("native snapshot written"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.contains("\tRestore Duration: "))
+            .count(),
+        2,
+        "{logs:#?}"
+    );
+}
+
+#[test]
+fn native_is_refused_for_a_bootstrap_that_does_not_link_snap() {
+    let bootstrap = rust_hello();
+    let (ok, _, stderr) = run_snaprun(&[
+        "run",
+        "--engine",
+        "native",
+        "--listen",
+        "127.0.0.1:0",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("does not link snap's native engine"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_with_the_native_engine() {
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = run_snaprun(&[
+        "bench",
+        "--engine",
+        "native",
+        "--runs",
+        "3",
+        "--json",
+        "--snapshot-dir",
+        tmp.path().join("snap").to_str().unwrap(),
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let v = json(&stdout);
+    assert_eq!(v["engine"], "native");
+    assert!(v["restore_ms"]["median"].as_f64().unwrap() > 0.0);
+    assert!(v["cold_over_restore"].as_f64().is_some());
+}
