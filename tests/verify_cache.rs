@@ -35,7 +35,7 @@ fn a_verified_file_changed_later_is_refused() {
         fs::read_dir(cache.path()).map(|d| d.count()).unwrap_or(0),
         0
     );
-    std::thread::sleep(Duration::from_millis(2100));
+    std::thread::sleep(Duration::from_millis(200));
     Snapshot::open(&dir, &Expect::default()).unwrap();
     assert_eq!(
         fs::read_dir(cache.path()).unwrap().count(),

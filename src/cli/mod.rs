@@ -2,6 +2,7 @@
 
 mod bench;
 mod checkpoint;
+mod demo;
 mod function_args;
 mod inspect;
 mod invoke;
@@ -38,6 +39,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    Demo(demo::Args),
     Run(run::Args),
     Invoke(invoke::Args),
     Bench(bench::Args),
@@ -68,6 +70,7 @@ pub(crate) fn init_logging(verbose: u8) {
 
 pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Run(args) => run::run(args),
         Command::Invoke(args) => invoke::run(args),
         Command::Bench(args) => bench::run(args),

@@ -6,7 +6,9 @@
 //! the filesystem moves the change time (which no user can set back), and a
 //! replaced file has another inode, so a matching entry means the contents
 //! are the ones verified. As in git's "racy" rule, a file changed within the
-//! last two seconds is never cached: timestamps are coarser than writes.
+//! last 100 ms is never cached: file timestamps tick in jiffies (1-10 ms), so
+//! a write in the same tick as the verification could leave them unchanged;
+//! any write after a later verification gets a later time.
 //!
 //! Entries live in `$SNAP_VERIFY_CACHE`, or `/dev/shm/snap-verified-UID`
 //! (gone at reboot). A missing or unwritable cache only costs speed.
@@ -18,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::Sha256Digest;
 
-const RACY: Duration = Duration::from_secs(2);
+const RACY: Duration = Duration::from_millis(100);
 
 fn dir() -> PathBuf {
     std::env::var_os("SNAP_VERIFY_CACHE")

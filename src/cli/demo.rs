@@ -1,0 +1,104 @@
+//! `snaprun demo`: the native engine on a function with a heavy init.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use snaprun::function::FunctionSpec;
+use snaprun::native::NativePlan;
+use snaprun::restorer::SnapshotEngine;
+use snaprun::runtime::FunctionConfig;
+
+/// Snapshot a function with a heavy init and compare cold, restored and warm
+/// starts.
+///
+/// Builds demo-functions/rust-heavy-init (a Lambda function on the official
+/// lambda_runtime crate whose init indexes every prime below 40 million) and
+/// runs it under the native engine, with no root and no CRIU: cold starts,
+/// one snapshot, restores and invocations, side by side. Prints the table.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Runs of each kind.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    runs: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let root = repo_root()?;
+    let manifest = root.join("demo-functions/rust-heavy-init/Cargo.toml");
+    eprintln!("snaprun demo: building {}", manifest.display());
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--quiet",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .status()
+        .context("run cargo to build the demo function")?;
+    if !status.success() {
+        bail!("building {} failed ({status})", manifest.display());
+    }
+    let bootstrap = root.join("demo-functions/rust-heavy-init/target/release/bootstrap");
+    let spec = FunctionSpec {
+        bootstrap,
+        args: Vec::new(),
+        env: Vec::new(),
+        config: FunctionConfig {
+            name: "rust-heavy-init".into(),
+            memory_mb: 128,
+            handler: "bootstrap".into(),
+            timeout: Duration::from_secs(30),
+        },
+        init_timeout: Duration::from_secs(130),
+    };
+    let dir = std::env::temp_dir()
+        .join("snaprun")
+        .join("demo-rust-heavy-init");
+    let engine = SnapshotEngine::Native(NativePlan {
+        spec: spec.clone(),
+        dir,
+        fresh: true,
+        restore_timeout: Duration::from_secs(10),
+    });
+    eprintln!(
+        "snaprun demo: {} cold starts and {} restores of rust-heavy-init, alternating, then {} warm invocations",
+        args.runs, args.runs, args.runs
+    );
+    let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
+    let report = runtime.block_on(snaprun::bench::run(
+        &spec,
+        Some(engine),
+        args.runs as usize,
+        Bytes::from_static(b"{\"nth\":100000}"),
+    ))?;
+    let text = if args.json {
+        format!("{}\n", report.to_json())
+    } else {
+        report.to_table()
+    };
+    super::output::print(&text)
+}
+
+/// The checkout this snaprun was built from, or the current directory if it
+/// holds the demo.
+fn repo_root() -> anyhow::Result<PathBuf> {
+    let built_from = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for candidate in [built_from, std::env::current_dir().unwrap_or_default()] {
+        if candidate
+            .join("demo-functions/rust-heavy-init/Cargo.toml")
+            .is_file()
+        {
+            return Ok(candidate);
+        }
+    }
+    bail!("cannot find demo-functions/rust-heavy-init: run `snaprun demo` from the snap checkout")
+}
