@@ -8,29 +8,8 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use common::{RunningFunction, criu_engine, rust_hello};
-use serde_json::Value;
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
-fn wait_for_log(run: &RunningFunction, needle: &str, count: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let logs = run.logs();
-        if logs.iter().filter(|l| l.contains(needle)).count() >= count {
-            return logs;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{count} x {needle:?} not logged: {logs:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::{RunningFunction, criu_engine, json, rust_hello};
 
 fn start(snapshot: &Path, extra: &[&str]) -> RunningFunction {
     let bootstrap = rust_hello();
@@ -67,32 +46,7 @@ fn restored_instances_serve_sequential_and_concurrent_traffic() {
         );
         seen.push(v);
     }
-    let addr = run.addr.clone();
-    let concurrent: Vec<(u64, Value)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8u64)
-            .map(|client| {
-                let addr = addr.clone();
-                scope.spawn(move || {
-                    (0..25u64)
-                        .map(|k| {
-                            let n = client * 1000 + k;
-                            let (status, failed, body) = common::http_post(
-                                &addr,
-                                "/2015-03-31/functions/function/invocations",
-                                format!("{{\"n\":{n},\"sleep_ms\":5}}").as_bytes(),
-                            );
-                            assert_eq!((status, failed), (200, false), "{body}");
-                            (n, json(&body))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let concurrent = run.invoke_concurrently(8, 25, |n| format!("{{\"n\":{n},\"sleep_ms\":5}}"));
     assert_eq!(concurrent.len(), 200);
     for (n, v) in &concurrent {
         assert_eq!(v["echo"]["n"], *n);
@@ -124,7 +78,7 @@ fn restored_instances_serve_sequential_and_concurrent_traffic() {
         .sum();
     assert_eq!(invocations, 300, "none lost, none run twice");
 
-    let logs = wait_for_log(&run, "REPORT RequestId:", 300);
+    let logs = run.wait_for_log("REPORT RequestId:", 300);
     assert_eq!(
         logs.iter().filter(|l| l.starts_with("INIT_REPORT")).count(),
         1,
@@ -201,7 +155,7 @@ fn a_later_run_reuses_the_snapshot_and_fresh_or_corrupt_makes_a_new_one() {
     let second_nonce = {
         let run = start(&snapshot, &["--fresh"]);
         let (_, _, body) = run.invoke(b"{}");
-        wait_for_log(&run, "snapshot written to", 1);
+        run.wait_for_log("snapshot written to", 1);
         json(&body)["init_nonce"].clone()
     };
     assert_ne!(second_nonce, first_nonce, "--fresh ran init again");

@@ -6,29 +6,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
-use common::{RunningFunction, run_snaprun, rust_heavy_init, rust_hello};
-use serde_json::Value;
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
-fn wait_for_log(run: &RunningFunction, needle: &str, count: usize) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let logs = run.logs();
-        if logs.iter().filter(|l| l.contains(needle)).count() >= count {
-            return logs;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{count} x {needle:?} not logged: {logs:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::{RunningFunction, json, run_snaprun, rust_heavy_init, rust_hello};
 
 #[test]
 fn restored_native_instances_serve_traffic_and_auto_picks_native() {
@@ -54,35 +33,14 @@ fn restored_native_instances_serve_traffic_and_auto_picks_native() {
             assert_eq!(v["nth_prime"], 11);
         }
     }
-    let addr = run.addr.clone();
-    let pids: HashSet<u64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let addr = addr.clone();
-                scope.spawn(move || {
-                    (0..25)
-                        .map(|_| {
-                            let (status, failed, body) = common::http_post(
-                                &addr,
-                                "/2015-03-31/functions/function/invocations",
-                                b"{\"nth\":100000}",
-                            );
-                            assert_eq!((status, failed), (200, false), "{body}");
-                            let v = json(&body);
-                            assert_eq!(v["nth_prime"], 1_299_709);
-                            v["pid"].as_u64().unwrap()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let answers = run.invoke_concurrently(4, 25, |_| "{\"nth\":100000}".to_owned());
+    assert!(answers.iter().all(|(_, v)| v["nth_prime"] == 1_299_709));
+    let pids: HashSet<u64> = answers
+        .iter()
+        .map(|(_, v)| v["pid"].as_u64().unwrap())
+        .collect();
     assert_eq!(pids.len(), 2, "both instances served: {pids:?}");
-    let logs = wait_for_log(&run, "REPORT RequestId:", 150);
+    let logs = run.wait_for_log("REPORT RequestId:", 150);
     assert!(
         logs.iter().any(|l| l.contains("engine auto: using native")),
         "{logs:#?}"

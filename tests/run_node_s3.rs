@@ -123,33 +123,12 @@ fn node_s3_reads_the_object_sequentially_and_from_four_instances() {
         assert_eq!(v["body"], TEXT, "{body}");
         assert_eq!(v["bytes"], TEXT.len());
     }
-    let addr = run.addr.clone();
-    let pids: Vec<u64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let addr = addr.clone();
-                scope.spawn(move || {
-                    (0..25)
-                        .map(|_| {
-                            let (status, failed, body) = common::http_post(
-                                &addr,
-                                "/2015-03-31/functions/function/invocations",
-                                b"{\"sleep_ms\":5}",
-                            );
-                            assert_eq!((status, failed), (200, false), "{body}");
-                            let v: Value = serde_json::from_str(&body).unwrap();
-                            assert_eq!(v["body"], TEXT);
-                            v["pid"].as_u64().unwrap()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let answers = run.invoke_concurrently(8, 25, |_| "{\"sleep_ms\":5}".to_owned());
+    assert!(answers.iter().all(|(_, v)| v["body"] == TEXT));
+    let pids: Vec<u64> = answers
+        .iter()
+        .map(|(_, v)| v["pid"].as_u64().unwrap())
+        .collect();
     assert_eq!(pids.len(), 200);
     let distinct: std::collections::HashSet<_> = pids.iter().collect();
     assert_eq!(distinct.len(), 4, "four instances served: {distinct:?}");
@@ -200,31 +179,11 @@ fn node_s3_restored_from_a_criu_snapshot_reaches_s3_through_a_forward() {
             "{body}"
         );
     }
-    let addr = run.addr.clone();
-    let answers: Vec<Value> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let addr = addr.clone();
-                scope.spawn(move || {
-                    (0..25)
-                        .map(|_| {
-                            let (status, failed, body) = common::http_post(
-                                &addr,
-                                "/2015-03-31/functions/function/invocations",
-                                b"{}",
-                            );
-                            assert_eq!((status, failed), (200, false), "{body}");
-                            serde_json::from_str::<Value>(&body).unwrap()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let answers: Vec<Value> = run
+        .invoke_concurrently(8, 25, |_| "{}".to_owned())
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
     assert_eq!(answers.len(), 200);
     assert!(answers.iter().all(|v| v["body"] == TEXT));
     let logs = run.logs();

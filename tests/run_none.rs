@@ -6,29 +6,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::time::Duration;
 
-use common::{RunningFunction, run_snaprun, rust_hello};
-use serde_json::Value;
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
-fn wait_for_log(run: &RunningFunction, needle: &str, count: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let logs = run.logs();
-        if logs.iter().filter(|l| l.contains(needle)).count() >= count {
-            return logs;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{count} x {needle:?} not logged: {logs:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::{RunningFunction, json, run_snaprun, rust_hello};
 
 #[test]
 fn a_hundred_sequential_invocations_on_one_instance() {
@@ -42,7 +21,7 @@ fn a_hundred_sequential_invocations_on_one_instance() {
         assert_eq!(v["invocations"], i + 1, "one warm instance serves them all");
         assert_eq!(v["init_summary"]["primes"], 348_513);
     }
-    let logs = wait_for_log(&run, "REPORT RequestId:", 100);
+    let logs = run.wait_for_log("REPORT RequestId:", 100);
     assert_eq!(
         logs.iter()
             .filter(|l| l.starts_with("INIT_REPORT Init Duration:"))
@@ -86,34 +65,8 @@ fn four_instances_serve_two_hundred_concurrent_requests_with_none_lost() {
         bootstrap.to_str().unwrap(),
     ]);
     // All four instances finish init before the traffic starts.
-    wait_for_log(&run, "INIT_REPORT", 4);
-    let addr = run.addr.clone();
-    let results: Vec<(u64, Value)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8u64)
-            .map(|client| {
-                let addr = addr.clone();
-                scope.spawn(move || {
-                    (0..25u64)
-                        .map(|k| {
-                            let n = client * 1000 + k;
-                            let payload = format!("{{\"n\":{n},\"sleep_ms\":5}}");
-                            let (status, failed, body) = common::http_post(
-                                &addr,
-                                "/2015-03-31/functions/function/invocations",
-                                payload.as_bytes(),
-                            );
-                            assert_eq!((status, failed), (200, false), "{body}");
-                            (n, json(&body))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    run.wait_for_log("INIT_REPORT", 4);
+    let results = run.invoke_concurrently(8, 25, |n| format!("{{\"n\":{n},\"sleep_ms\":5}}"));
     assert_eq!(results.len(), 200);
     for (n, v) in &results {
         assert_eq!(v["echo"]["n"], *n, "each request gets its own answer");
@@ -135,7 +88,7 @@ fn four_instances_serve_two_hundred_concurrent_requests_with_none_lost() {
         })
         .sum();
     assert_eq!(total, 200, "no invocation ran twice");
-    wait_for_log(&run, "REPORT RequestId:", 200);
+    run.wait_for_log("REPORT RequestId:", 200);
 }
 
 #[test]
@@ -160,7 +113,7 @@ fn a_crash_mid_invocation_is_an_error_and_a_fresh_instance_takes_over() {
     let v = json(&body);
     assert_ne!(v["pid"], first_pid);
     assert_eq!(v["invocations"], 1);
-    wait_for_log(&run, "INIT_REPORT", 2);
+    run.wait_for_log("INIT_REPORT", 2);
 }
 
 #[test]
@@ -227,7 +180,7 @@ fn a_failed_init_is_served_to_the_first_invoke_and_retried() {
             .contains("exited during init"),
         "{body}"
     );
-    let logs = wait_for_log(&run, "Status: error", 1);
+    let logs = run.wait_for_log("Status: error", 1);
     assert!(
         logs.iter()
             .any(|l| l.contains("INIT_REPORT") && l.contains("Error Type: Runtime.ExitError")),

@@ -276,3 +276,62 @@ pub fn http_post(addr: &str, path: &str, payload: &[u8]) -> (u16, bool, String) 
         .contains("\r\nx-amz-function-error:");
     (status, function_error, body.to_owned())
 }
+
+/// Parses a JSON answer, failing the test with the text if it is not JSON.
+pub fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+impl RunningFunction {
+    /// Waits until `needle` has been logged `count` times; returns the logs.
+    pub fn wait_for_log(&self, needle: &str, count: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let logs = self.logs();
+            if logs.iter().filter(|l| l.contains(needle)).count() >= count {
+                return logs;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{count} x {needle:?} not logged: {logs:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `clients` threads each send `per_client` invocations at once; request
+    /// `n` carries `payload(n)`. Every answer must be a success; returns
+    /// each `n` with its parsed answer.
+    pub fn invoke_concurrently(
+        &self,
+        clients: u64,
+        per_client: u64,
+        payload: impl Fn(u64) -> String + Sync,
+    ) -> Vec<(u64, serde_json::Value)> {
+        let payload = &payload;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..clients)
+                .map(|client| {
+                    scope.spawn(move || {
+                        (0..per_client)
+                            .map(|k| {
+                                let n = client * 1000 + k;
+                                let (status, failed, body) = http_post(
+                                    &self.addr,
+                                    "/2015-03-31/functions/function/invocations",
+                                    payload(n).as_bytes(),
+                                );
+                                assert_eq!((status, failed), (200, false), "{body}");
+                                (n, json(&body))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        })
+    }
+}

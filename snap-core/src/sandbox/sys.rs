@@ -78,6 +78,15 @@ fn child_main(setup: &ChildSetup<'_>) -> ! {
                 fail(setup.report, Stage::Stdio);
             }
         }
+        // Nothing the caller inherited above stdio goes into the tree (CRIU
+        // would have to dump it): mark every other descriptor close-on-exec.
+        const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        );
         // Rust ignores SIGPIPE in its own processes; exec keeps ignored
         // dispositions, so give the child the default back, and an empty mask.
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
