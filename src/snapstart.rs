@@ -126,6 +126,7 @@ impl Prepared {
         let pipes = ControlPipes::new()?;
         let options = RestoreOptions {
             stdio: pipes.theirs,
+            ..RestoreOptions::default()
         };
         let (engine, snapshot) = (self.engine.clone(), self.snapshot.clone());
         let restored = tokio::task::spawn_blocking(move || engine.restore(&snapshot, options))

@@ -1,7 +1,7 @@
 //! A program that checkpoints itself with the native engine: the fixture of
 //! the native engine's tests, and a small demonstration.
 //!
-//! `snap-native-probe DIR [ENTRIES] [--thread|--socket|--pipe|--epoll]`
+//! `snap-native-probe DIR [ENTRIES] [--thread|--socket|--pipe|--epoll] [--criu]`
 //! builds state (a map of ENTRIES strings, a boxed closure, a thread-local,
 //! a static, an open file part-read, a signal handler), checkpoints into DIR
 //! and prints one JSON line on the side it finds itself on. Run it with
@@ -95,7 +95,12 @@ mod probe {
         let _epoll = flag("--epoll").then(|| unsafe { libc::epoll_create1(0) });
 
         let before = digest(&map, &words, &*closure);
-        match native::checkpoint(&CheckpointOptions::new(&dir)) {
+        let taken = if flag("--criu") {
+            native::checkpoint_with_criu(std::path::Path::new(&dir)).map_err(|e| e.to_string())
+        } else {
+            native::checkpoint(&CheckpointOptions::new(&dir)).map_err(|e| e.to_string())
+        };
+        match taken {
             Ok(Resumed::Checkpointed(snapshot)) => {
                 println!(
                     "{{\"side\":\"checkpointed\",\"digest\":{before},\"generation\":{},\"dir\":\"{}\"}}",

@@ -91,6 +91,7 @@ impl CriuEngine {
         opts.set_log_level(log_level());
         opts.set_leave_running(options.leave_running);
         opts.set_tcp_established(true);
+        opts.set_shell_job(!state.session_leader);
         if state.stdio.iter().any(tree::StdioEnd::is_socket) {
             opts.set_ext_unix_sk(true);
         }
@@ -100,10 +101,13 @@ impl CriuEngine {
             opts.set_network_lock(Criu_network_lock_method::SKIP);
         }
 
+        let lock = log::dump_lock().map_err(CheckpointError::WorkDir)?;
         let started = Instant::now();
-        match rpc::call(&self.binary, Criu_req_type::DUMP, opts, &[], &mut |_, _| {
+        let dumped = rpc::call(&self.binary, Criu_req_type::DUMP, opts, &[], &mut |_, _| {
             Ok(())
-        }) {
+        });
+        drop(lock);
+        match dumped {
             Ok(_) => {}
             Err(cause) => {
                 let (log, log_tail) = work.keep_for_error();

@@ -62,6 +62,29 @@ impl Drop for WorkDir {
     }
 }
 
+/// Holds the machine-wide dump lock while alive.
+#[derive(Debug)]
+pub(super) struct DumpLock(#[allow(dead_code)] nix::fcntl::Flock<File>);
+
+/// Takes the machine-wide lock that serializes CRIU dumps. CRIU's parasite
+/// mounts procfs at `proc.crtools` in the dumped task's working directory
+/// when the task's /proc belongs to another PID namespace (every sandboxed
+/// tree), so two trees with one working directory dumped at once collide
+/// (`mkdir` fails with EEXIST).
+pub(super) fn dump_lock() -> io::Result<DumpLock> {
+    let root = std::env::var_os("SNAP_LOG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("snap-criu"));
+    fs::create_dir_all(&root)?;
+    let file = File::options()
+        .create(true)
+        .append(true)
+        .open(root.join("dump.lock"))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map(DumpLock)
+        .map_err(|(_, errno)| io::Error::from(errno))
+}
+
 /// Removes work directories left empty by processes that were killed
 /// before CRIU wrote anything; directories holding a log are kept.
 fn sweep(root: &Path) {

@@ -23,6 +23,9 @@ pub struct RestoreOptions {
     /// was a pipe or socket to the outside at checkpoint time takes the
     /// descriptor given here, or `/dev/null` if none is.
     pub stdio: [Option<OwnedFd>; 3],
+    /// More outside resources to hand in, by CRIU key (`pipe:[ino]`): the
+    /// restored tree gets each descriptor in place of that resource.
+    pub inherit: Vec<(OwnedFd, String)>,
 }
 
 /// Why a restore failed. The snapshot is untouched.
@@ -126,7 +129,8 @@ impl CriuEngine {
                 pid: state.root_pid,
             });
         }
-        let stdio = replacements(&state, options.stdio)?;
+        let mut stdio = replacements(&state, options.stdio)?;
+        stdio.extend(options.inherit);
         let inherit: Vec<(BorrowedFd<'_>, String)> = stdio
             .iter()
             .map(|(fd, key)| (fd.as_fd(), key.clone()))
@@ -146,6 +150,7 @@ impl CriuEngine {
         opts.set_log_level(log_level());
         opts.set_rst_sibling(true);
         opts.set_tcp_established(true);
+        opts.set_shell_job(!state.session_leader);
         if state.stdio.iter().any(StdioEnd::is_socket) {
             opts.set_ext_unix_sk(true);
         }

@@ -42,6 +42,10 @@ pub struct CriuState {
     pub owns_pid_ns: bool,
     /// Whether the tree had a network namespace of its own.
     pub owns_net_ns: bool,
+    /// Whether the root leads its own session. A root that does not (a
+    /// program checkpointing itself from a shell's session) is dumped and
+    /// restored as a shell job, joining the restorer's session.
+    pub session_leader: bool,
     /// Whether that namespace had nothing but loopback, so a restore can
     /// start from an empty namespace and only bring `lo` up (much faster
     /// than CRIU replaying links, addresses and routes with `ip`).
@@ -138,6 +142,13 @@ pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeErro
         .and_then(|ids| ids.split_whitespace().last())
         .is_some_and(|innermost| innermost == "1");
     let owns_pid_ns = own("ns/pid")? && is_ns_init;
+    // /proc/PID/stat: "pid (comm) state ppid pgrp session ..."; comm may
+    // hold spaces, so count from the closing parenthesis.
+    let stat = fs::read_to_string(proc.join("stat")).unwrap_or_default();
+    let session_leader = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(3))
+        .is_some_and(|session| session == pid.to_string());
     let owns_net_ns = own("ns/net")?;
     // /proc/PID/net/dev lists the interfaces of PID's network namespace.
     let net_loopback_only = fs::read_to_string(proc.join("net/dev")).is_ok_and(|dev| {
@@ -181,6 +192,7 @@ pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeErro
         root_pid: pid,
         owns_pid_ns,
         owns_net_ns,
+        session_leader,
         net_loopback_only,
         stdio,
         criu_version,

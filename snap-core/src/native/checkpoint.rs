@@ -363,28 +363,32 @@ fn signal_state() -> (u64, (u64, u64, i32)) {
     )
 }
 
+/// Replaces this process's environment with the restoring invocation's.
+pub(super) fn apply_env(env: &[(String, String)]) {
+    let current: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for key in current {
+        if !env.iter().any(|(k, _)| *k == key) {
+            // SAFETY: a restored process runs this before anything else
+            // reads the environment: right after the return from the
+            // checkpoint call, on the thread that made it.
+            unsafe { std::env::remove_var(&key) };
+        }
+    }
+    for (k, v) in env {
+        // SAFETY: as above.
+        unsafe { std::env::set_var(k, v) };
+    }
+}
+
 /// Builds the restored side's view, from the plan the restorer left.
 fn restored(plan: *const Plan) -> RestoreContext {
     let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
     // SAFETY: the restorer passed the plan area it ran from; it stays mapped
     // until `release` below.
     let info = unsafe { restore::take_info(plan) };
-    // The environment is the restoring invocation's now.
-    let current: Vec<String> = std::env::vars_os()
-        .filter_map(|(k, _)| k.into_string().ok())
-        .collect();
-    for key in current {
-        if !info.env.iter().any(|(k, _)| *k == key) {
-            // SAFETY: the restored process is single-threaded (a checkpoint
-            // refuses more than one thread), so nothing reads the
-            // environment concurrently.
-            unsafe { std::env::remove_var(&key) };
-        }
-    }
-    for (k, v) in &info.env {
-        // SAFETY: as above.
-        unsafe { std::env::set_var(k, v) };
-    }
+    apply_env(&info.env);
     RestoreContext {
         args: info.args,
         env: info.env,

@@ -35,6 +35,7 @@
 //! architecture (x86_64) at restore. See `docs/engines.md`.
 
 mod checkpoint;
+mod criu_self;
 mod fds;
 mod maps;
 mod restore;
@@ -46,6 +47,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use checkpoint::{CheckpointError, checkpoint};
+pub use criu_self::{CriuSelfError, checkpoint_with_criu, restore_with_criu};
 pub use fds::{FdAction, FdKind, FdPolicy, Offender};
 pub use restore::{RESTORE_FAILED, RestoreError, init, try_init};
 pub use snapstart::{MARKER, Point, SNAPSHOT_ENV, snapshot_point, supports_native};

@@ -82,6 +82,7 @@ pub fn init() {
 
 /// [`init`], returning the error instead of exiting.
 pub fn try_init() -> Result<(), RestoreError> {
+    super::criu_self::run_helper_if_asked();
     ensure_fixed_layout()?;
     match std::env::var_os(RESTORE_ENV) {
         Some(dir) if !dir.is_empty() => restore_from(Path::new(&dir)),
