@@ -95,12 +95,12 @@ mod probe {
         let _epoll = flag("--epoll").then(|| unsafe { libc::epoll_create1(0) });
 
         let before = digest(&map, &words, &*closure);
-        let taken = if flag("--criu") {
-            native::checkpoint_with_criu(std::path::Path::new(&dir)).map_err(|e| e.to_string())
+        let engine = if flag("--criu") {
+            native::SelfEngine::Criu
         } else {
-            native::checkpoint(&CheckpointOptions::new(&dir)).map_err(|e| e.to_string())
+            native::SelfEngine::Native
         };
-        match taken {
+        match native::checkpoint(&CheckpointOptions::new(&dir).with_engine(engine)) {
             Ok(Resumed::Checkpointed(snapshot)) => {
                 println!(
                     "{{\"side\":\"checkpointed\",\"digest\":{before},\"generation\":{},\"dir\":\"{}\"}}",

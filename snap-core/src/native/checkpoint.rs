@@ -8,7 +8,9 @@ use super::maps::{self, Mapping, Treatment};
 use super::restore::{self, Plan};
 use super::state::{Disposition, Expected, NativeState, Region};
 use super::sys::{self, Context, Pair};
-use super::{CheckpointOptions, GENERATION, NAME, Offender, RestoreContext, Resumed, fds};
+use super::{
+    CheckpointOptions, GENERATION, NAME, Offender, RestoreContext, Resumed, SelfEngine, fds,
+};
 use crate::snapshot::{CreateError, Identity, Seal, SnapshotWriter};
 
 /// Why a native checkpoint was refused or failed. The process keeps running
@@ -54,6 +56,9 @@ pub enum CheckpointError {
     /// Writing the snapshot failed.
     #[error(transparent)]
     Create(#[from] CreateError),
+    /// The CRIU engine failed (with `SelfEngine::Criu`).
+    #[error(transparent)]
+    Criu(super::criu_self::CriuSelfError),
     /// A system call failed.
     #[error("{op}: {cause}")]
     Io {
@@ -84,6 +89,9 @@ const RESTORED: u64 = 1;
 /// [`Resumed::Checkpointed`] here, and [`Resumed::Restored`] in every process
 /// later restored from the snapshot.
 pub fn checkpoint(options: &CheckpointOptions) -> Result<Resumed, CheckpointError> {
+    if options.engine == SelfEngine::Criu {
+        return super::criu_self::checkpoint_with_criu(&options.dir).map_err(CheckpointError::Criu);
+    }
     if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
         return Err(CheckpointError::Architecture(std::env::consts::ARCH));
     }

@@ -73,17 +73,38 @@ pub fn generation() -> u64 {
 pub struct CheckpointOptions {
     /// Where the snapshot goes.
     pub dir: PathBuf,
-    /// What to do with descriptors that cannot be restored.
+    /// What to do with descriptors that cannot be restored (native engine).
     pub fds: FdPolicy,
+    /// Which engine takes the checkpoint.
+    pub engine: SelfEngine,
+}
+
+/// The engine behind [`checkpoint`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SelfEngine {
+    /// In-process, unprivileged, lazily restored (the default).
+    #[default]
+    Native,
+    /// CRIU, through a helper outside the process's tree: for programs the
+    /// native engine refuses (several threads, live sockets). Needs root.
+    Criu,
 }
 
 impl CheckpointOptions {
-    /// Checkpoint into `dir`, refusing any descriptor that cannot be restored.
+    /// Checkpoint into `dir` with the native engine, refusing any descriptor
+    /// that cannot be restored.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
             fds: FdPolicy::default(),
+            engine: SelfEngine::Native,
         }
+    }
+
+    /// The same, with `engine`.
+    pub fn with_engine(mut self, engine: SelfEngine) -> Self {
+        self.engine = engine;
+        self
     }
 }
 
