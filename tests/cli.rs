@@ -253,6 +253,7 @@ fn sigkill_mid_checkpoint_never_leaves_an_accepted_snapshot() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let dest = tmp.path().join("snap");
+    let logs = tempfile::tempdir().unwrap();
     let mut interrupted = 0;
     for delay_ms in [1u64, 10, 30, 60, 90, 120, 150, 200, 260] {
         let mut cleanup = Cleanup::default();
@@ -267,6 +268,8 @@ fn sigkill_mid_checkpoint_never_leaves_an_accepted_snapshot() {
         cleanup.sandboxes.push(tree);
         sleep(Duration::from_millis(400));
         let mut child = snaprun()
+            // The logs of the dumps killed here stay in a directory of the test.
+            .env("SNAP_LOG_DIR", logs.path())
             .args([
                 "checkpoint",
                 "--pid",

@@ -71,15 +71,12 @@ pub(super) struct DumpLock(#[allow(dead_code)] nix::fcntl::Flock<File>);
 /// when the task's /proc belongs to another PID namespace (every sandboxed
 /// tree), so two trees with one working directory dumped at once collide
 /// (`mkdir` fails with EEXIST).
+///
+/// The lock file is `$TMPDIR/snap-criu-dump.lock`, whatever `SNAP_LOG_DIR`
+/// says, so that every snaprun on the machine takes the same one.
 pub(super) fn dump_lock() -> io::Result<DumpLock> {
-    let root = std::env::var_os("SNAP_LOG_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("snap-criu"));
-    fs::create_dir_all(&root)?;
-    let file = File::options()
-        .create(true)
-        .append(true)
-        .open(root.join("dump.lock"))?;
+    let path = std::env::temp_dir().join("snap-criu-dump.lock");
+    let file = File::options().create(true).append(true).open(path)?;
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map(DumpLock)
         .map_err(|(_, errno)| io::Error::from(errno))

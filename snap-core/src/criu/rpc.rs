@@ -92,10 +92,12 @@ pub(super) fn call(
     })?;
     let fds: Vec<BorrowedFd<'_>> = inherit.iter().map(|(fd, _)| *fd).collect();
     let (mut child, numbers) =
-        sys::spawn_swrk(binary, theirs.as_fd(), &fds).map_err(|cause| RpcError::Spawn {
-            binary: binary.display().to_string(),
-            cause,
-        })?;
+        sys::spawn_swrk(binary, theirs.as_fd(), &fds, kind == Criu_req_type::DUMP).map_err(
+            |cause| RpcError::Spawn {
+                binary: binary.display().to_string(),
+                cause,
+            },
+        )?;
     drop(theirs);
     for ((_, key), number) in inherit.iter().zip(&numbers[1..]) {
         let mut entry = rust_criu::rust_criu_protobuf::rpc::Inherit_fd::new();

@@ -14,6 +14,7 @@ pub(super) fn spawn_swrk(
     binary: &Path,
     sock: BorrowedFd<'_>,
     inherit: &[BorrowedFd<'_>],
+    die_with_caller: bool,
 ) -> io::Result<(Child, Vec<RawFd>)> {
     let sources: Vec<RawFd> = std::iter::once(sock.as_raw_fd())
         .chain(inherit.iter().map(AsRawFd::as_raw_fd))
@@ -30,7 +31,7 @@ pub(super) fn spawn_swrk(
         .stderr(Stdio::inherit());
     let (src, dst) = (sources.clone(), targets.clone());
     // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe system calls (dup2, prctl) on integers captured by
+    // async-signal-safe system calls (dup2, prctl) on values captured by
     // value; it allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
@@ -40,8 +41,10 @@ pub(super) fn spawn_swrk(
                     return Err(io::Error::last_os_error());
                 }
             }
-            // A CRIU whose client died must not finish a dump nobody will seal.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
+            // A CRIU whose client died must not finish a dump nobody will
+            // seal. A restore, though, is better finished than left half
+            // done: the restored tree then notices its client is gone.
+            if die_with_caller && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
                 return Err(io::Error::last_os_error());
             }
             Ok(())
