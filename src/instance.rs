@@ -273,20 +273,11 @@ impl Drop for Instance {
 /// # Safety
 /// Only between fork and exec; async-signal-safe.
 pub(crate) unsafe fn clean_child(fixed_layout: bool) {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only marks descriptors;
-    // personality only changes this process's persona.
-    unsafe {
-        const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-        libc::syscall(
-            libc::SYS_close_range,
-            3 as libc::c_uint,
-            libc::c_uint::MAX,
-            CLOSE_RANGE_CLOEXEC,
-        );
-        if fixed_layout {
-            let persona = libc::personality(0xffff_ffff);
-            libc::personality((persona | libc::ADDR_NO_RANDOMIZE) as libc::c_ulong);
-        }
+    // SAFETY: the caller runs this between fork and exec.
+    unsafe { snap::sandbox::close_inherited_on_exec() };
+    if fixed_layout {
+        // The child then fails in `snap::native::init` with a clear error.
+        let _ = snap::native::set_fixed_layout();
     }
 }
 

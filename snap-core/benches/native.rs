@@ -19,12 +19,9 @@ fn restore(dir: &Path) -> Duration {
     cmd.env("SNAP_RESTORE_FROM", dir)
         .env("SNAP_PROBE_QUICK", "1")
         .stdout(Stdio::null());
-    // SAFETY: personality only changes the child's persona before exec.
+    // SAFETY: set_fixed_layout is async-signal-safe.
     unsafe {
-        cmd.pre_exec(|| {
-            libc::personality(libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
-            Ok(())
-        });
+        cmd.pre_exec(snap::native::set_fixed_layout);
     }
     let started = Instant::now();
     let status = cmd.status().unwrap();

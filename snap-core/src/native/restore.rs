@@ -110,19 +110,30 @@ fn ensure_fixed_layout() -> Result<(), RestoreError> {
             "the persona did not survive exec".into(),
         ));
     }
-    // SAFETY: as above; and personality changes only this process's persona.
-    unsafe {
-        let persona = libc::personality(0xffff_ffff);
-        if libc::personality((persona | libc::ADDR_NO_RANDOMIZE) as libc::c_ulong) < 0 {
-            return Err(RestoreError::Layout(
-                std::io::Error::last_os_error().to_string(),
-            ));
-        }
-        std::env::set_var(REEXEC_ENV, "1");
-    }
+    set_fixed_layout().map_err(|e| RestoreError::Layout(e.to_string()))?;
+    // SAFETY: called first thing in main, before any thread exists.
+    unsafe { std::env::set_var(REEXEC_ENV, "1") };
     let args: Vec<OsString> = std::env::args_os().collect();
     let err = exec_self(&args);
     Err(RestoreError::Layout(format!("re-exec: {err}")))
+}
+
+/// Turns off address layout randomization for the next exec of this process
+/// (`ADDR_NO_RANDOMIZE`, what `setarch -R` sets). Unprivileged and
+/// async-signal-safe, so it may run between fork and exec of a child that
+/// uses the native engine.
+pub fn set_fixed_layout() -> std::io::Result<()> {
+    // SAFETY: personality(0xffffffff) only queries; setting ADDR_NO_RANDOMIZE
+    // only changes this process's persona for its next exec.
+    unsafe {
+        let persona = libc::personality(0xffff_ffff);
+        if persona < 0
+            || libc::personality((persona | libc::ADDR_NO_RANDOMIZE) as libc::c_ulong) < 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 fn exec_self(args: &[OsString]) -> std::io::Error {
@@ -391,6 +402,8 @@ fn write_plan(state: &NativeState, image: File, info: &Info) -> Result<*mut Plan
     let page = 4096usize;
     let head = std::mem::size_of::<Plan>().div_ceil(page) * page;
     let len = head + info_bytes.len().div_ceil(page) * page + STACK;
+    // Read again, not reused from `check_layout`: reopening files and
+    // encoding the info may have mapped memory since.
     let current = maps::read_self().map_err(io("read /proc/self/maps"))?;
     let taken = |start: u64, end: u64| {
         current.iter().any(|m| m.start < end && start < m.end)

@@ -215,6 +215,18 @@ impl SandboxCommand {
     }
 }
 
+/// Marks every descriptor above stdio close-on-exec: a program exec'd next
+/// inherits only its stdio. [`SandboxCommand::spawn`] does this itself;
+/// callers starting other children (from `pre_exec`) use it too.
+///
+/// # Safety
+/// Async-signal-safe (one system call), so it may run between fork and exec.
+/// Any descriptor this process still needs across an exec loses it.
+pub unsafe fn close_inherited_on_exec() {
+    // SAFETY: forwarded to the caller's contract.
+    unsafe { sys::close_inherited_on_exec() }
+}
+
 /// The root of a tree started by [`SandboxCommand::spawn`]: PID 1 of its
 /// namespace, so killing it kills the whole tree.
 pub type SandboxedTree = crate::process::TreeRoot;

@@ -79,14 +79,8 @@ fn child_main(setup: &ChildSetup<'_>) -> ! {
             }
         }
         // Nothing the caller inherited above stdio goes into the tree (CRIU
-        // would have to dump it): mark every other descriptor close-on-exec.
-        const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-        libc::syscall(
-            libc::SYS_close_range,
-            3 as libc::c_uint,
-            libc::c_uint::MAX,
-            CLOSE_RANGE_CLOEXEC,
-        );
+        // would have to dump it).
+        close_inherited_on_exec();
         // Rust ignores SIGPIPE in its own processes; exec keeps ignored
         // dispositions, so give the child the default back, and an empty mask.
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -99,6 +93,25 @@ fn child_main(setup: &ChildSetup<'_>) -> ! {
             setup.envp.as_ptr(),
         );
         fail(setup.report, Stage::Exec)
+    }
+}
+
+/// Marks every descriptor above stdio close-on-exec, so that a program about
+/// to be exec'd keeps only its stdio.
+///
+/// # Safety
+/// Async-signal-safe (one system call); meant for between fork and exec.
+pub(crate) unsafe fn close_inherited_on_exec() {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag on
+    // descriptors; it closes nothing now.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        );
     }
 }
 
