@@ -93,6 +93,12 @@ pub enum TreeError {
         /// The terminal.
         path: String,
     },
+    /// The session's leader is in an outer PID namespace (`/proc` shows
+    /// session 0), so CRIU cannot record the session and refuses the dump.
+    #[error(
+        "the session leader of pid {0} is outside its PID namespace, which CRIU cannot dump; start the process in a session of its own (setsid, or `snaprun spawn`)"
+    )]
+    SessionOutside(i32),
     /// Reading `/proc` failed.
     #[error("{}: {cause}", path.display())]
     Proc {
@@ -145,10 +151,14 @@ pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeErro
     // /proc/PID/stat: "pid (comm) state ppid pgrp session ..."; comm may
     // hold spaces, so count from the closing parenthesis.
     let stat = fs::read_to_string(proc.join("stat")).unwrap_or_default();
-    let session_leader = stat
+    let session = stat
         .rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().nth(3))
-        .is_some_and(|session| session == pid.to_string());
+        .and_then(|session| session.parse::<i32>().ok());
+    if session == Some(0) {
+        return Err(TreeError::SessionOutside(pid));
+    }
+    let session_leader = session == Some(pid);
     let owns_net_ns = own("ns/net")?;
     // /proc/PID/net/dev lists the interfaces of PID's network namespace.
     let net_loopback_only = fs::read_to_string(proc.join("net/dev")).is_ok_and(|dev| {

@@ -51,8 +51,14 @@ fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> CriuSelfError {
 
 /// Checkpoints this process (and its children) into `dir` with CRIU.
 /// Returns twice, like [`super::checkpoint`]. Needs root.
+///
+/// A process whose session leader is in an outer PID namespace (as under a
+/// container's or CI runner's shell) cannot be dumped by CRIU; such a process
+/// first starts a session of its own (`setsid`), detaching from that outer
+/// session and its terminal.
 pub fn checkpoint_with_criu(dir: &Path) -> Result<Resumed, CriuSelfError> {
     CriuEngine::locate()?;
+    own_session_if_outside()?;
     let (mut resume, report) = std::io::pipe().map_err(io("pipe"))?;
     let resume_fd: OwnedFd = resume.try_clone().map_err(io("dup"))?.into();
     let key = std::fs::read_link(format!("/proc/self/fd/{}", resume_fd.as_raw_fd()))
@@ -127,6 +133,21 @@ pub fn checkpoint_with_criu(dir: &Path) -> Result<Resumed, CriuSelfError> {
             ))
         }
     }
+}
+
+/// Moves this process into a session of its own when its session's leader
+/// is outside its PID namespace (`getsid` answers 0).
+fn own_session_if_outside() -> Result<(), CriuSelfError> {
+    use nix::unistd::{getsid, setsid};
+    if getsid(None).map_err(|e| io("getsid")(e.into()))?.as_raw() != 0 {
+        return Ok(());
+    }
+    tracing::info!("session leader is outside the PID namespace; starting a new session");
+    setsid().map(drop).map_err(|e| CriuSelfError::Io {
+        op: "setsid (the session leader is outside this PID namespace, which CRIU cannot dump, \
+             and this process leads a process group)",
+        cause: e.into(),
+    })
 }
 
 /// Runs the helper if this process was started as one; never returns then.
