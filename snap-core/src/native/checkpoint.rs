@@ -9,7 +9,8 @@ use super::restore::{self, Plan};
 use super::state::{Disposition, Expected, NativeState, Region};
 use super::sys::{self, Context, Pair};
 use super::{
-    CheckpointOptions, GENERATION, NAME, Offender, RestoreContext, Resumed, SelfEngine, fds,
+    CheckpointOptions, GENERATION, NAME, Offender, RestoreContext, Resumed, Resumption, SelfEngine,
+    fds,
 };
 use crate::snapshot::{CreateError, Identity, Seal, SnapshotWriter};
 
@@ -56,6 +57,14 @@ pub enum CheckpointError {
     /// Writing the snapshot failed.
     #[error(transparent)]
     Create(#[from] CreateError),
+    /// A before-checkpoint hook failed: no snapshot was taken and the
+    /// process carries on.
+    #[error("a before-checkpoint hook failed, no snapshot was taken: {0}")]
+    BeforeHooks(#[source] super::HookFailure),
+    /// An after-restore (or after-checkpoint) hook failed. In a restored
+    /// process this means the instance must not serve.
+    #[error("an after-restore hook failed: {0}")]
+    AfterHooks(#[source] super::HookFailure),
     /// The CRIU engine failed (with `SelfEngine::Criu`).
     #[error(transparent)]
     Criu(super::criu_self::CriuSelfError),
@@ -88,7 +97,36 @@ const RESTORED: u64 = 1;
 /// Checkpoints the calling process into `options.dir`. Returns
 /// [`Resumed::Checkpointed`] here, and [`Resumed::Restored`] in every process
 /// later restored from the snapshot.
+///
+/// When a hook library has installed a [`Lifecycle`](super::Lifecycle)
+/// (`snap-hooks` does), its before-checkpoint hooks run first, and a failure
+/// there returns [`CheckpointError::BeforeHooks`] with no snapshot taken; its
+/// after hooks run on whichever side this call returns.
 pub fn checkpoint(options: &CheckpointOptions) -> Result<Resumed, CheckpointError> {
+    let Some(hooks) = super::lifecycle::current() else {
+        return take(options);
+    };
+    hooks
+        .before_checkpoint()
+        .map_err(CheckpointError::BeforeHooks)?;
+    let taken = take(options);
+    let how = match &taken {
+        Ok(Resumed::Checkpointed(_)) => Resumption::Checkpointed,
+        Ok(Resumed::Restored(context)) => Resumption::Restored(context),
+        Err(_) => Resumption::Aborted,
+    };
+    match (hooks.after_checkpoint(how), taken) {
+        (Ok(()), taken) => taken,
+        (Err(hook), Ok(_)) => Err(CheckpointError::AfterHooks(hook)),
+        (Err(hook), Err(engine)) => {
+            tracing::error!(%hook, "an after-checkpoint hook failed after the checkpoint failed");
+            Err(engine)
+        }
+    }
+}
+
+/// Takes the checkpoint with the chosen engine, hooks aside.
+fn take(options: &CheckpointOptions) -> Result<Resumed, CheckpointError> {
     if options.engine == SelfEngine::Criu {
         return super::criu_self::checkpoint_with_criu(&options.dir).map_err(CheckpointError::Criu);
     }
@@ -203,11 +241,23 @@ unsafe extern "C" fn dump_memory(_ctx: *mut Context, arg: *mut u8) -> Pair {
 }
 
 fn check_threads() -> Result<(), CheckpointError> {
-    let tids: Vec<i32> = fs::read_dir("/proc/self/task")
-        .map_err(io("read /proc/self/task"))?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
+    let tasks = || -> Result<Vec<i32>, CheckpointError> {
+        Ok(fs::read_dir("/proc/self/task")
+            .map_err(io("read /proc/self/task"))?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect())
+    };
+    let mut tids = tasks()?;
+    // A thread that was just joined (a hook runner's) leaves /proc a moment
+    // after its joiner returns.
+    for _ in 0..20 {
+        if tids.len() == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        tids = tasks()?;
+    }
     if tids.len() > 1 {
         let threads = tids
             .into_iter()

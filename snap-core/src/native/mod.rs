@@ -37,6 +37,7 @@
 mod checkpoint;
 mod criu_self;
 mod fds;
+mod lifecycle;
 mod maps;
 mod restore;
 mod snapstart;
@@ -49,6 +50,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use checkpoint::{CheckpointError, checkpoint};
 pub use criu_self::{CriuSelfError, checkpoint_with_criu, restore_with_criu};
 pub use fds::{FdAction, FdKind, FdPolicy, Offender};
+pub use lifecycle::{HookFailure, Lifecycle, Resumption, set_lifecycle};
 pub use restore::{RESTORE_FAILED, RestoreError, init, set_fixed_layout, try_init};
 pub use snapstart::{MARKER, Point, SNAPSHOT_ENV, snapshot_point, supports_native};
 
