@@ -299,6 +299,21 @@ async fn init_error_is_accepted_during_init_only() {
         Phase::InitFailed(e) => assert_eq!(e.error_type, "Runtime.ImportModuleError"),
         other => panic!("{other:?}"),
     }
+    // The first report stands: a second one (lambda_runtime repeating what
+    // a hook library already posted) is refused and changes nothing.
+    let again = http(
+        addr,
+        "POST",
+        &format!("{BASE}/init/error"),
+        &[("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")],
+        br#"{"errorMessage":"boxed","errorType":"&alloc::boxed::Box<dyn core::error::Error>"}"#,
+    )
+    .await;
+    assert_eq!(again.status, 403);
+    match &*api.phase().borrow() {
+        Phase::InitFailed(e) => assert_eq!(e.error_type, "Runtime.ImportModuleError"),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(get(addr, "/invocation/next").await.status, 403);
 }
 

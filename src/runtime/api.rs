@@ -248,6 +248,11 @@ impl RuntimeApi {
         if self.lock().init_over {
             return Err(Refusal::WrongState("init is over"));
         }
+        // The first report stands: a runtime whose hook library already
+        // reported the failure with its proper type may report it again.
+        if matches!(*self.phase.borrow(), Phase::InitFailed(_)) {
+            return Err(Refusal::WrongState("init failure was already reported"));
+        }
         self.phase.send_replace(Phase::InitFailed(error));
         Ok(())
     }
