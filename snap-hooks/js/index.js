@@ -16,8 +16,9 @@
  * Failure: hooks run one at a time and the first failure (a throw, a
  * rejection, or a timeout) stops the phase with a {@link HookError}. When a
  * before-checkpoint hook fails, the after-restore hooks of the registrations
- * whose before-checkpoint hook already completed run first (in after-restore
- * order), so the process keeps working; the runtime then reports the error
+ * already passed in before-checkpoint order (their before-checkpoint hook
+ * completed, or they have none) run first, in after-restore order, so the
+ * process keeps working; the runtime then reports the error
  * and no snapshot is taken. When an after-restore hook fails the runtime
  * discards the instance.
  *
@@ -197,8 +198,9 @@ async function inPhase(phase, body) {
 /**
  * Runs the before-checkpoint hooks (the runtime calls this once, before it
  * asks for the snapshot). On the first failure it runs the after-restore
- * hooks of the registrations whose before-checkpoint hook completed, in
- * after-restore order, then rejects.
+ * hooks of the registrations already passed (before-checkpoint hook
+ * completed, or none), in after-restore order, all of them even if one
+ * fails, then rejects.
  * @returns {Promise<string[]>} the names of the hooks run, in order
  * @throws {HookError}
  */
@@ -207,7 +209,11 @@ function runBeforeCheckpoint() {
     const ran = [];
     const completed = [];
     for (const entry of afterOrder().reverse()) {
-      if (!entry.before) continue;
+      if (!entry.before) {
+        // Nothing to do before the checkpoint: passed, so undone on failure.
+        completed.push(entry);
+        continue;
+      }
       try {
         await runOne(BEFORE, entry, entry.before);
       } catch (err) {

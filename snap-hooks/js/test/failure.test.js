@@ -26,7 +26,7 @@ test("the first after-restore failure stops the rest and names the hook", async 
   assert.equal(hooks.running(), null, "the phase is over");
 });
 
-test("a failing before-checkpoint hook runs the after-hooks of the completed ones, in after order, then rejects", async () => {
+test("a failing before-checkpoint hook runs the after-hooks of the ones passed, in after order, then rejects", async () => {
   const hooks = fresh();
   const seen = [];
   const both = (name, { failBefore = false, failAfter = false } = {}) => ({
@@ -54,9 +54,17 @@ test("a failing before-checkpoint hook runs the after-hooks of the completed one
   assert.equal(err.phase, "beforeCheckpoint");
   assert.equal(err.hook, "c");
   assert.equal(err.cause.message, "c cannot checkpoint");
-  // e and d completed; their after-hooks run in after order (d, then e),
-  // and a failing one does not stop the others.
-  assert.deepEqual(seen, ["before:e", "before:d", "before:c", "after:d", "after:e"]);
+  // e, only-after (nothing to do before) and d passed; their after-hooks run
+  // in after order, and a failing one does not stop the others. a and b
+  // never ran, c failed: not undone.
+  assert.deepEqual(seen, [
+    "before:e",
+    "before:d",
+    "before:c",
+    "after:d",
+    "after:only-after",
+    "after:e",
+  ]);
   assert.equal(err.rollbackErrors.length, 1);
   assert.equal(err.rollbackErrors[0].hook, "d");
   assert.equal(err.rollbackErrors[0].phase, "afterRestore");
