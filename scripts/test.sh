@@ -26,6 +26,13 @@ for fixture in tests/fixtures/*/package-lock.json demo-functions/*/package-lock.
   log "npm ci in $dir"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
 done
+# @snap/hooks: its OpenSSL RAND engine (C, built against OpenSSL 3 headers) and its unit tests.
+if [[ ! -f /usr/include/openssl/engine.h ]] || ! command -v cc >/dev/null; then
+  log "apt-get install gcc libssl-dev"
+  apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gcc libc6-dev libssl-dev >&2
+fi
+log "building $(bash snap-hooks/js/native/build.sh)"
+node --test snap-hooks/js/test/ >&2
 
 # The S3-compatible server the node-s3 demo reads from (boto3 comes with it).
 if ! command -v moto_server >/dev/null || ! python3 -c 'import boto3' 2>/dev/null; then

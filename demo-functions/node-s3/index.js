@@ -13,7 +13,7 @@
 const http = require("node:http");
 const zlib = require("node:zlib");
 const { S3Client, GetObjectCommand, HeadBucketCommand } = require("@aws-sdk/client-s3");
-const hooks = require("./hooks");
+const hooks = require("@snap/hooks");
 
 const LOG = "node-s3:";
 
@@ -175,24 +175,25 @@ async function prime() {
 // SnapStart hooks. Observable: they are recorded in the handler's result and
 // logged to stderr.
 
-hooks.beforeCheckpoint("node-s3-client", async () => {
-  hookEvents.push("before_checkpoint");
-  console.error(`${LOG} hook before_checkpoint`);
-  // Close every keep-alive socket so none is captured in the snapshot, and
-  // drop the client: it also holds memoized credentials from init.
-  if (client) client.destroy();
-  client = null;
-});
-
-hooks.afterRestore("node-s3-client", async () => {
-  hookEvents.push("after_restore");
-  console.error(`${LOG} hook after_restore`);
-  // Fresh client: fresh keep-alive agent, credentials re-read. The code the
-  // dry run compiled before the snapshot is shared by every client instance,
-  // so resolving this client's config is enough (~2 ms); a second dry run
-  // here would cost ~8 ms of restore time for ~1 ms on the first call.
-  client = makeClient();
-  await warm(client, primeMode() === "off" ? "off" : "config");
+hooks.register("node-s3-client", {
+  async beforeCheckpoint() {
+    hookEvents.push("before_checkpoint");
+    console.error(`${LOG} hook before_checkpoint`);
+    // Close every keep-alive socket so none is captured in the snapshot, and
+    // drop the client: it also holds memoized credentials from init.
+    if (client) client.destroy();
+    client = null;
+  },
+  async afterRestore() {
+    hookEvents.push("after_restore");
+    console.error(`${LOG} hook after_restore`);
+    // Fresh client: fresh keep-alive agent, credentials re-read. The code the
+    // dry run compiled before the snapshot is shared by every client instance,
+    // so resolving this client's config is enough (~2 ms); a second dry run
+    // here would cost ~8 ms of restore time for ~1 ms on the first call.
+    client = makeClient();
+    await warm(client, primeMode() === "off" ? "off" : "config");
+  },
 });
 
 // ---------------------------------------------------------------------------

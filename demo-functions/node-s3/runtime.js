@@ -19,7 +19,11 @@ const t0 = performance.now(); // ms since process start (performance.timeOrigin)
 
 const http = require("node:http");
 const path = require("node:path");
-const hooks = require("./hooks");
+const hooks = require("@snap/hooks");
+
+// The built-in hooks (OpenSSL RAND engine, UUID/randomInt caches, Math.random,
+// keep-alive sockets); SNAP_HOOKS_BUILTINS=0 turns them off.
+const builtins = hooks.installBuiltins();
 
 const LOG = "runtime:";
 const API_PREFIX = "/2018-06-01";
@@ -137,6 +141,16 @@ async function failInit(payload, exitCode) {
     log(`could not post /runtime/init/error: ${err.message}`);
   }
   process.exit(exitCode);
+}
+
+// A hook's failure with the runtime's error type; rollback failures after a
+// before-checkpoint failure are appended to the message.
+function hookErrorPayload(err, errorType) {
+  const payload = { ...errorPayload(err, errorType), errorType };
+  for (const extra of (err && err.rollbackErrors) || []) {
+    payload.errorMessage += `; then ${extra.message}`;
+  }
+  return payload;
 }
 
 // ---------------------------------------------------------------------------
@@ -353,12 +367,13 @@ async function main() {
 
   // SnapStart protocol.
   if (process.env.AWS_LAMBDA_INITIALIZATION_TYPE === "snap-start") {
+    log(`built-in hooks: [${builtins.join(", ")}]`);
     const tHooks = performance.now();
     try {
       const ran = await hooks.runBeforeCheckpoint();
       log(`before-checkpoint hooks [${ran.join(", ")}] done in ${ms(performance.now() - tHooks)} ms`);
     } catch (err) {
-      await failInit({ ...errorPayload(err, "Runtime.BeforeSnapshotError"), errorType: "Runtime.BeforeSnapshotError" }, 64);
+      await failInit(hookErrorPayload(err, "Runtime.BeforeSnapshotError"), 64);
     }
     phase = "snapshot";
     log("waiting on /runtime/restore/next");
@@ -380,8 +395,13 @@ async function main() {
       const ran = await hooks.runAfterRestore();
       log(`after-restore hooks [${ran.join(", ")}] done in ${ms(performance.now() - tRestore)} ms`);
     } catch (err) {
-      const payload = { ...errorPayload(err, "Runtime.AfterRestoreError"), errorType: "Runtime.AfterRestoreError" };
-      log(`after-restore failed: ${payload.errorMessage}`);
+      // A hook over its own timeout is reported like an overrun of the
+      // restore limit; any other failure is an AfterRestoreError.
+      const payload = hookErrorPayload(
+        err,
+        err && err.timedOut ? "Runtime.RestoreHookUserTimeout" : "Runtime.AfterRestoreError",
+      );
+      log(`after-restore failed: ${payload.errorType}: ${payload.errorMessage}`);
       try {
         await postError("/runtime/restore/error", payload);
       } catch (postErr) {
