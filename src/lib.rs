@@ -14,3 +14,4 @@ pub mod report;
 pub mod restorer;
 pub mod runtime;
 pub mod snapstart;
+pub mod uniqueness;

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod bench;
+mod check;
 mod checkpoint;
 mod demo;
 mod function_args;
@@ -43,6 +44,7 @@ pub(crate) enum Command {
     Run(run::Args),
     Invoke(invoke::Args),
     Bench(bench::Args),
+    CheckUnique(check::Args),
     Spawn(spawn::Args),
     Checkpoint(checkpoint::Args),
     Restore(restore::Args),
@@ -74,6 +76,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
         Command::Run(args) => run::run(args),
         Command::Invoke(args) => invoke::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::CheckUnique(args) => check::run(args),
         Command::Spawn(args) => spawn::run(args),
         Command::Checkpoint(args) => checkpoint::run(args),
         Command::Restore(args) => restore::run(args),
