@@ -160,18 +160,28 @@ pub enum CheckError {
     },
 }
 
-/// Makes (or reuses) the snapshot, restores `count` instances from it, sends
-/// each `event` as its first invocation, and compares the responses.
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// How many instances to restore and compare.
+    pub instances: usize,
+    /// The event every instance gets.
+    pub event: Bytes,
+    /// JSON paths whose values (and everything under them) are not
+    /// reported: constants that only look random, such as a build hash.
+    pub ignore: Vec<String>,
+}
+
+/// Makes (or reuses) the snapshot, restores `check.instances` instances from
+/// it, sends each `check.event` as its first invocation, and compares the
+/// responses.
 ///
 /// Every instance is a restore of its own and answers exactly one event, so
 /// each response comes from a distinct restored process. All of them stay
 /// alive until every one has answered, then all are killed.
-pub async fn run(
-    engine: Option<SnapshotEngine>,
-    count: usize,
-    event: Bytes,
-) -> Result<Report, CheckError> {
+pub async fn run(engine: Option<SnapshotEngine>, check: &Check) -> Result<Report, CheckError> {
     let engine = engine.ok_or(CheckError::NoSnapshot)?;
+    let count = check.instances;
     if count < 2 {
         return Err(CheckError::TooFewInstances(count));
     }
@@ -194,9 +204,9 @@ pub async fn run(
             }
         }
     }
-    let answers = invoke_all(instances, &event, timeout).await?;
+    let answers = invoke_all(instances, &check.event, timeout).await?;
     let responses: Vec<&[u8]> = answers.iter().map(|a| &a.response[..]).collect();
-    let (findings, random_values) = compare(&responses, &event);
+    let (findings, random_values) = compare(&responses, &check.event, &check.ignore);
     Ok(Report {
         engine: name,
         instances: answers,
@@ -337,13 +347,19 @@ async fn invoke(
 /// random-looking value that two or more of them returned at the same place,
 /// most widely shared first, and how many random-looking values there were
 /// in all. Tokens that also occur in `event` are skipped: the function may
-/// simply echo its input.
-pub fn compare(responses: &[&[u8]], event: &[u8]) -> (Vec<Finding>, usize) {
+/// simply echo its input. So is everything at or under a path in `ignore`.
+pub fn compare(responses: &[&[u8]], event: &[u8], ignore: &[String]) -> (Vec<Finding>, usize) {
     let event = String::from_utf8_lossy(event);
+    let ignored = |path: &str| {
+        ignore.iter().any(|i| {
+            path.strip_prefix(i.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
+    };
     let mut counts: BTreeMap<Candidate, usize> = BTreeMap::new();
     for response in responses {
         for candidate in candidates(response) {
-            if !event.contains(&candidate.value) {
+            if !event.contains(&candidate.value) && !ignored(&candidate.path) {
                 *counts.entry(candidate).or_default() += 1;
             }
         }
@@ -788,13 +804,20 @@ mod tests {
     fn only_shared_random_values_are_findings() {
         let a = br#"{"cached":"0123456789abcdef0123","fresh":"aaaa1111bbbb2222cccc","hi":"hello"}"#;
         let b = br#"{"cached":"0123456789abcdef0123","fresh":"dddd3333eeee4444ffff","hi":"hello"}"#;
-        let (findings, total) = compare(&[a, b], b"{}");
+        let (findings, total) = compare(&[a, b], b"{}", &[]);
         assert_eq!(total, 3);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].candidate.path, "$.cached");
         assert_eq!((findings[0].same_in, findings[0].of), (2, 2));
         // A value the event carries is an echo, not a duplicate.
-        let (findings, _) = compare(&[a, b], br#"{"id":"0123456789abcdef0123"}"#);
+        let (findings, _) = compare(&[a, b], br#"{"id":"0123456789abcdef0123"}"#, &[]);
         assert!(findings.is_empty());
+        // So is a path the user vouches for, and what lies under it.
+        for ignore in ["$.cached", "$"] {
+            let (findings, _) = compare(&[a, b], b"{}", &[ignore.to_owned()]);
+            assert!(findings.is_empty(), "{ignore}");
+        }
+        let (findings, _) = compare(&[a, b], b"{}", &["$.cache".to_owned()]);
+        assert_eq!(findings.len(), 1);
     }
 }

@@ -134,6 +134,14 @@ fn a_token_cached_at_init_is_reported_and_nothing_else() {
     );
     assert!(!stdout.contains("$.fresh"), "{stdout}");
     assert!(!stdout.contains("greeting"), "{stdout}");
+
+    // A path the user vouches for is not reported.
+    let (code, stdout, stderr) = check_unique(&snapshot, &["--ignore", "$.cached"]);
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("no random-looking value is shared"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -185,6 +193,10 @@ fn bad_input_is_one_clear_line() {
     assert_fails_with(
         &["check-unique", "--event", "{not json", "--", bootstrap],
         "--event \"{not json\" is not JSON",
+    );
+    assert_fails_with(
+        &["check-unique", "--ignore", "cached", "--", bootstrap],
+        "--ignore \"cached\" is not a path",
     );
     assert_fails_with(
         &["check-unique", "--engine", "none", "--", bootstrap],

@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use super::function_args::FunctionArgs;
 
-/// Find random-looking values that every restored instance shares.
+/// Find random-looking values that restored instances share.
 ///
 /// Runs the function's init once and snapshots it (as `snaprun run` does),
 /// restores --instances copies at the same time, and sends each the same
@@ -25,12 +25,17 @@ use super::function_args::FunctionArgs;
 pub(crate) struct Args {
     #[command(flatten)]
     function: FunctionArgs,
-    /// How many instances to restore and compare (at least 2).
+    /// How many instances to restore and compare (2 to 256).
     #[arg(long, default_value_t = 8, value_name = "N")]
     instances: u32,
     /// The event every instance gets, as JSON.
     #[arg(long, default_value = "{}", value_name = "JSON")]
     event: String,
+    /// Do not report the value at this JSON path or anything under it, for
+    /// a constant that only looks random, such as a build hash (repeatable;
+    /// `$.build`, `$.ids[0]`, as the report prints paths).
+    #[arg(long, value_name = "PATH")]
+    ignore: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -44,13 +49,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     );
     serde_json::from_str::<serde_json::Value>(&args.event)
         .with_context(|| format!("--event {:?} is not JSON", args.event))?;
+    for path in &args.ignore {
+        anyhow::ensure!(
+            path.starts_with('$'),
+            "--ignore {path:?} is not a path such as $.build or $.ids[0]"
+        );
+    }
     let function = args.function.resolve()?;
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    let report = runtime.block_on(snaprun::uniqueness::run(
-        function.snapshot,
-        args.instances as usize,
-        Bytes::from(args.event),
-    ))?;
+    let check = snaprun::uniqueness::Check {
+        instances: args.instances as usize,
+        event: Bytes::from(args.event),
+        ignore: args.ignore,
+    };
+    let report = runtime.block_on(snaprun::uniqueness::run(function.snapshot, &check))?;
     let text = if args.json {
         format!("{}\n", report.to_json())
     } else {
