@@ -40,6 +40,12 @@ fn restored_native_instances_serve_traffic_and_auto_picks_native() {
         .map(|(_, v)| v["pid"].as_u64().unwrap())
         .collect();
     assert_eq!(pids.len(), 2, "both instances served: {pids:?}");
+    // snap-hooks' built-in renewed the id drawn at init in each restore.
+    let ids: HashSet<&str> = answers
+        .iter()
+        .map(|(_, v)| v["instance_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "one instance id per restored instance: {ids:?}");
     let logs = run.wait_for_log("REPORT RequestId:", 150);
     assert!(
         logs.iter().any(|l| l.contains("engine auto: using native")),

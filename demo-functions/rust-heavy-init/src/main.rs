@@ -44,16 +44,28 @@ fn build_index() -> Index {
         let entry = gaps.entry(pair[1] - pair[0]).or_insert((0, pair[0]));
         entry.0 += 1;
     }
-    Index { primes, gaps, built_ms: started.elapsed().as_secs_f64() * 1000.0 }
+    Index {
+        primes,
+        gaps,
+        built_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
 }
 
 static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 async fn handle(index: Arc<Index>, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let n = INVOCATIONS.fetch_add(1, Ordering::SeqCst) + 1;
-    let query = event.payload.get("nth").and_then(Value::as_u64).unwrap_or(1000) as usize;
+    let query = event
+        .payload
+        .get("nth")
+        .and_then(Value::as_u64)
+        .unwrap_or(1000) as usize;
     let nth = index.primes.get(query.saturating_sub(1)).copied();
-    let gap = event.payload.get("gap").and_then(Value::as_u64).unwrap_or(2) as u32;
+    let gap = event
+        .payload
+        .get("gap")
+        .and_then(Value::as_u64)
+        .unwrap_or(2) as u32;
     Ok(json!({
         "nth_prime": nth,
         "gap": gap,
@@ -64,6 +76,7 @@ async fn handle(index: Arc<Index>, event: LambdaEvent<Value>) -> Result<Value, E
         "invocations": n,
         "generation": snap::native::generation(),
         "pid": std::process::id(),
+        "instance_id": format!("{:032x}", snap_hooks::instance_id()),
     }))
 }
 
@@ -84,6 +97,10 @@ fn run() -> Result<(), Error> {
         index.built_ms
     );
     let index = Arc::new(index);
+    // Hooks around the snapshot point; the built-ins renew the instance id
+    // (drawn here, at init, so the snapshot holds it) after every restore.
+    snap_hooks::install();
+    let _ = snap_hooks::instance_id();
     match snap::native::snapshot_point()? {
         snap::native::Point::Cold => {}
         snap::native::Point::Restored(ctx) => {
@@ -91,6 +108,10 @@ fn run() -> Result<(), Error> {
         }
     }
     // A runtime born after the snapshot point: nothing of it was snapshotted.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(lambda_runtime::run(service_fn(move |event| handle(Arc::clone(&index), event))))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(lambda_runtime::run(service_fn(move |event| {
+        handle(Arc::clone(&index), event)
+    })))
 }

@@ -8,11 +8,12 @@ use super::{CheckpointError, CheckpointOptions, RestoreContext, Resumed, checkpo
 /// Set by `snaprun` while it makes a native snapshot: where to write it.
 pub const SNAPSHOT_ENV: &str = "SNAP_NATIVE_SNAPSHOT";
 
-/// Bytes every binary that links the native engine contains, so that
+/// Bytes every binary that calls [`snapshot_point`] contains, so that
 /// `snaprun --engine auto` can tell it may use it.
 pub const MARKER: &[u8] = b"snap-native-engine-v1:supported";
 
-#[used]
+/// Only [`snapshot_point`] refers to it, so a program that links `snap`
+/// without calling it (through `snap-hooks`, say) carries no marker.
 static EMBEDDED_MARKER: [u8; MARKER.len()] = {
     let mut out = [0u8; MARKER.len()];
     let mut i = 0;
@@ -46,7 +47,7 @@ pub fn snapshot_point() -> Result<Point, CheckpointError> {
     let Some(dir) = std::env::var_os(SNAPSHOT_ENV).filter(|d| !d.is_empty()) else {
         return Ok(Point::Cold);
     };
-    // Keep the marker in the binary even under aggressive dead-code removal.
+    // Keep the marker in every binary that calls this.
     std::hint::black_box(&EMBEDDED_MARKER);
     match checkpoint(&CheckpointOptions::new(PathBuf::from(dir)))? {
         Resumed::Checkpointed(_) => std::process::exit(0),
