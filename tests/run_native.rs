@@ -45,7 +45,11 @@ fn restored_native_instances_serve_traffic_and_auto_picks_native() {
         .iter()
         .map(|(_, v)| v["instance_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 2, "one instance id per restored instance: {ids:?}");
+    assert_eq!(
+        ids.len(),
+        2,
+        "one instance id per restored instance: {ids:?}"
+    );
     let logs = run.wait_for_log("REPORT RequestId:", 150);
     assert!(
         logs.iter().any(|l| l.contains("engine auto: using native")),
