@@ -104,3 +104,8 @@ where
 {
     register(Hook::new(name).after_restore_async(f))
 }
+
+/// The guide's examples (`docs/hooks.md`), compiled and run as doctests.
+#[cfg(all(doctest, feature = "lambda"))]
+#[doc = include_str!("../../docs/hooks.md")]
+struct Guide;
