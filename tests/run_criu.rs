@@ -227,7 +227,16 @@ fn hook_failures_and_hangs_end_in_their_runtime_errors() {
     let run = start(&dir, &["--env", "RUST_HELLO_FAIL_BEFORE_SNAPSHOT=1"]);
     let (status, failed, body) = run.invoke(b"{}");
     assert_eq!((status, failed), (200, true), "{body}");
-    assert!(body.contains("before_snapshot failed on request"), "{body}");
+    // snap-hooks' adapter posts it with its proper type; the report
+    // lambda_runtime repeats afterwards is refused.
+    let v = json(&body);
+    assert_eq!(v["errorType"], "Runtime.BeforeSnapshotError", "{body}");
+    let message = v["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("\"rust-hello.before-snapshot\"")
+            && message.contains("before_snapshot failed on request"),
+        "the message names the hook: {body}"
+    );
     assert!(!dir.exists(), "no snapshot after init/error");
     drop(run);
 
@@ -238,7 +247,14 @@ fn hook_failures_and_hangs_end_in_their_runtime_errors() {
     );
     let (status, failed, body) = run.invoke(b"{}");
     assert_eq!((status, failed), (200, true), "{body}");
-    assert!(body.contains("after_restore failed on request"), "{body}");
+    let v = json(&body);
+    assert_eq!(v["errorType"], "Runtime.AfterRestoreError", "{body}");
+    let message = v["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("\"rust-hello.after-restore\"")
+            && message.contains("after_restore failed on request"),
+        "the message names the hook: {body}"
+    );
     drop(run);
 
     // A hanging after-restore hook: the restore limit.
