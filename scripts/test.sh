@@ -57,6 +57,7 @@ cargo build --workspace --all-targets --locked
 if cargo clippy --version >/dev/null 2>&1; then
   log "cargo clippy"
   cargo clippy --workspace --all-targets --locked -- -D warnings
+  cargo clippy -p snap-hooks --all-features --all-targets --locked -- -D warnings
 fi
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all --check
@@ -64,6 +65,7 @@ fi
 
 log "cargo test"
 cargo test --workspace --locked "$@"
+cargo test -p snap-hooks --all-features --locked
 
 # The native engine needs no privilege at all: prove it by running its tests
 # again as an unprivileged user.
