@@ -265,3 +265,32 @@ fn a_failing_after_hook_fails_the_restored_instance() {
         "{fields:?}"
     );
 }
+
+#[test]
+fn new_credentials_in_the_restoring_environment_are_reported_to_the_hook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let out = Command::new(PROBE)
+        .args(["env", dir.to_str().unwrap()])
+        .env_remove("SNAP_RESTORE_FROM")
+        .env("AWS_ACCESS_KEY_ID", "AKIAOLD")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_REGION", "eu-west-1")
+        .output()
+        .unwrap();
+    assert_eq!(line(&out)["side"], "checkpointed", "{out:?}");
+    let out = Command::new(PROBE)
+        .env("SNAP_RESTORE_FROM", &dir)
+        .env("AWS_ACCESS_KEY_ID", "AKIANEW")
+        .env("AWS_SESSION_TOKEN", "token-2")
+        .env("AWS_REGION", "eu-west-1")
+        .output()
+        .unwrap();
+    let fields = line(&out);
+    assert_eq!(fields["side"], "restored", "{out:?}");
+    // The region did not change, so only the key and the token are reported.
+    assert_eq!(
+        fields["changed"],
+        "AWS_ACCESS_KEY_ID:AKIAOLD->AKIANEW AWS_SESSION_TOKEN:-->token-2"
+    );
+}

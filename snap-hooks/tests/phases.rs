@@ -295,3 +295,55 @@ async fn the_async_entry_points_run_on_the_callers_runtime() {
     registry.run_before_checkpoint().unwrap();
     assert_eq!(taken(&log), ["before:a", "after:a", "before:a"]);
 }
+
+#[test]
+fn a_rebuild_client_is_dropped_before_the_checkpoint_and_rebuilt_after() {
+    let registry = Registry::new();
+    let made = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = Arc::clone(&made);
+    let client = snap_hooks::Rebuild::in_registry(&registry, "client", move || {
+        Ok::<u32, std::io::Error>(counter.fetch_add(1, Ordering::AcqRel) + 1)
+    })
+    .unwrap();
+    assert_eq!(*client.get().unwrap(), 1);
+    assert_eq!(
+        *client.get().unwrap(),
+        1,
+        "the same client until a checkpoint"
+    );
+    let held = client.get().unwrap();
+    registry.run_before_checkpoint().unwrap();
+    // Dropped before the checkpoint: only the caller's clone is left.
+    assert_eq!(Arc::strong_count(&held), 1);
+    registry.run_after_restore(restored()).unwrap();
+    assert_eq!(client.builds(), 1, "lazy: nothing built until first use");
+    assert_eq!(*client.get().unwrap(), 2);
+}
+
+#[test]
+fn an_eager_rebuild_that_fails_fails_the_restore() {
+    let registry = Registry::new();
+    let up = Arc::new(AtomicBool::new(true));
+    let server = Arc::clone(&up);
+    let client = snap_hooks::Rebuild::in_registry(&registry, "db", move || {
+        if server.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("connection refused"))
+        }
+    })
+    .unwrap()
+    .eager();
+    client.get().unwrap();
+    registry.run_before_checkpoint().unwrap();
+    up.store(false, Ordering::Release);
+    let err = registry.run_after_restore(restored()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("after-restore hook \"db\" failed: connection refused"),
+        "{err}"
+    );
+    up.store(true, Ordering::Release);
+    registry.run_after_restore(restored()).unwrap();
+    assert_eq!(client.builds(), 2);
+}

@@ -9,6 +9,7 @@
 //!   [`snap_hooks::Rebuild`] client (or a plain `TcpStream`), before and
 //!   after the checkpoint.
 //! - `phases DIR [--fail-before|--fail-after]`: logs the order hooks run in.
+//! - `env DIR`: reports which credentials variables a restore changed.
 
 // A test fixture: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -44,6 +45,7 @@ mod probe {
             Some("uniqueness") => uniqueness(&args[2], !flag("--no-hooks")),
             Some("reconnect") => reconnect(&args[2], args[3].parse().unwrap(), flag("--raw")),
             Some("phases") => phases(&args[2], flag("--fail-before"), flag("--fail-after")),
+            Some("env") => env(&args[2]),
             _ => {
                 eprintln!("usage: snap-hooks-probe uniqueness|reconnect|phases DIR ...");
                 std::process::exit(2);
@@ -151,6 +153,35 @@ mod probe {
                     "{{\"side\":\"restored\",\"reply\":{reply:?},\"builds\":{}}}",
                     client.builds()
                 );
+            }
+        }
+    }
+
+    fn env(dir: &str) {
+        let changed = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = Arc::clone(&changed);
+        snap_hooks::env::on_change(
+            "credentials",
+            snap_hooks::env::AWS_CREDENTIALS,
+            move |changes| -> Result<(), std::io::Error> {
+                let mut seen = seen.lock().unwrap();
+                for c in changes {
+                    seen.push(format!(
+                        "{}:{}->{}",
+                        c.name,
+                        c.before.as_deref().unwrap_or("-"),
+                        c.after.as_deref().unwrap_or("-")
+                    ));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        match checkpoint(dir).unwrap_or_else(|e| fail(e)) {
+            Resumed::Checkpointed(_) => println!("{{\"side\":\"checkpointed\"}}"),
+            Resumed::Restored(_) => {
+                let changed = changed.lock().unwrap().join(" ");
+                println!("{{\"side\":\"restored\",\"changed\":{changed:?}}}");
             }
         }
     }
