@@ -44,3 +44,7 @@ for engine in criu none; do
   "$snaprun" bench --engine "$engine" --runs "$runs" --fresh --snapshot-dir "$work/node-s3" "${node_flags[@]}" \
     -- demo-functions/node-s3/bootstrap 2>>"$work/logs"
 done
+# What @snap/hooks' built-ins cost a restore, side by side with the run above.
+echo "== node-s3, --engine criu, @snap/hooks built-ins off (SNAP_HOOKS_BUILTINS=0: unsafe, for comparison only)"
+"$snaprun" bench --engine criu --runs "$runs" --fresh --snapshot-dir "$work/node-s3-nohooks" "${node_flags[@]}" \
+  --env SNAP_HOOKS_BUILTINS=0 -- demo-functions/node-s3/bootstrap 2>>"$work/logs"
