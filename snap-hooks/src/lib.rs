@@ -20,9 +20,11 @@
 //! - [`snap::checkpoint`] runs the global registry's hooks once this crate
 //!   is in use ([`install`]); the `lambda` feature runs them in a
 //!   `lambda_runtime` function ([`lambda`]).
-//! - Built in ([`builtin`]): a fresh [`instance_id`], reseeded `rand` thread
+//! - Built in (`docs/hooks.md` lists them): a fresh [`instance_id`], reseeded `rand` thread
 //!   RNG, restore-safe [`RandomState`], resolver reload. [`Rebuild`] holds a
 //!   client and rebuilds it after a restore.
+
+#![warn(missing_docs)]
 
 mod builtin;
 pub mod dns;
