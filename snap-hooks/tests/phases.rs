@@ -347,3 +347,12 @@ fn an_eager_rebuild_that_fails_fails_the_restore() {
     registry.run_after_restore(restored()).unwrap();
     assert_eq!(client.builds(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_runtime_worker_gets_its_thread_rng_reseeded() {
+    // One task lands on each worker: all four are reached, none twice.
+    for _ in 0..5 {
+        let reached = snap_hooks::reseed_runtime_workers(Duration::from_secs(5)).await;
+        assert_eq!(reached, 4);
+    }
+}

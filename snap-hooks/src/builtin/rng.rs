@@ -13,8 +13,8 @@ pub fn reseed_thread_rng() -> Result<(), rand::rand_core::OsError> {
 
 /// Reseeds the thread RNG of every worker thread of the current Tokio
 /// runtime: one task per worker, each held until all have started so no
-/// worker runs two of them. Returns how many workers were reached; workers
-/// busy for longer than `patience` are missed (and logged).
+/// worker runs two of them. Returns how many distinct worker threads were
+/// reseeded; workers busy for longer than `patience` are missed (and logged).
 pub async fn reseed_runtime_workers(patience: Duration) -> usize {
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
         return 0;
@@ -25,7 +25,9 @@ pub async fn reseed_runtime_workers(patience: Duration) -> usize {
         .map(|_| {
             let gate = Arc::clone(&gate);
             handle.spawn(async move {
-                let reseeded = reseed_thread_rng().is_ok();
+                let reseeded = reseed_thread_rng()
+                    .is_ok()
+                    .then(|| std::thread::current().id());
                 let (arrived, all) = &*gate;
                 let mut n = arrived.lock().unwrap_or_else(PoisonError::into_inner);
                 *n += 1;
@@ -45,12 +47,13 @@ pub async fn reseed_runtime_workers(patience: Duration) -> usize {
             })
         })
         .collect();
-    let mut reached = 0;
+    let mut threads = std::collections::HashSet::new();
     for task in tasks {
-        if task.await.unwrap_or(false) {
-            reached += 1;
+        if let Ok(Some(thread)) = task.await {
+            threads.insert(thread);
         }
     }
+    let reached = threads.len();
     if reached < workers {
         tracing::warn!(
             reached,
