@@ -94,6 +94,8 @@ impl NativePrepared {
 async fn make(plan: &NativePlan) -> Result<(), StartError> {
     let spec = &plan.spec;
     let started = Instant::now();
+    // Where snapshot_point reports a failed before-checkpoint hook.
+    let init_error = InitErrorFile::new();
     let mut command = tokio::process::Command::new(&spec.bootstrap);
     command
         .args(&spec.args)
@@ -101,6 +103,7 @@ async fn make(plan: &NativePlan) -> Result<(), StartError> {
         // No Runtime API exists yet: the snapshot is taken before the first call.
         .envs(spec.environment("127.0.0.1:1", "snap-start"))
         .env(snap::native::SNAPSHOT_ENV, &plan.dir)
+        .env(snap::native::INIT_ERROR_ENV, &init_error.0)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     // SAFETY: between fork and exec, two system calls and no allocation.
@@ -129,6 +132,10 @@ async fn make(plan: &NativePlan) -> Result<(), StartError> {
             return Err(err);
         }
     };
+    if let Some(body) = init_error.read() {
+        report::init(started.elapsed(), Some(&body));
+        return Err(StartError::Init(body));
+    }
     if !status.success() || !plan.dir.join(snap::snapshot::MANIFEST_FILE).is_file() {
         let body = ErrorBody::new(
             "Runtime.ExitError",
@@ -142,4 +149,30 @@ async fn make(plan: &NativePlan) -> Result<(), StartError> {
     report::init(started.elapsed(), None);
     eprintln!("snaprun: native snapshot written to {}", plan.dir.display());
     Ok(())
+}
+
+/// A file for the bootstrap's init error, removed when dropped.
+struct InitErrorFile(PathBuf);
+
+impl InitErrorFile {
+    fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(std::env::temp_dir().join(format!(
+            "snaprun-init-error-{}-{n}.json",
+            std::process::id()
+        )))
+    }
+
+    /// The error the bootstrap wrote, if it wrote one.
+    fn read(&self) -> Option<ErrorBody> {
+        let body = std::fs::read(&self.0).ok()?;
+        Some(ErrorBody::from_posted(&body, None))
+    }
+}
+
+impl Drop for InitErrorFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

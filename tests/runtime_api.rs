@@ -418,3 +418,26 @@ async fn unknown_paths_and_methods() {
     assert_eq!(post(addr, "/invocation/next", b"").await.status, 405);
     assert_eq!(get(addr, "/init/error").await.status, 405);
 }
+
+#[tokio::test]
+async fn a_natively_restored_process_reports_restore_errors_before_its_first_next() {
+    // The native engine restores without restore/next: its after-restore
+    // hooks run before the first next, and their failure is accepted then.
+    let (api, addr) = start(SnapStart::Restored).await;
+    let answer = http(
+        addr,
+        "POST",
+        &format!("{BASE}/restore/error"),
+        &[("Lambda-Runtime-Function-Error-Type", "Runtime.AfterRestoreError")],
+        br#"{"errorMessage":"after-restore hook \"db\" failed","errorType":"Runtime.AfterRestoreError"}"#,
+    )
+    .await;
+    assert_eq!(answer.status, 202);
+    match &*api.phase().borrow() {
+        Phase::RestoreFailed(e) => assert_eq!(e.error_type, "Runtime.AfterRestoreError"),
+        other => panic!("{other:?}"),
+    }
+    // A process that was never restored cannot report one.
+    let (_, addr) = start(SnapStart::Off).await;
+    assert_eq!(post(addr, "/restore/error", b"{}").await.status, 403);
+}

@@ -19,6 +19,7 @@
 pub mod criu;
 mod digest;
 pub mod engine;
+pub mod lambda_api;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod native;
 pub mod process;

@@ -17,11 +17,8 @@
 //! `Runtime.AfterRestoreError`, `Runtime.RestoreHookUserTimeout`); the
 //! crate's own report that follows is refused by a conforming server.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use lambda_runtime::{BoxFuture, Error, SnapStartResource};
 
@@ -62,7 +59,7 @@ impl SnapStartResource for Hooks {
     fn after_restore(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
             #[cfg(feature = "rand")]
-            crate::reseed_runtime_workers(Duration::from_millis(500)).await;
+            crate::reseed_runtime_workers(std::time::Duration::from_millis(500)).await;
             let generation = self.restores.fetch_add(1, Ordering::AcqRel) + 1;
             match self
                 .registry
@@ -83,55 +80,14 @@ impl SnapStartResource for Hooks {
 async fn report(endpoint: &'static str, error: PhaseError) -> Error {
     let error_type = error.error_type();
     let message = error.to_string();
-    let posted = tokio::task::spawn_blocking(move || post(endpoint, error_type, &message)).await;
+    let posted = tokio::task::spawn_blocking(move || {
+        snap::lambda_api::post_error(endpoint, error_type, &message)
+    })
+    .await;
     match posted {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(%e, "cannot post /runtime/{endpoint}"),
         Err(e) => tracing::error!(%e, "cannot post /runtime/{endpoint}"),
     }
     Box::new(error)
-}
-
-fn post(endpoint: &str, error_type: &str, message: &str) -> std::io::Result<()> {
-    let api = std::env::var("AWS_LAMBDA_RUNTIME_API")
-        .map_err(|_| std::io::Error::other("AWS_LAMBDA_RUNTIME_API is not set"))?;
-    let body = format!(
-        "{{\"errorMessage\":{},\"errorType\":{}}}",
-        json_string(message),
-        json_string(error_type)
-    );
-    let mut stream = TcpStream::connect(&api)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "POST /2018-06-01/runtime/{endpoint} HTTP/1.1\r\nHost: {api}\r\n\
-         Content-Type: application/vnd.aws.lambda.error+json\r\n\
-         Lambda-Runtime-Function-Error-Type: {error_type}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut status = [0u8; 12];
-    stream.read_exact(&mut status)?;
-    match &status[9..12] {
-        b"202" | b"200" => Ok(()),
-        other => Err(std::io::Error::other(format!(
-            "the Runtime API answered {}",
-            String::from_utf8_lossy(other)
-        ))),
-    }
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

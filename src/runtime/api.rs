@@ -285,7 +285,12 @@ impl RuntimeApi {
 
     /// `POST restore/error`.
     pub(super) fn restore_error(&self, error: ErrorBody) -> Result<(), Refusal> {
-        if *self.phase.borrow() != Phase::Restoring {
+        // A process the native engine restored never called restore/next:
+        // its restore is in progress until it asks for its first event.
+        let native_restore = self.snapstart == SnapStart::Restored
+            && *self.phase.borrow() == Phase::Initializing
+            && !self.lock().init_over;
+        if *self.phase.borrow() != Phase::Restoring && !native_restore {
             return Err(Refusal::WrongState("no restore is in progress"));
         }
         self.phase.send_replace(Phase::RestoreFailed(error));

@@ -80,6 +80,24 @@ async fn handle(index: Arc<Index>, event: LambdaEvent<Value>) -> Result<Value, E
     }))
 }
 
+/// Hooks that fail on request, to show how failures reach snaprun:
+/// `RUST_HEAVY_INIT_FAIL_BEFORE_SNAPSHOT=1` / `RUST_HEAVY_INIT_FAIL_AFTER_RESTORE=1`.
+fn register_failing_hooks() -> Result<(), snap_hooks::RegisterError> {
+    let asked = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
+    if asked("RUST_HEAVY_INIT_FAIL_BEFORE_SNAPSHOT") {
+        snap_hooks::before_checkpoint("flush-index", || {
+            Err(std::io::Error::other("failed on request"))
+        })?;
+    }
+    // Read in the restored process, whose environment is the restoring one.
+    snap_hooks::after_restore("reopen-index", move || {
+        if asked("RUST_HEAVY_INIT_FAIL_AFTER_RESTORE") {
+            return Err(std::io::Error::other("failed on request"));
+        }
+        Ok(())
+    })
+}
+
 fn main() {
     // First thing: a fixed layout, and a restore when one is asked for.
     snap::native::init();
@@ -101,6 +119,7 @@ fn run() -> Result<(), Error> {
     // (drawn here, at init, so the snapshot holds it) after every restore.
     snap_hooks::install();
     let _ = snap_hooks::instance_id();
+    register_failing_hooks()?;
     match snap::native::snapshot_point()? {
         snap::native::Point::Cold => {}
         snap::native::Point::Restored(ctx) => {

@@ -52,7 +52,7 @@ pub use criu_self::{CriuSelfError, checkpoint_with_criu, restore_with_criu};
 pub use fds::{FdAction, FdKind, FdPolicy, Offender};
 pub use lifecycle::{HookFailure, Lifecycle, Resumption, set_lifecycle};
 pub use restore::{RESTORE_FAILED, RestoreError, init, set_fixed_layout, try_init};
-pub use snapstart::{MARKER, Point, SNAPSHOT_ENV, snapshot_point, supports_native};
+pub use snapstart::{INIT_ERROR_ENV, MARKER, Point, SNAPSHOT_ENV, snapshot_point, supports_native};
 
 /// The engine name recorded in manifests.
 pub const NAME: &str = "native";

@@ -8,6 +8,11 @@ use super::{CheckpointError, CheckpointOptions, RestoreContext, Resumed, checkpo
 /// Set by `snaprun` while it makes a native snapshot: where to write it.
 pub const SNAPSHOT_ENV: &str = "SNAP_NATIVE_SNAPSHOT";
 
+/// Set by `snaprun` with [`SNAPSHOT_ENV`]: the file [`snapshot_point`]
+/// writes a before-checkpoint hook failure to (there is no Runtime API to
+/// post it to before the snapshot), as a Runtime API error body.
+pub const INIT_ERROR_ENV: &str = "SNAP_NATIVE_INIT_ERROR";
+
 /// Bytes every binary that calls [`snapshot_point`] contains, so that
 /// `snaprun --engine auto` can tell it may use it.
 pub const MARKER: &[u8] = b"snap-native-engine-v1:supported";
@@ -43,15 +48,47 @@ pub enum Point {
 ///   exits with status 0 once the snapshot is sealed.
 /// - In a process restored from it, it returns [`Point::Restored`].
 /// - Otherwise it returns [`Point::Cold`] and does nothing.
+///
+/// Hook failures (see [`super::Lifecycle`]) reach `snaprun` with the Runtime
+/// API's types: a before-checkpoint failure as `Runtime.BeforeSnapshotError`
+/// (written to `SNAP_NATIVE_INIT_ERROR`), an after-restore failure in a
+/// restored process as `Runtime.AfterRestoreError` (posted to
+/// `/runtime/restore/error`). The error is returned as well; the bootstrap
+/// should exit.
 pub fn snapshot_point() -> Result<Point, CheckpointError> {
     let Some(dir) = std::env::var_os(SNAPSHOT_ENV).filter(|d| !d.is_empty()) else {
         return Ok(Point::Cold);
     };
     // Keep the marker in every binary that calls this.
     std::hint::black_box(&EMBEDDED_MARKER);
-    match checkpoint(&CheckpointOptions::new(PathBuf::from(dir)))? {
-        Resumed::Checkpointed(_) => std::process::exit(0),
-        Resumed::Restored(ctx) => Ok(Point::Restored(ctx)),
+    match checkpoint(&CheckpointOptions::new(PathBuf::from(dir))) {
+        Ok(Resumed::Checkpointed(_)) => std::process::exit(0),
+        Ok(Resumed::Restored(ctx)) => Ok(Point::Restored(ctx)),
+        // The process that wrote the snapshot only exits: its own
+        // after-hooks do not matter.
+        Err(CheckpointError::AfterHooks(_)) if super::generation() == 0 => std::process::exit(0),
+        Err(err @ CheckpointError::BeforeHooks(_)) => {
+            if let Some(path) = std::env::var_os(INIT_ERROR_ENV) {
+                let body =
+                    crate::lambda_api::error_body("Runtime.BeforeSnapshotError", &err.to_string());
+                if let Err(e) = std::fs::write(&path, body) {
+                    tracing::error!(%e, "cannot write the init error");
+                }
+            }
+            Err(err)
+        }
+        Err(err @ CheckpointError::AfterHooks(_)) => {
+            let posted = crate::lambda_api::post_error(
+                "restore/error",
+                "Runtime.AfterRestoreError",
+                &err.to_string(),
+            );
+            if let Err(e) = posted {
+                tracing::error!(%e, "cannot post /runtime/restore/error");
+            }
+            Err(err)
+        }
+        Err(err) => Err(err),
     }
 }
 
