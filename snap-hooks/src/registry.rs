@@ -70,6 +70,18 @@ impl Registry {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The state, once no phase is running.
+    fn lock_idle(&self) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        while state.running.is_some() {
+            state = self
+                .idle
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state
+    }
+
     /// Adds `hook`. While a phase runs, a call from another thread waits for
     /// it to end; a call from inside one of the phase's hooks is refused.
     pub fn register(&self, hook: Hook) -> Result<(), RegisterError> {
@@ -82,13 +94,7 @@ impl Registry {
                 phase,
             });
         }
-        let mut state = self.lock();
-        while state.running.is_some() {
-            state = self
-                .idle
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        let mut state = self.lock_idle();
         let seq = state.next;
         state.next += 1;
         state.hooks.push((seq, Arc::new(hook)));
@@ -97,13 +103,7 @@ impl Registry {
 
     /// Removes every hook named `name`; returns how many there were.
     pub fn unregister(&self, name: &str) -> usize {
-        let mut state = self.lock();
-        while state.running.is_some() {
-            state = self
-                .idle
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        let mut state = self.lock_idle();
         let before = state.hooks.len();
         state.hooks.retain(|(_, h)| h.name != name);
         before - state.hooks.len()
@@ -124,13 +124,7 @@ impl Registry {
         if IN_PHASE.with(Cell::get).is_some() {
             return None;
         }
-        let mut state = self.lock();
-        while state.running.is_some() {
-            state = self
-                .idle
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        let mut state = self.lock_idle();
         state.running = Some(phase);
         let hooks = ordered(&state.hooks, phase);
         Some(Running {

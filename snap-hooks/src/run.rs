@@ -159,7 +159,6 @@ async fn execute(hook: &Hook, action: &Action, phase: Phase) -> Result<(), HookE
 
 fn timed_out(hook: &Hook, phase: Phase) -> HookError {
     tracing::error!(hook = %hook.name, %phase, timeout = ?hook.timeout, "hook timed out; abandoned");
-    ABANDONED.store(true, std::sync::atomic::Ordering::Release);
     HookError::TimedOut {
         name: hook.name.clone(),
         phase,
@@ -167,9 +166,18 @@ fn timed_out(hook: &Hook, phase: Phase) -> HookError {
     }
 }
 
-/// Set when a hook was abandoned, so the blocking entry points do not wait
-/// for it when shutting their runtime down.
-static ABANDONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Whether the phase gave up on a hook (it timed out), which may still be
+/// running on a blocking thread that shutting down must not wait for.
+fn abandoned_a_hook(result: &Result<Ran, PhaseError>) -> bool {
+    let timed_out = |e: &HookError| matches!(e, HookError::TimedOut { .. });
+    match result {
+        Err(PhaseError::BeforeCheckpoint { failure, undo }) => {
+            timed_out(failure) || undo.as_ref().is_some_and(timed_out)
+        }
+        Err(PhaseError::AfterRestore(failure)) => timed_out(failure),
+        _ => false,
+    }
+}
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
@@ -226,9 +234,8 @@ where
         .enable_time()
         .build()
         .map_err(|cause| PhaseError::Runner { phase, cause })?;
-    ABANDONED.store(false, std::sync::atomic::Ordering::Release);
     let result = runtime.block_on(future);
-    if ABANDONED.load(std::sync::atomic::Ordering::Acquire) {
+    if abandoned_a_hook(&result) {
         runtime.shutdown_background();
     } else {
         // Joins the blocking threads, so none is left for the snapshot.
