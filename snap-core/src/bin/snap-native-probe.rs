@@ -57,10 +57,8 @@ mod probe {
     pub(super) fn main() {
         native::init();
         // Descriptors inherited from whoever started us are not ours to keep.
-        for fd in 3..1024 {
-            // SAFETY: closing descriptors this program has not opened yet.
-            unsafe { libc::close(fd) };
-        }
+        // SAFETY: the probe has opened nothing of its own yet.
+        unsafe { snap::sandbox::close_inherited() };
         let args: Vec<String> = std::env::args().collect();
         let dir = args
             .get(1)

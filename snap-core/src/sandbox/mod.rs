@@ -215,6 +215,18 @@ impl SandboxCommand {
     }
 }
 
+/// Closes every descriptor above stdio now: for a program that checkpoints
+/// itself and must not carry what whoever started it left open (a shell's,
+/// a test harness's descriptors).
+///
+/// # Safety
+/// Call it before this process opens anything of its own: a descriptor
+/// owned by a `File`, socket or runtime would be closed under it.
+pub unsafe fn close_inherited() {
+    // SAFETY: forwarded to the caller's contract.
+    unsafe { sys::close_inherited() }
+}
+
 /// Marks every descriptor above stdio close-on-exec: a program exec'd next
 /// inherits only its stdio. [`SandboxCommand::spawn`] does this itself;
 /// callers starting other children (from `pre_exec`) use it too.

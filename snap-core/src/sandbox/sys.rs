@@ -96,6 +96,22 @@ fn child_main(setup: &ChildSetup<'_>) -> ! {
     }
 }
 
+/// Closes every descriptor above stdio (`close_range(3, ~0, 0)`).
+///
+/// # Safety
+/// No descriptor above stdio may be owned by anything in this process.
+pub(crate) unsafe fn close_inherited() {
+    // SAFETY: the caller guarantees nothing owns these descriptors.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        );
+    }
+}
+
 /// Marks every descriptor above stdio close-on-exec, so that a program about
 /// to be exec'd keeps only its stdio.
 ///

@@ -38,7 +38,10 @@ mod probe {
 
     pub(super) fn main() {
         snap::native::init();
-        close_inherited();
+        // Descriptors inherited from whoever started the probe (a shell's, a
+        // test harness's) are not its to keep across a checkpoint.
+        // SAFETY: the probe has opened nothing of its own yet.
+        unsafe { snap::sandbox::close_inherited() };
         let args: Vec<String> = std::env::args().collect();
         let flag = |f: &str| args.iter().any(|a| a == f);
         match args.get(1).map(String::as_str) {
@@ -50,23 +53,6 @@ mod probe {
                 eprintln!("usage: snap-hooks-probe uniqueness|reconnect|phases DIR ...");
                 std::process::exit(2);
             }
-        }
-    }
-
-    /// Descriptors inherited from whoever started the probe (a shell's, a
-    /// test harness's) are not the probe's to keep across a checkpoint.
-    fn close_inherited() {
-        let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
-            .filter(|fd| *fd > 2)
-            .collect();
-        for fd in fds {
-            // SAFETY: nothing in this process owns these descriptors yet (the
-            // directory stream's own is already closed, and close on it is
-            // harmless).
-            unsafe { libc::close(fd) };
         }
     }
 
