@@ -14,25 +14,16 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use common::{RunningFunction, criu_engine, json, rust_hello};
+use common::{RunningFunction, criu_engine, rust_hello};
 use serde_json::Value;
 
 const INSTANCES: usize = 8;
 
 fn start(snapshot: &Path, extra: &[&str]) -> RunningFunction {
-    let bootstrap = rust_hello();
     let concurrency = INSTANCES.to_string();
-    let mut args = vec![
-        "--engine",
-        "criu",
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
-        "--concurrency",
-        &concurrency,
-    ];
+    let mut args = vec!["--concurrency", &concurrency];
     args.extend_from_slice(extra);
-    args.extend(["--", bootstrap.to_str().unwrap()]);
-    RunningFunction::start(&args)
+    RunningFunction::with_snapshot("criu", snapshot, &args, &rust_hello())
 }
 
 /// The first answer of each of the eight restored instances to
@@ -228,54 +219,34 @@ fn snap_hooks_timeouts_reach_the_runtime_api_with_their_types() {
     }
     let tmp = tempfile::tempdir().unwrap();
 
-    // A before-snapshot hook past its snap-hooks timeout (well inside
-    // snaprun's init limit): the adapter posts init/error itself.
+    // A hook past its snap-hooks timeout (well inside snaprun's limits): the
+    // adapter posts the error itself, with the hook's name and its type.
+    let hang = |dir: &Path, hook: &str| {
+        let knob = format!("RUST_HELLO_HANG={hook}");
+        RunningFunction::with_snapshot(
+            "criu",
+            dir,
+            &["--env", &knob, "--env", "RUST_HELLO_HOOK_TIMEOUT_MS=300"],
+            &rust_hello(),
+        )
+    };
+
+    // Before the snapshot: init/error, and no snapshot.
     let dir = tmp.path().join("before");
-    let run = RunningFunction::start(&[
-        "--engine",
-        "criu",
-        "--snapshot-dir",
-        dir.to_str().unwrap(),
-        "--env",
-        "RUST_HELLO_HANG=before_snapshot",
-        "--env",
-        "RUST_HELLO_HOOK_TIMEOUT_MS=300",
-        "--",
-        rust_hello().to_str().unwrap(),
-    ]);
-    let (status, failed, body) = run.invoke(b"{}");
-    assert_eq!((status, failed), (200, true), "{body}");
-    let v = json(&body);
-    assert_eq!(v["errorType"], "Runtime.BeforeSnapshotError", "{body}");
-    let message = v["errorMessage"].as_str().unwrap();
+    let run = hang(&dir, "before_snapshot");
+    let message = run.invoke_failing(b"{}", "Runtime.BeforeSnapshotError");
     assert!(
         message.contains("rust-hello.before-snapshot") && message.contains("did not finish"),
-        "{body}"
+        "{message}"
     );
     assert!(!dir.exists(), "no snapshot after init/error");
     drop(run);
 
-    // An after-restore hook past its snap-hooks timeout (inside snaprun's
-    // restore limit): restore/error with Runtime.RestoreHookUserTimeout.
-    let run = RunningFunction::start(&[
-        "--engine",
-        "criu",
-        "--snapshot-dir",
-        tmp.path().join("after").to_str().unwrap(),
-        "--env",
-        "RUST_HELLO_HANG=after_restore",
-        "--env",
-        "RUST_HELLO_HOOK_TIMEOUT_MS=300",
-        "--",
-        rust_hello().to_str().unwrap(),
-    ]);
-    let (status, failed, body) = run.invoke(b"{}");
-    assert_eq!((status, failed), (200, true), "{body}");
-    let v = json(&body);
-    assert_eq!(v["errorType"], "Runtime.RestoreHookUserTimeout", "{body}");
-    let message = v["errorMessage"].as_str().unwrap();
+    // After the restore: restore/error with Runtime.RestoreHookUserTimeout.
+    let run = hang(&tmp.path().join("after"), "after_restore");
+    let message = run.invoke_failing(b"{}", "Runtime.RestoreHookUserTimeout");
     assert!(
         message.contains("rust-hello.after-restore") && message.contains("did not finish"),
-        "{body}"
+        "{message}"
     );
 }

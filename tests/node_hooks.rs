@@ -71,10 +71,6 @@ fn start_fixture(snapshot: &Path, concurrency: usize, env: &[&str]) -> Option<Ru
     let task_root = format!("LAMBDA_TASK_ROOT={}", fixture.display());
     let concurrency = concurrency.to_string();
     let mut args = vec![
-        "--engine",
-        "criu",
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
         "--concurrency",
         &concurrency,
         "--handler",
@@ -85,8 +81,9 @@ fn start_fixture(snapshot: &Path, concurrency: usize, env: &[&str]) -> Option<Ru
     for kv in env {
         args.extend(["--env", kv]);
     }
-    args.extend(["--", bootstrap.to_str().unwrap()]);
-    Some(RunningFunction::start(&args))
+    Some(RunningFunction::with_snapshot(
+        "criu", snapshot, &args, &bootstrap,
+    ))
 }
 
 /// One sample per instance: invokes 8 at a time (each sleeps, so each

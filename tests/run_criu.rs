@@ -12,16 +12,7 @@ use std::path::Path;
 use common::{RunningFunction, criu_engine, json, rust_hello};
 
 fn start(snapshot: &Path, extra: &[&str]) -> RunningFunction {
-    let bootstrap = rust_hello();
-    let mut args = vec![
-        "--engine",
-        "criu",
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    args.extend(["--", bootstrap.to_str().unwrap()]);
-    RunningFunction::start(&args)
+    RunningFunction::with_snapshot("criu", snapshot, extra, &rust_hello())
 }
 
 #[test]
@@ -225,17 +216,13 @@ fn hook_failures_and_hangs_end_in_their_runtime_errors() {
     // A failing before-snapshot hook: init/error, no snapshot, the first invoke sees it.
     let dir = tmp.path().join("before");
     let run = start(&dir, &["--env", "RUST_HELLO_FAIL_BEFORE_SNAPSHOT=1"]);
-    let (status, failed, body) = run.invoke(b"{}");
-    assert_eq!((status, failed), (200, true), "{body}");
     // snap-hooks' adapter posts it with its proper type; the report
     // lambda_runtime repeats afterwards is refused.
-    let v = json(&body);
-    assert_eq!(v["errorType"], "Runtime.BeforeSnapshotError", "{body}");
-    let message = v["errorMessage"].as_str().unwrap();
+    let message = run.invoke_failing(b"{}", "Runtime.BeforeSnapshotError");
     assert!(
         message.contains("\"rust-hello.before-snapshot\"")
             && message.contains("before_snapshot failed on request"),
-        "the message names the hook: {body}"
+        "the message names the hook: {message}"
     );
     assert!(!dir.exists(), "no snapshot after init/error");
     drop(run);
@@ -245,15 +232,11 @@ fn hook_failures_and_hangs_end_in_their_runtime_errors() {
         &tmp.path().join("after"),
         &["--env", "RUST_HELLO_FAIL_AFTER_RESTORE=1"],
     );
-    let (status, failed, body) = run.invoke(b"{}");
-    assert_eq!((status, failed), (200, true), "{body}");
-    let v = json(&body);
-    assert_eq!(v["errorType"], "Runtime.AfterRestoreError", "{body}");
-    let message = v["errorMessage"].as_str().unwrap();
+    let message = run.invoke_failing(b"{}", "Runtime.AfterRestoreError");
     assert!(
         message.contains("\"rust-hello.after-restore\"")
             && message.contains("after_restore failed on request"),
-        "the message names the hook: {body}"
+        "the message names the hook: {message}"
     );
     drop(run);
 
@@ -267,13 +250,7 @@ fn hook_failures_and_hangs_end_in_their_runtime_errors() {
             "RUST_HELLO_HANG=after_restore",
         ],
     );
-    let (status, failed, body) = run.invoke(b"{}");
-    assert_eq!((status, failed), (200, true), "{body}");
-    assert_eq!(
-        json(&body)["errorType"],
-        "Runtime.RestoreHookUserTimeout",
-        "{body}"
-    );
+    run.invoke_failing(b"{}", "Runtime.RestoreHookUserTimeout");
     drop(run);
 
     // A hanging before-snapshot hook: the init limit.
@@ -287,9 +264,7 @@ fn hook_failures_and_hangs_end_in_their_runtime_errors() {
             "RUST_HELLO_HANG=before_snapshot",
         ],
     );
-    let (status, failed, body) = run.invoke(b"{}");
-    assert_eq!((status, failed), (200, true), "{body}");
-    assert_eq!(json(&body)["errorType"], "Runtime.InitTimeout", "{body}");
+    run.invoke_failing(b"{}", "Runtime.InitTimeout");
     assert!(!dir.exists());
 }
 

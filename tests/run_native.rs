@@ -123,49 +123,33 @@ fn hook_failures_reach_snaprun_with_their_runtime_error_types() {
     let bootstrap = rust_heavy_init();
     let tmp = tempfile::tempdir().unwrap();
     let start = |dir: &str, knob: &str| {
-        RunningFunction::start(&[
-            "--engine",
+        RunningFunction::with_snapshot(
             "native",
-            "--snapshot-dir",
-            tmp.path().join(dir).to_str().unwrap(),
-            "--env",
-            knob,
-            "--",
-            bootstrap.to_str().unwrap(),
-        ])
+            &tmp.path().join(dir),
+            &["--env", knob],
+            &bootstrap,
+        )
     };
 
     // Before the snapshot: no snapshot, Runtime.BeforeSnapshotError.
     let run = start("before", "RUST_HEAVY_INIT_FAIL_BEFORE_SNAPSHOT=1");
-    fails_with(
-        &run,
-        "Runtime.BeforeSnapshotError",
-        "before-checkpoint hook \"flush-index\" failed: failed on request",
+    let message = run.invoke_failing(b"{\"nth\":1}", "Runtime.BeforeSnapshotError");
+    assert!(
+        message.contains("before-checkpoint hook \"flush-index\" failed: failed on request"),
+        "{message}"
     );
     assert!(!tmp.path().join("before").exists());
     drop(run);
 
     // After the restore: the instance is discarded, Runtime.AfterRestoreError.
     let run = start("after", "RUST_HEAVY_INIT_FAIL_AFTER_RESTORE=1");
-    fails_with(
-        &run,
-        "Runtime.AfterRestoreError",
-        "after-restore hook \"reopen-index\" failed: failed on request",
+    let message = run.invoke_failing(b"{\"nth\":1}", "Runtime.AfterRestoreError");
+    assert!(
+        message.contains("after-restore hook \"reopen-index\" failed: failed on request"),
+        "{message}"
     );
     assert!(
         tmp.path().join("after").exists(),
         "the snapshot itself is fine"
-    );
-}
-
-/// The first invocation fails with `error_type`, saying `message`.
-fn fails_with(run: &RunningFunction, error_type: &str, message: &str) {
-    let (status, failed, body) = run.invoke(b"{\"nth\":1}");
-    assert_eq!((status, failed), (200, true), "{body}");
-    let v = json(&body);
-    assert_eq!(v["errorType"], error_type, "{body}");
-    assert!(
-        v["errorMessage"].as_str().unwrap().contains(message),
-        "{body}"
     );
 }

@@ -230,6 +230,29 @@ impl RunningFunction {
         Self { child, addr, logs }
     }
 
+    /// `snaprun run --engine ENGINE --snapshot-dir SNAPSHOT EXTRA -- BOOTSTRAP`.
+    pub fn with_snapshot(engine: &str, snapshot: &Path, extra: &[&str], bootstrap: &Path) -> Self {
+        let mut args = vec![
+            "--engine",
+            engine,
+            "--snapshot-dir",
+            snapshot.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["--", bootstrap.to_str().unwrap()]);
+        Self::start(&args)
+    }
+
+    /// Invokes `payload`, which must end in a function error of
+    /// `error_type`; returns its message.
+    pub fn invoke_failing(&self, payload: &[u8], error_type: &str) -> String {
+        let (status, failed, body) = self.invoke(payload);
+        assert_eq!((status, failed), (200, true), "{body}");
+        let v = json(&body);
+        assert_eq!(v["errorType"], error_type, "{body}");
+        v["errorMessage"].as_str().unwrap_or_default().to_owned()
+    }
+
     /// Everything it has logged so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
