@@ -12,10 +12,8 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{RunningFunction, criu_engine, json};
+use common::{Moto, RunningFunction, criu_engine, json};
 use serde_json::Value;
 
 const SOURCES: &[&str] = &[
@@ -313,54 +311,13 @@ fn a_hanging_after_restore_hook_times_out_as_restore_hook_user_timeout() {
 
 const TEXT: &str = "hello from a restarted S3-compatible server\n";
 
-/// A moto_server on `port`, seeded with the demo's object; killed on drop.
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_moto(port: u16) -> Moto {
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server (scripts/test.sh installs it)");
-    let moto = Moto(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let script = format!(
-        "import boto3\n\
-         s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:{port}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n\
-         s3.create_bucket(Bucket='snap-demo')\n\
-         s3.put_object(Bucket='snap-demo', Key='hello.txt', Body={TEXT:?})\n"
-    );
-    let status = Command::new("python3")
-        .args(["-c", &script])
-        .status()
-        .unwrap();
-    assert!(status.success(), "seeding moto failed");
-    moto
-}
-
 #[test]
 fn node_s3_reaches_a_server_that_restarted_between_checkpoint_and_restore() {
     let Some((bootstrap, _)) = prerequisites() else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let moto = start_moto(port);
+    let moto = Moto::start(TEXT);
+    let port = moto.port;
     let tmp = tempfile::tempdir().unwrap();
     let snapshot = tmp.path().join("snap");
     let endpoint = format!("S3_ENDPOINT=http://127.0.0.1:{port}");
@@ -393,7 +350,7 @@ fn node_s3_reaches_a_server_that_restarted_between_checkpoint_and_restore() {
         run.wait_for_log("snapshot written to", 1);
     }
     drop(moto);
-    let _moto = start_moto(port);
+    let _moto = Moto::start_on(port, TEXT);
     let run = RunningFunction::start(&args);
     let (status, failed, body) = run.invoke(b"{}");
     assert_eq!((status, failed), (200, false), "{body}");

@@ -6,26 +6,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use common::RunningFunction;
+use common::{Moto, RunningFunction};
 use serde_json::Value;
 
 const TEXT: &str = "hello from a real S3-compatible server\n";
-
-/// A moto_server on a free loopback port, killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn prerequisites() -> Option<PathBuf> {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-functions/node-s3");
@@ -57,47 +43,10 @@ fn prerequisites() -> Option<PathBuf> {
     }
 }
 
-fn start_moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // Create the bucket and the object with boto3, which ships with moto.
-    let script = format!(
-        "import boto3\n\
-         s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n\
-         s3.create_bucket(Bucket='snap-demo')\n\
-         s3.put_object(Bucket='snap-demo', Key='hello.txt', Body={TEXT:?})\n",
-        moto.endpoint
-    );
-    let status = Command::new("python3")
-        .args(["-c", &script])
-        .status()
-        .unwrap();
-    assert!(status.success(), "seeding moto failed");
-    moto
-}
-
 #[test]
 fn node_s3_reads_the_object_sequentially_and_from_four_instances() {
     let Some(demo) = prerequisites() else { return };
-    let moto = start_moto();
+    let moto = Moto::start(TEXT);
     let endpoint = format!("S3_ENDPOINT={}", moto.endpoint);
     let bootstrap = demo.join("bootstrap");
     let run = RunningFunction::start(&[
@@ -144,7 +93,7 @@ fn node_s3_restored_from_a_criu_snapshot_reaches_s3_through_a_forward() {
     if common::criu_engine().is_none() {
         return;
     }
-    let moto = start_moto();
+    let moto = Moto::start(TEXT);
     let tmp = tempfile::tempdir().unwrap();
     let snapshot = tmp.path().join("snap");
     let endpoint = format!("S3_ENDPOINT={}", moto.endpoint);

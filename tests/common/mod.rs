@@ -358,3 +358,74 @@ impl RunningFunction {
         })
     }
 }
+
+/// A `moto_server` (S3-compatible) on 127.0.0.1 holding `snap-demo/hello.txt`,
+/// killed on drop.
+pub struct Moto {
+    child: std::process::Child,
+    /// Its port.
+    pub port: u16,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// On a free port, with `text` in `snap-demo/hello.txt`.
+    pub fn start(text: &str) -> Self {
+        Self::start_on(free_port(), text)
+    }
+
+    /// On `port` (a restart of a server that was there), with `text` in
+    /// `snap-demo/hello.txt`.
+    pub fn start_on(port: u16, text: &str) -> Self {
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server (scripts/test.sh installs it)");
+        let moto = Self {
+            child,
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto_server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Create the bucket and the object with boto3, which ships with moto.
+        let script = format!(
+            "import boto3\n\
+             s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n\
+             s3.create_bucket(Bucket='snap-demo')\n\
+             s3.put_object(Bucket='snap-demo', Key='hello.txt', Body={text:?})\n",
+            moto.endpoint
+        );
+        let status = Command::new("python3")
+            .args(["-c", &script])
+            .status()
+            .unwrap();
+        assert!(status.success(), "seeding moto failed");
+        moto
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
