@@ -2,6 +2,8 @@
 
 use anyhow::Context;
 use bytes::Bytes;
+use snaprun::function::FunctionSpec;
+use snaprun::restorer::SnapshotEngine;
 
 use super::function_args::FunctionArgs;
 
@@ -29,14 +31,26 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let function = args.function.resolve()?;
-    let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    let report = runtime.block_on(snaprun::bench::run(
+    measure_and_print(
         &function.spec,
         function.snapshot,
-        args.runs as usize,
+        args.runs,
         Bytes::from(args.payload),
-    ))?;
-    let text = if args.json {
+        args.json,
+    )
+}
+
+/// Runs the bench and prints its report, as a table or as JSON.
+pub(super) fn measure_and_print(
+    spec: &FunctionSpec,
+    engine: Option<SnapshotEngine>,
+    runs: u32,
+    payload: Bytes,
+    json: bool,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
+    let report = runtime.block_on(snaprun::bench::run(spec, engine, runs as usize, payload))?;
+    let text = if json {
         format!("{}\n", report.to_json())
     } else {
         report.to_table()

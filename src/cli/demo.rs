@@ -73,19 +73,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         "snaprun demo: {} cold starts and {} restores of rust-heavy-init, alternating, then {} warm invocations",
         args.runs, args.runs, args.runs
     );
-    let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    let report = runtime.block_on(snaprun::bench::run(
+    super::bench::measure_and_print(
         &spec,
         Some(engine),
-        args.runs as usize,
+        args.runs,
         Bytes::from_static(b"{\"nth\":100000}"),
-    ))?;
-    let text = if args.json {
-        format!("{}\n", report.to_json())
-    } else {
-        report.to_table()
-    };
-    super::output::print(&text)
+        args.json,
+    )
 }
 
 /// The checkout this snaprun was built from, or the current directory if it
