@@ -17,8 +17,20 @@ use common::{criu_engine, json, run_snaprun, snaprun};
 /// Longer than init, the snapshot and eight restores take on a slow machine.
 const LIMIT: Duration = Duration::from_secs(180);
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/entropy-fn/bootstrap")
+/// The node-s3 demo's runtime, which runs the fixture's handler.
+fn bootstrap() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("demo-functions/node-s3/bootstrap")
+}
+
+/// `--handler` and `LAMBDA_TASK_ROOT` that select the fixture.
+fn fixture_args() -> [String; 4] {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/entropy-fn");
+    [
+        "--handler".into(),
+        "index.handler".into(),
+        "--env".into(),
+        format!("LAMBDA_TASK_ROOT={}", root.display()),
+    ]
 }
 
 /// A snaprun process, killed on drop (a failed assertion included). The
@@ -32,16 +44,17 @@ impl Drop for Running {
     }
 }
 
-/// Runs `snaprun check-unique --engine criu --snapshot-dir DIR EXTRA --
-/// fixture` and returns (exit code, stdout, stderr), failing after LIMIT.
+/// Runs `snaprun check-unique --engine criu --snapshot-dir DIR` on the
+/// fixture, with EXTRA, and returns (exit code, stdout, stderr), failing after LIMIT.
 fn check_unique(snapshot_dir: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
     let mut child = Running(
         snaprun()
             .args(["check-unique", "--engine", "criu", "--snapshot-dir"])
             .arg(snapshot_dir)
+            .args(fixture_args())
             .args(extra)
             .arg("--")
-            .arg(fixture())
+            .arg(bootstrap())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -180,7 +193,7 @@ fn assert_fails_with(args: &[&str], needle: &str) {
 
 #[test]
 fn bad_input_is_one_clear_line() {
-    let bootstrap = fixture();
+    let bootstrap = bootstrap();
     let bootstrap = bootstrap.to_str().unwrap();
     assert_fails_with(
         &["check-unique", "--instances", "0", "--", bootstrap],
