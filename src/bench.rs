@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::engines::SnapshotEngine;
 use crate::function::FunctionSpec;
-use crate::instance::{Instance, StartError};
-use crate::restorer::SnapshotEngine;
+use crate::instance::Instance;
 use crate::runtime::Outcome;
+use crate::start_error::StartError;
 
 /// Minimum, median and maximum of a set of samples, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,7 +42,7 @@ impl Spread {
 
 /// What a bench run measured.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct BenchResults {
     /// `criu` or `none`.
     pub engine: &'static str,
     /// Runs of each kind.
@@ -90,7 +91,7 @@ pub async fn run(
     snapshot: Option<SnapshotEngine>,
     runs: usize,
     payload: Bytes,
-) -> Result<Report, BenchError> {
+) -> Result<BenchResults, BenchError> {
     let engine = snapshot.as_ref().map_or("none", SnapshotEngine::name);
     let prepared = match snapshot {
         Some(snapshot) => Some(
@@ -157,7 +158,7 @@ pub async fn run(
         warm.push(started.elapsed());
     }
     instance.kill().await;
-    Ok(Report {
+    Ok(BenchResults {
         engine,
         runs,
         cold: Spread::of(&cold),
@@ -197,7 +198,7 @@ async fn invoke(
     }
 }
 
-impl Report {
+impl BenchResults {
     /// Cold median over restore median.
     pub fn cold_over_restore(&self) -> Option<f64> {
         self.restore.map(|r| self.cold.median / r.median)

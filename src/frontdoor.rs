@@ -1,6 +1,7 @@
 //! The invoke front door, as the Lambda runtime interface emulator serves it:
 //! `POST /2015-03-31/functions/function/invocations`.
 
+use snap::lambda::ErrorType;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
@@ -15,7 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::pool::{Job, Queue};
+use crate::pool::{Invocation, Queue};
 use crate::runtime::{ErrorBody, MAX_PAYLOAD, Outcome};
 
 /// Serves the front door on `listener` until the task is dropped.
@@ -88,7 +89,7 @@ async fn invoke(queue: Queue, req: Request<Incoming>) -> Reply {
         }
     };
     let (reply, outcome) = oneshot::channel();
-    if queue.send(Job { payload, reply }).await.is_err() {
+    if queue.send(Invocation { payload, reply }).await.is_err() {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceException",
@@ -131,7 +132,7 @@ fn respond(
         // Lambda marks a function's error this way; the status stays 200.
         headers.insert(
             "x-amz-function-error",
-            HeaderValue::from_static("Unhandled"),
+            HeaderValue::from_static(ErrorType::Unhandled.as_str()),
         );
     }
     response

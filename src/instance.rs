@@ -1,17 +1,22 @@
-//! One running bootstrap and the Runtime API it talks to.
+//! One running bootstrap and the Runtime API it talks to: an [`Instance`],
+//! started cold or restored, until it is killed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use snap::process::TreeRoot;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
+use crate::child::{ProcessStart, clean_child};
 use crate::function::FunctionSpec;
-use snap::process::TreeRoot;
-
+use crate::procfs::{first_child, peak_rss_mb};
+use crate::readiness::wait_ready;
 use crate::relay::outside::Mux;
-use crate::runtime::{ErrorBody, Phase, RuntimeApi, SnapStart, routes};
+use crate::runtime::listener::accept_loop;
+use crate::runtime::{BootstrapState, RuntimeApi, SnapStart};
+use crate::start_error::StartError;
 
 /// How an instance came to be, for its first REPORT line.
 #[derive(Debug, Clone, Copy)]
@@ -26,79 +31,6 @@ pub enum Start {
         /// Restore start to the first `invocation/next`.
         restore: Duration,
     },
-}
-
-/// Why an instance could not be made ready.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The bootstrap could not be started at all.
-    #[error("cannot start bootstrap {bootstrap}: {cause}")]
-    Spawn {
-        /// The bootstrap.
-        bootstrap: String,
-        /// Why.
-        cause: std::io::Error,
-    },
-    /// The Runtime API could not listen.
-    #[error("cannot listen for the Runtime API: {0}")]
-    Listen(std::io::Error),
-    /// Init failed: the runtime posted `init/error` or exited.
-    #[error("init failed: {}: {}", .0.error_type, .0.message)]
-    Init(ErrorBody),
-    /// An after-restore hook failed: the runtime posted `restore/error`.
-    #[error("restore failed: {}: {}", .0.error_type, .0.message)]
-    Restore(ErrorBody),
-    /// Init or restore did not finish in time.
-    #[error("{error_type}: not ready within {:.1} s", limit.as_secs_f64())]
-    Timeout {
-        /// The limit.
-        limit: Duration,
-        /// `Runtime.InitTimeout` or `Runtime.RestoreHookUserTimeout`.
-        error_type: &'static str,
-    },
-    /// The snapshot could not be made or restored.
-    #[error("{0}")]
-    Snapshot(String),
-}
-
-impl StartError {
-    /// The error an invoker sees for this failure.
-    pub fn to_error_body(&self) -> ErrorBody {
-        match self {
-            Self::Init(body) | Self::Restore(body) => body.clone(),
-            Self::Timeout { error_type, .. } => ErrorBody::new(*error_type, self.to_string()),
-            other => ErrorBody::new("Runtime.Unknown", other.to_string()),
-        }
-    }
-}
-
-/// How a plain child process starts.
-#[derive(Debug)]
-pub struct ProcessStart<'a> {
-    /// What `restore/next` does.
-    pub snapstart: SnapStart,
-    /// `AWS_LAMBDA_INITIALIZATION_TYPE`.
-    pub initialization_type: &'a str,
-    /// Variables added after the function's environment.
-    pub extra_env: &'a [(&'a str, std::ffi::OsString)],
-    /// Start it with `ADDR_NO_RANDOMIZE` (the native engine needs it).
-    pub fixed_layout: bool,
-    /// Limit until ready; the function's init limit if `None`.
-    pub limit: Option<Duration>,
-    /// The error type when the limit passes.
-    pub timeout_type: &'static str,
-}
-
-impl ProcessStart<'static> {
-    /// A plain cold start.
-    pub const COLD: Self = Self {
-        snapstart: SnapStart::Off,
-        initialization_type: "on-demand",
-        extra_env: &[],
-        fixed_layout: false,
-        limit: None,
-        timeout_type: "Runtime.InitTimeout",
-    };
 }
 
 /// A bootstrap that has finished init and waits in `invocation/next`.
@@ -169,7 +101,7 @@ impl Instance {
             &api,
             exit_of(&mut child),
             how.limit.unwrap_or(spec.init_timeout),
-            Phase::Ready,
+            BootstrapState::Ready,
             how.timeout_type,
         )
         .await;
@@ -266,104 +198,9 @@ impl Drop for Instance {
     }
 }
 
-/// In a forked child before exec: gives the bootstrap a clean descriptor
-/// table, as Lambda does (nothing snaprun inherited above stdio), and the
-/// fixed layout the native engine needs.
-///
-/// # Safety
-/// Only between fork and exec; async-signal-safe.
-pub(crate) unsafe fn clean_child(fixed_layout: bool) {
-    // SAFETY: the caller runs this between fork and exec.
-    unsafe { snap::sandbox::close_inherited_on_exec() };
-    if fixed_layout {
-        // The child then fails in `snap::native::init` with a clear error.
-        let _ = snap::native::set_fixed_layout();
-    }
-}
-
 async fn exit_of(child: &mut Child) -> String {
     match child.wait().await {
         Ok(status) => status.to_string(),
         Err(err) => err.to_string(),
     }
-}
-
-/// The first child of `pid`, from `/proc/PID/task/PID/children`.
-fn first_child(pid: i32) -> Option<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Serves every connection the bootstrap opens.
-async fn accept_loop(listener: TcpListener, api: Arc<RuntimeApi>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let api = Arc::clone(&api);
-        tokio::spawn(async move {
-            if let Err(err) = routes::serve(api, stream).await {
-                tracing::debug!(%err, "runtime API connection ended");
-            }
-        });
-    }
-}
-
-/// Waits until the bootstrap's phase reaches `target` (`Ready`: blocked in
-/// `invocation/next`; or the snapshot point), failing on `init/error`,
-/// `restore/error`, exit or `limit`.
-pub async fn wait_ready(
-    api: &RuntimeApi,
-    exited: impl std::future::Future<Output = String>,
-    limit: Duration,
-    target: Phase,
-    timeout_type: &'static str,
-) -> Result<Phase, StartError> {
-    let mut phase = api.phase();
-    let reached = phase.wait_for(|p| {
-        matches!(p, Phase::InitFailed(_) | Phase::RestoreFailed(_))
-            || *p == target
-            || (target == Phase::AwaitingRestore && p.is_snapshot_point())
-    });
-    let outcome = tokio::select! {
-        p = reached => p.map(|p| p.clone()).ok(),
-        status = exited => {
-            // An init/error or restore/error posted just before exiting wins.
-            return Err(match &*api.phase().borrow() {
-                Phase::InitFailed(body) => StartError::Init(body.clone()),
-                Phase::RestoreFailed(body) => StartError::Restore(body.clone()),
-                _ => StartError::Init(ErrorBody::new(
-                    "Runtime.ExitError",
-                    format!("the bootstrap exited during {} ({status})", if target == Phase::Ready { "init" } else { "init, before the snapshot" }),
-                )),
-            });
-        }
-        () = tokio::time::sleep(limit) => None,
-    };
-    match outcome {
-        Some(Phase::InitFailed(body)) => Err(StartError::Init(body)),
-        Some(Phase::RestoreFailed(body)) => Err(StartError::Restore(body)),
-        Some(reached) => Ok(reached),
-        None => Err(StartError::Timeout {
-            limit,
-            error_type: timeout_type,
-        }),
-    }
-}
-
-/// Peak RSS of `pid` in MB, from `/proc/PID/status`.
-pub fn peak_rss_mb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb.div_ceil(1024))
 }

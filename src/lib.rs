@@ -1,17 +1,20 @@
 //! The machinery behind `snaprun`: the Lambda Runtime API a bootstrap talks
 //! to, the instances that run it and the front door that invokes them.
+//! `docs/architecture.md` draws who calls whom.
 
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod child;
+pub mod engines;
 pub mod frontdoor;
 pub mod function;
 pub mod instance;
-pub mod native;
 pub mod pool;
+pub mod procfs;
+pub mod readiness;
 pub mod relay;
 pub mod report;
-pub mod restorer;
 pub mod runtime;
-pub mod snapstart;
+pub mod start_error;
 pub mod uniqueness;

@@ -5,21 +5,23 @@
 //! flight when its bootstrap crashes or times out gets an error, and the slot
 //! gets a fresh instance.
 
+use snap::lambda::ErrorType;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::engines::{Restorer, SnapshotEngine};
 use crate::function::FunctionSpec;
-use crate::instance::{Instance, Start, StartError};
+use crate::instance::{Instance, Start};
 use crate::report;
-use crate::restorer::{Restorer, SnapshotEngine};
 use crate::runtime::{ErrorBody, Outcome};
+use crate::start_error::StartError;
 
 /// One invocation waiting for an instance.
 #[derive(Debug)]
-pub struct Job {
+pub struct Invocation {
     /// The event.
     pub payload: Bytes,
     /// Where the outcome goes.
@@ -27,7 +29,7 @@ pub struct Job {
 }
 
 /// The queue the front door feeds.
-pub type Queue = mpsc::Sender<Job>;
+pub type Queue = mpsc::Sender<Invocation>;
 
 /// How a slot gets a fresh instance.
 #[derive(Debug)]
@@ -83,7 +85,7 @@ impl Launcher {
 
 /// Starts `concurrency` slots and returns their queue.
 pub fn start(launcher: Launcher, concurrency: usize) -> Queue {
-    let (tx, rx) = mpsc::channel::<Job>(1024);
+    let (tx, rx) = mpsc::channel::<Invocation>(1024);
     let rx = Arc::new(Mutex::new(rx));
     let launcher = Arc::new(launcher);
     for slot in 0..concurrency {
@@ -92,7 +94,11 @@ pub fn start(launcher: Launcher, concurrency: usize) -> Queue {
     tx
 }
 
-async fn run_slot(slot: usize, launcher: Arc<Launcher>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn run_slot(
+    slot: usize,
+    launcher: Arc<Launcher>,
+    jobs: Arc<Mutex<mpsc::Receiver<Invocation>>>,
+) {
     // Init runs before the first invocation arrives; a failed init is the
     // first invocation's answer, and the next one tries again.
     let mut init_error = None;
@@ -177,7 +183,7 @@ async fn serve(
             },
             status = current.exited() => {
                 let error = ErrorBody::new(
-                    "Runtime.ExitError",
+                    ErrorType::ExitError,
                     format!("RequestId: {request_id} Error: Runtime exited ({status})"),
                 );
                 let delivered = current.api.fail_in_flight(error.clone());
@@ -192,7 +198,7 @@ async fn serve(
             }
             () = tokio::time::sleep(timeout) => {
                 let error = ErrorBody::new(
-                    "Sandbox.Timedout",
+                    ErrorType::Timedout,
                     format!("RequestId: {request_id} Error: Task timed out after {:.2} seconds", timeout.as_secs_f64()),
                 );
                 current.api.fail_in_flight(error.clone());

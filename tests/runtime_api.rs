@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use snaprun::runtime::{
-    FunctionConfig, MAX_PAYLOAD, Outcome, Phase, RuntimeApi, SnapStart, routes,
+    BootstrapState, FunctionConfig, MAX_PAYLOAD, Outcome, RuntimeApi, SnapStart, routes,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -121,7 +121,7 @@ async fn next_then_response_delivers_the_event_and_the_result() {
             .unwrap()
             .starts_with("Root=1-")
     );
-    assert_eq!(*api.phase().borrow(), Phase::Invoking(id.clone()));
+    assert_eq!(*api.state().borrow(), BootstrapState::Invoking(id.clone()));
 
     let answer = post(
         addr,
@@ -295,8 +295,8 @@ async fn init_error_is_accepted_during_init_only() {
     )
     .await;
     assert_eq!(answer.status, 202);
-    match &*api.phase().borrow() {
-        Phase::InitFailed(e) => assert_eq!(e.error_type, "Runtime.ImportModuleError"),
+    match &*api.state().borrow() {
+        BootstrapState::InitFailed(e) => assert_eq!(e.error_type, "Runtime.ImportModuleError"),
         other => panic!("{other:?}"),
     }
     // The first report stands: a second one (lambda_runtime repeating what
@@ -310,8 +310,8 @@ async fn init_error_is_accepted_during_init_only() {
     )
     .await;
     assert_eq!(again.status, 403);
-    match &*api.phase().borrow() {
-        Phase::InitFailed(e) => assert_eq!(e.error_type, "Runtime.ImportModuleError"),
+    match &*api.state().borrow() {
+        BootstrapState::InitFailed(e) => assert_eq!(e.error_type, "Runtime.ImportModuleError"),
         other => panic!("{other:?}"),
     }
     assert_eq!(get(addr, "/invocation/next").await.status, 403);
@@ -321,9 +321,12 @@ async fn init_error_is_accepted_during_init_only() {
 async fn restore_next_is_the_snapshot_point_and_restore_error_follows_it() {
     let (api, addr) = start(SnapStart::Snapshotting).await;
     let pending = tokio::spawn(get(addr, "/restore/next"));
-    let mut phase = api.phase();
-    phase.wait_for(Phase::is_snapshot_point).await.unwrap();
-    assert_eq!(*phase.borrow(), Phase::AwaitingRestore);
+    let mut state = api.state();
+    state
+        .wait_for(BootstrapState::is_snapshot_point)
+        .await
+        .unwrap();
+    assert_eq!(*state.borrow(), BootstrapState::AwaitingRestore);
     assert!(!pending.is_finished());
     // A second restore/next, or next, while one is pending, is refused.
     assert_eq!(get(addr, "/restore/next").await.status, 403);
@@ -331,7 +334,7 @@ async fn restore_next_is_the_snapshot_point_and_restore_error_follows_it() {
     api.release_restore();
     let answer = pending.await.unwrap();
     assert_eq!((answer.status, answer.body.as_str()), (200, ""));
-    assert_eq!(*api.phase().borrow(), Phase::Restoring);
+    assert_eq!(*api.state().borrow(), BootstrapState::Restoring);
     let answer = post(
         addr,
         "/restore/error",
@@ -340,7 +343,7 @@ async fn restore_next_is_the_snapshot_point_and_restore_error_follows_it() {
     .await;
     assert_eq!(answer.status, 202);
     assert!(
-        matches!(&*api.phase().borrow(), Phase::RestoreFailed(e) if e.error_type == "Runtime.AfterRestoreError")
+        matches!(&*api.state().borrow(), BootstrapState::RestoreFailed(e) if e.error_type == "Runtime.AfterRestoreError")
     );
 }
 
@@ -433,8 +436,8 @@ async fn a_natively_restored_process_reports_restore_errors_before_its_first_nex
     )
     .await;
     assert_eq!(answer.status, 202);
-    match &*api.phase().borrow() {
-        Phase::RestoreFailed(e) => assert_eq!(e.error_type, "Runtime.AfterRestoreError"),
+    match &*api.state().borrow() {
+        BootstrapState::RestoreFailed(e) => assert_eq!(e.error_type, "Runtime.AfterRestoreError"),
         other => panic!("{other:?}"),
     }
     // A process that was never restored cannot report one.

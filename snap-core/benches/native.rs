@@ -21,7 +21,7 @@ fn restore(dir: &Path) -> Duration {
         .stdout(Stdio::null());
     // SAFETY: set_fixed_layout is async-signal-safe.
     unsafe {
-        cmd.pre_exec(snap::native::set_fixed_layout);
+        cmd.pre_exec(snap::set_fixed_layout);
     }
     let started = Instant::now();
     let status = cmd.status().unwrap();

@@ -55,3 +55,9 @@ pub trait Engine {
         }
     }
 }
+
+/// The name the native engine records in manifests.
+pub const NATIVE: &str = "native";
+
+/// The name the CRIU engine records in manifests.
+pub const CRIU: &str = "criu";

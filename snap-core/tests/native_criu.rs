@@ -64,7 +64,7 @@ fn a_two_threaded_process_checkpoints_itself_through_criu_and_is_restored() {
     let (reader, writer) = std::io::pipe().unwrap();
     let mut options = RestoreOptions::default();
     options.stdio[1] = Some(writer.into());
-    let mut tree = snap::native::restore_with_criu(
+    let mut tree = snap::criu::restore_self(
         &dir,
         options,
         vec!["probe".into(), "restored".into()],

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use snap::lambda::ErrorType;
+
 /// An error a hook returns.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -99,11 +101,11 @@ impl HookError {
     /// `Runtime.BeforeSnapshotError`, `Runtime.AfterRestoreError`, or
     /// `Runtime.RestoreHookUserTimeout` for an after-restore hook that
     /// timed out.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> ErrorType {
         match (self.phase(), self) {
-            (Phase::BeforeCheckpoint, _) => "Runtime.BeforeSnapshotError",
-            (Phase::AfterRestore, Self::TimedOut { .. }) => "Runtime.RestoreHookUserTimeout",
-            (Phase::AfterRestore, _) => "Runtime.AfterRestoreError",
+            (Phase::BeforeCheckpoint, _) => ErrorType::BeforeSnapshotError,
+            (Phase::AfterRestore, Self::TimedOut { .. }) => ErrorType::RestoreHookUserTimeout,
+            (Phase::AfterRestore, _) => ErrorType::AfterRestoreError,
         }
     }
 }
@@ -125,11 +127,12 @@ pub enum PhaseError {
     #[error("{0}")]
     AfterRestore(HookError),
     /// The hooks could not be run at all.
-    #[error("cannot run the {phase} hooks: {cause}")]
+    #[error("cannot run the {phase} hooks")]
     Runner {
         /// The phase.
         phase: Phase,
         /// The cause.
+        #[source]
         cause: std::io::Error,
     },
 }
@@ -151,7 +154,7 @@ impl PhaseError {
     }
 
     /// The `errorType` a Lambda runtime reports this failure under.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> ErrorType {
         match self {
             Self::BeforeCheckpoint { failure, .. } | Self::AfterRestore(failure) => {
                 failure.error_type()
@@ -159,8 +162,8 @@ impl PhaseError {
             Self::Runner {
                 phase: Phase::BeforeCheckpoint,
                 ..
-            } => "Runtime.BeforeSnapshotError",
-            Self::Runner { .. } => "Runtime.AfterRestoreError",
+            } => ErrorType::BeforeSnapshotError,
+            Self::Runner { .. } => ErrorType::AfterRestoreError,
         }
     }
 }

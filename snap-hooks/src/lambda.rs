@@ -79,14 +79,14 @@ impl SnapStartResource for Hooks {
 /// Posts `error` to the Runtime API's `endpoint` with its proper type.
 async fn report(endpoint: &'static str, error: PhaseError) -> Error {
     let error_type = error.error_type();
-    let message = error.to_string();
+    let message = snap::chain(&error);
     let posted = tokio::task::spawn_blocking(move || {
-        snap::lambda_api::post_error(endpoint, error_type, &message)
+        snap::lambda::post_error(endpoint, error_type, &message)
     })
     .await;
     match posted {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(%e, "cannot post /runtime/{endpoint}"),
+        Ok(Err(e)) => tracing::error!(error = %snap::chain(&e), "cannot post /runtime/{endpoint}"),
         Err(e) => tracing::error!(%e, "cannot post /runtime/{endpoint}"),
     }
     Box::new(error)

@@ -3,21 +3,12 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Why the after-restore phase runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResumeKind {
-    /// This process was restored from a snapshot.
-    Restored,
-    /// This process took the snapshot and carries on (as CRaC notifies
-    /// resources after a checkpoint too).
-    Checkpointed,
-    /// The checkpoint failed after the before-checkpoint hooks ran; the
-    /// hooks put the process back to work.
-    Aborted,
-}
+pub use snap::ResumeKind;
 
 /// The context of an after-restore phase, readable from any hook through
-/// [`resume()`].
+/// [`resume()`]: which side of the checkpoint this is ([`ResumeKind`]) and,
+/// after a restore, what the restoring invocation brought (from
+/// [`snap::RestoreContext`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resume {
     /// Why the phase runs.
@@ -46,7 +37,7 @@ impl Resume {
     pub fn carried_on(kind: ResumeKind) -> Self {
         Self {
             kind,
-            generation: snap_generation(),
+            generation: snap::generation(),
             env: Vec::new(),
             snapshot: None,
         }
@@ -55,17 +46,6 @@ impl Resume {
     /// Whether this is a restored process.
     pub fn is_restore(&self) -> bool {
         self.kind == ResumeKind::Restored
-    }
-}
-
-fn snap_generation() -> u64 {
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    {
-        snap::generation()
-    }
-    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
-    {
-        0
     }
 }
 

@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 use bytes::Bytes;
+use snaprun::engines::SnapshotEngine;
 use snaprun::function::FunctionSpec;
-use snaprun::restorer::SnapshotEngine;
 
 use super::function_args::FunctionArgs;
 

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
+use snaprun::engines::{SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
-use snaprun::native::NativePlan;
-use snaprun::restorer::SnapshotEngine;
 use snaprun::runtime::FunctionConfig;
 
 /// Snapshot a function with a heavy init and compare cold, restored and warm
@@ -63,10 +62,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let dir = std::env::temp_dir()
         .join("snaprun")
         .join("demo-rust-heavy-init");
-    let engine = SnapshotEngine::Native(NativePlan {
+    let engine = SnapshotEngine::Native(SnapshotPlan {
         spec: spec.clone(),
         dir,
         fresh: true,
+        forwards: Vec::new(),
         restore_timeout: Duration::from_secs(10),
     });
     eprintln!(

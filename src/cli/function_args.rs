@@ -6,11 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use snap::criu::CriuEngine;
+use snaprun::engines::{SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
-use snaprun::native::NativePlan;
-use snaprun::restorer::SnapshotEngine;
 use snaprun::runtime::FunctionConfig;
-use snaprun::snapstart::Plan;
 
 /// Which engine starts instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -138,7 +136,7 @@ impl FunctionArgs {
             Picked::None => None,
             Picked::Criu(engine) => Some(SnapshotEngine::Criu(
                 engine,
-                Plan {
+                SnapshotPlan {
                     spec: spec.clone(),
                     dir,
                     fresh: self.fresh,
@@ -151,10 +149,11 @@ impl FunctionArgs {
                     self.forward.is_empty(),
                     "--forward is for the CRIU engine; native instances share the host's network"
                 );
-                Some(SnapshotEngine::Native(NativePlan {
+                Some(SnapshotEngine::Native(SnapshotPlan {
                     spec: spec.clone(),
                     dir,
                     fresh: self.fresh,
+                    forwards: Vec::new(),
                     restore_timeout,
                 }))
             }
@@ -172,43 +171,83 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 
 /// The engine asked for, or the best one that works here for `bootstrap`.
 fn pick_engine(choice: EngineChoice, bootstrap: &std::path::Path) -> anyhow::Result<Picked> {
+    let links_native = snap::lambda::supports_native(bootstrap);
     match choice {
         EngineChoice::None => Ok(Picked::None),
         EngineChoice::Criu => Ok(Picked::Criu(CriuEngine::locate().context("--engine criu")?)),
         EngineChoice::Native => {
             anyhow::ensure!(
-                snap::native::supports_native(bootstrap),
-                "--engine native: {} does not link snap's native engine (it must call snap::native::snapshot_point())",
+                snap::NATIVE_SUPPORTED,
+                "--engine native: the native engine is not supported on this architecture ({}); use --engine criu",
+                std::env::consts::ARCH
+            );
+            anyhow::ensure!(
+                links_native,
+                "--engine native: {} does not link snap's native engine (it must call snap::lambda::snapshot_point())",
                 bootstrap.display()
             );
             Ok(Picked::Native)
         }
-        EngineChoice::Auto => {
-            if snap::native::supports_native(bootstrap) {
+        EngineChoice::Auto => match auto_native(links_native, snap::NATIVE_SUPPORTED) {
+            AutoNative::Use => {
                 eprintln!(
                     "snaprun: engine auto: using native ({} links snap)",
                     bootstrap.display()
                 );
-                return Ok(Picked::Native);
+                Ok(Picked::Native)
             }
-            match CriuEngine::locate() {
-                Ok(engine) if nix::unistd::geteuid().is_root() => {
+            why => {
+                if why == AutoNative::Unsupported {
                     eprintln!(
-                        "snaprun: engine auto: using CRIU {} ({})",
-                        engine.version(),
-                        engine.binary().display()
+                        "snaprun: engine auto: {} links snap, but the native engine is not supported on {}",
+                        bootstrap.display(),
+                        std::env::consts::ARCH
                     );
-                    Ok(Picked::Criu(engine))
                 }
-                Ok(_) => {
-                    eprintln!("snaprun: engine auto: using none (CRIU needs root)");
-                    Ok(Picked::None)
-                }
-                Err(err) => {
-                    eprintln!("snaprun: engine auto: using none ({err})");
-                    Ok(Picked::None)
-                }
+                auto_criu()
             }
+        },
+    }
+}
+
+/// Whether `--engine auto` takes the native engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AutoNative {
+    /// The bootstrap links it and it runs here.
+    Use,
+    /// The bootstrap does not link it.
+    NotLinked,
+    /// The bootstrap links it, but this architecture has no native engine:
+    /// fall back to CRIU.
+    Unsupported,
+}
+
+fn auto_native(links_native: bool, native_supported: bool) -> AutoNative {
+    match (links_native, native_supported) {
+        (false, _) => AutoNative::NotLinked,
+        (true, true) => AutoNative::Use,
+        (true, false) => AutoNative::Unsupported,
+    }
+}
+
+/// `--engine auto` without the native engine: CRIU as root, else none.
+fn auto_criu() -> anyhow::Result<Picked> {
+    match CriuEngine::locate() {
+        Ok(engine) if nix::unistd::geteuid().is_root() => {
+            eprintln!(
+                "snaprun: engine auto: using CRIU {} ({})",
+                engine.version(),
+                engine.binary().display()
+            );
+            Ok(Picked::Criu(engine))
+        }
+        Ok(_) => {
+            eprintln!("snaprun: engine auto: using none (CRIU needs root)");
+            Ok(Picked::None)
+        }
+        Err(err) => {
+            eprintln!("snaprun: engine auto: using none ({})", snap::chain(&err));
+            Ok(Picked::None)
         }
     }
 }
@@ -233,4 +272,22 @@ fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
         .ok()
         .filter(|d| !d.is_zero())
         .with_context(|| format!("--{name} must be a positive number of seconds, not {value}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_falls_back_from_native_where_the_architecture_has_none() {
+        assert_eq!(auto_native(true, true), AutoNative::Use);
+        assert_eq!(auto_native(true, false), AutoNative::Unsupported);
+        assert_eq!(auto_native(false, true), AutoNative::NotLinked);
+        assert_eq!(auto_native(false, false), AutoNative::NotLinked);
+        // This build's own answer follows its target.
+        assert_eq!(
+            snap::NATIVE_SUPPORTED,
+            cfg!(all(target_os = "linux", target_arch = "x86_64"))
+        );
+    }
 }

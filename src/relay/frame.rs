@@ -4,7 +4,7 @@
 //! offset  size  field
 //!      0     1  kind: 1 OPEN, 2 DATA, 3 CLOSE, 4 EXIT
 //!      1     4  stream id, u32 little-endian (0 for EXIT)
-//!      5     4  payload length, u32 little-endian, at most MAX_PAYLOAD
+//!      5     4  payload length, u32 little-endian, at most MAX_FRAME_PAYLOAD
 //!      9     n  payload: OPEN the listener index (u32 LE: 0 is the Runtime
 //!               API, k the k-th forward); DATA the bytes; CLOSE nothing;
 //!               EXIT the bootstrap's wait status (i32 LE)
@@ -15,7 +15,7 @@ use std::io;
 /// Header length.
 pub const HEADER: usize = 9;
 /// The largest payload in one frame.
-pub const MAX_PAYLOAD: usize = 1 << 20;
+pub const MAX_FRAME_PAYLOAD: usize = 1 << 20;
 
 /// One frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl Frame {
         };
         let id = u32::from_le_bytes([header[1], header[2], header[3], header[4]]);
         let len = u32::from_le_bytes([header[5], header[6], header[7], header[8]]) as usize;
-        if len > MAX_PAYLOAD {
+        if len > MAX_FRAME_PAYLOAD {
             return Err(invalid(format!("frame payload of {len} bytes")));
         }
         let Some(payload) = buf.get(HEADER..HEADER + len) else {

@@ -13,7 +13,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::frame::{Frame, MAX_PAYLOAD};
+use super::frame::{Frame, MAX_FRAME_PAYLOAD};
 
 /// What the relay serves and runs.
 #[derive(Debug)]
@@ -173,7 +173,7 @@ impl Relay {
         let Some(conn) = self.conns.get_mut(&id) else {
             return Ok(());
         };
-        let cap = MAX_PAYLOAD.min(buf.len());
+        let cap = MAX_FRAME_PAYLOAD.min(buf.len());
         let n = match conn.read(&mut buf[..cap]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, watch};
 
-use super::frame::{Frame, MAX_PAYLOAD};
+use super::frame::{Frame, MAX_FRAME_PAYLOAD};
 use crate::runtime::{RuntimeApi, routes};
 
 /// The streams of one relay.
@@ -186,7 +186,7 @@ async fn pump(
     let to_relay = mux.to_relay.clone();
     let shared = Arc::clone(&mux.shared);
     let outbound = async move {
-        let mut buf = vec![0u8; MAX_PAYLOAD.min(64 * 1024)];
+        let mut buf = vec![0u8; MAX_FRAME_PAYLOAD.min(64 * 1024)];
         loop {
             match read.read(&mut buf).await {
                 Ok(0) | Err(_) => break,

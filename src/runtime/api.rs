@@ -1,4 +1,4 @@
-//! One instance's side of the Runtime API: its phase, its pending event and
+//! One instance's side of the Runtime API: its state, its pending event and
 //! the invocation in flight.
 
 use std::sync::Mutex;
@@ -23,7 +23,7 @@ pub enum SnapStart {
 
 /// Where the bootstrap is in its lifecycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Phase {
+pub enum BootstrapState {
     /// Started; init is running.
     Initializing,
     /// Init and before-snapshot hooks are done: blocked in `restore/next`.
@@ -43,7 +43,7 @@ pub enum Phase {
     RestoreFailed(ErrorBody),
 }
 
-impl Phase {
+impl BootstrapState {
     /// Whether the bootstrap has reached the point where a snapshot is
     /// taken: `restore/next`, or the first `invocation/next` of a runtime
     /// that never calls it.
@@ -54,7 +54,7 @@ impl Phase {
 
 /// An event and where its outcome goes.
 #[derive(Debug)]
-pub(super) struct Job {
+pub(super) struct Delivery {
     pub(super) event: Event,
     pub(super) reply: oneshot::Sender<Outcome>,
 }
@@ -75,7 +75,7 @@ struct State {
 /// Why a call is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Refusal {
-    /// 403: the call does not fit the current phase.
+    /// 403: the call does not fit the current state.
     WrongState(&'static str),
     /// 400: the request id is not the one in flight.
     UnknownRequestId(String),
@@ -88,9 +88,9 @@ pub struct RuntimeApi {
     config: FunctionConfig,
     snapstart: SnapStart,
     state: Mutex<State>,
-    phase: watch::Sender<Phase>,
-    jobs_tx: mpsc::Sender<Job>,
-    jobs_rx: tokio::sync::Mutex<mpsc::Receiver<Job>>,
+    lifecycle: watch::Sender<BootstrapState>,
+    jobs_tx: mpsc::Sender<Delivery>,
+    jobs_rx: tokio::sync::Mutex<mpsc::Receiver<Delivery>>,
     released: watch::Sender<bool>,
 }
 
@@ -102,7 +102,7 @@ impl RuntimeApi {
             config,
             snapstart,
             state: Mutex::new(State::default()),
-            phase: watch::Sender::new(Phase::Initializing),
+            lifecycle: watch::Sender::new(BootstrapState::Initializing),
             jobs_tx,
             jobs_rx: tokio::sync::Mutex::new(jobs_rx),
             released: watch::Sender::new(snapstart == SnapStart::Restored),
@@ -114,9 +114,9 @@ impl RuntimeApi {
         &self.config
     }
 
-    /// Follows the bootstrap's phase.
-    pub fn phase(&self) -> watch::Receiver<Phase> {
-        self.phase.subscribe()
+    /// Follows the bootstrap's state.
+    pub fn state(&self) -> watch::Receiver<BootstrapState> {
+        self.lifecycle.subscribe()
     }
 
     /// Answers the pending `restore/next` (after a failed checkpoint, the
@@ -151,7 +151,7 @@ impl RuntimeApi {
             ),
         };
         self.jobs_tx
-            .send(Job { event, reply })
+            .send(Delivery { event, reply })
             .await
             .map_err(|e| e.0.event.payload)?;
         Ok((request_id, outcome))
@@ -188,17 +188,21 @@ impl RuntimeApi {
                     "an invocation is in flight: post its response or error first",
                 ));
             }
-            match &*self.phase.borrow() {
-                Phase::InitFailed(_) => return Err(Refusal::WrongState("init has failed")),
-                Phase::RestoreFailed(_) => return Err(Refusal::WrongState("restore has failed")),
-                Phase::AwaitingRestore => {
+            match &*self.lifecycle.borrow() {
+                BootstrapState::InitFailed(_) => {
+                    return Err(Refusal::WrongState("init has failed"));
+                }
+                BootstrapState::RestoreFailed(_) => {
+                    return Err(Refusal::WrongState("restore has failed"));
+                }
+                BootstrapState::AwaitingRestore => {
                     return Err(Refusal::WrongState("restore/next is pending"));
                 }
                 _ => {}
             }
             state.init_over = true;
         }
-        self.phase.send_replace(Phase::Ready);
+        self.lifecycle.send_replace(BootstrapState::Ready);
         let mut jobs = self.jobs_rx.lock().await;
         let job = jobs
             .recv()
@@ -209,7 +213,8 @@ impl RuntimeApi {
             request_id: request_id.clone(),
             reply: job.reply,
         });
-        self.phase.send_replace(Phase::Invoking(request_id));
+        self.lifecycle
+            .send_replace(BootstrapState::Invoking(request_id));
         Ok(job.event)
     }
 
@@ -228,7 +233,7 @@ impl RuntimeApi {
         }
         drop(state);
         // The bootstrap goes back to `next`; until then it is not Ready.
-        self.phase.send_replace(Phase::Working);
+        self.lifecycle.send_replace(BootstrapState::Working);
         Ok(())
     }
 
@@ -250,10 +255,11 @@ impl RuntimeApi {
         }
         // The first report stands: a runtime whose hook library already
         // reported the failure with its proper type may report it again.
-        if matches!(*self.phase.borrow(), Phase::InitFailed(_)) {
+        if matches!(*self.lifecycle.borrow(), BootstrapState::InitFailed(_)) {
             return Err(Refusal::WrongState("init failure was already reported"));
         }
-        self.phase.send_replace(Phase::InitFailed(error));
+        self.lifecycle
+            .send_replace(BootstrapState::InitFailed(error));
         Ok(())
     }
 
@@ -273,13 +279,13 @@ impl RuntimeApi {
             }
             state.init_over = true;
         }
-        self.phase.send_replace(Phase::AwaitingRestore);
+        self.lifecycle.send_replace(BootstrapState::AwaitingRestore);
         let mut released = self.released.subscribe();
         released
             .wait_for(|r| *r)
             .await
             .map_err(|_| Refusal::WrongState("the environment is shutting down"))?;
-        self.phase.send_replace(Phase::Restoring);
+        self.lifecycle.send_replace(BootstrapState::Restoring);
         Ok(())
     }
 
@@ -288,12 +294,13 @@ impl RuntimeApi {
         // A process the native engine restored never called restore/next:
         // its restore is in progress until it asks for its first event.
         let native_restore = self.snapstart == SnapStart::Restored
-            && *self.phase.borrow() == Phase::Initializing
+            && *self.lifecycle.borrow() == BootstrapState::Initializing
             && !self.lock().init_over;
-        if *self.phase.borrow() != Phase::Restoring && !native_restore {
+        if *self.lifecycle.borrow() != BootstrapState::Restoring && !native_restore {
             return Err(Refusal::WrongState("no restore is in progress"));
         }
-        self.phase.send_replace(Phase::RestoreFailed(error));
+        self.lifecycle
+            .send_replace(BootstrapState::RestoreFailed(error));
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use snap::lambda::ErrorType;
 
 /// The content type of error bodies.
 pub const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
@@ -32,7 +33,9 @@ impl ErrorBody {
     /// and takes its type from the `Lambda-Runtime-Function-Error-Type`
     /// header, as Lambda does.
     pub fn from_posted(body: &[u8], header_type: Option<&str>) -> Self {
-        let fallback_type = header_type.filter(|t| !t.is_empty()).unwrap_or("Unhandled");
+        let fallback_type = header_type
+            .filter(|t| !t.is_empty())
+            .unwrap_or(ErrorType::Unhandled.as_str());
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => Self {
                 error_type: map

@@ -1,5 +1,6 @@
 //! The HTTP side: routing the bootstrap's requests to its [`RuntimeApi`].
 
+use snap::lambda::ErrorType;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -143,7 +144,7 @@ async fn response(api: &RuntimeApi, id: &str, req: Request<Incoming>) -> Reply {
                 // The invoker gets an error instead of a cut-off response.
                 let _ = api.finish(
                     id,
-                    Outcome::Error(ErrorBody::new("Function.ResponseSizeTooLarge", &message)),
+                    Outcome::Error(ErrorBody::new(ErrorType::ResponseSizeTooLarge, &message)),
                 );
                 return error_reply(
                     StatusCode::PAYLOAD_TOO_LARGE,

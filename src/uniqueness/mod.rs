@@ -21,9 +21,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::instance::{Instance, Start, StartError};
-use crate::restorer::{Restorer, SnapshotEngine};
+use crate::engines::{Restorer, SnapshotEngine};
+use crate::instance::{Instance, Start};
 use crate::runtime::Outcome;
+use crate::start_error::StartError;
 
 mod scan;
 
@@ -94,7 +95,7 @@ pub struct Finding {
 
 /// The outcome of a check.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct Findings {
     /// The snapshot engine: `criu` or `native`.
     pub engine: &'static str,
     /// One entry per restored instance, in the order they answered.
@@ -183,7 +184,7 @@ pub struct Check {
 /// Every instance is a restore of its own and answers exactly one event, so
 /// each response comes from a distinct restored process. All of them stay
 /// alive until every one has answered, then all are killed.
-pub async fn run(engine: Option<SnapshotEngine>, check: &Check) -> Result<Report, CheckError> {
+pub async fn run(engine: Option<SnapshotEngine>, check: &Check) -> Result<Findings, CheckError> {
     let engine = engine.ok_or(CheckError::NoSnapshot)?;
     let count = check.instances;
     if count < 2 {
@@ -211,7 +212,7 @@ pub async fn run(engine: Option<SnapshotEngine>, check: &Check) -> Result<Report
     let answers = invoke_all(instances, &check.event, timeout).await?;
     let responses: Vec<&[u8]> = answers.iter().map(|a| &a.response[..]).collect();
     let (findings, random_values) = compare(&responses, &check.event, &check.ignore);
-    Ok(Report {
+    Ok(Findings {
         engine: name,
         instances: answers,
         findings,
@@ -233,7 +234,7 @@ async fn restore_all(restorer: &Arc<Restorer>, count: usize) -> Result<Vec<Insta
     for (i, task) in tasks.into_iter().enumerate() {
         let result = match task.await {
             Ok(result) => result,
-            Err(join) => Err(StartError::Snapshot(join.to_string())),
+            Err(join) => Err(StartError::Task(join)),
         };
         match result {
             Ok(instance) => instances.push(instance),
@@ -347,7 +348,7 @@ async fn invoke(
     }
 }
 
-impl Report {
+impl Findings {
     /// Whether no random-looking value was shared.
     pub fn is_clean(&self) -> bool {
         self.findings.is_empty()

@@ -4,7 +4,7 @@
 //!
 //! The pattern for async Rust under the native engine: do init without a
 //! runtime (or on one that is shut down before the snapshot point), reach
-//! `snap::native::snapshot_point()` with one thread and no sockets, then build
+//! `snap::lambda::snapshot_point()` with one thread and no sockets, then build
 //! a fresh runtime and start the Lambda client after it.
 
 use std::collections::HashMap;
@@ -74,7 +74,7 @@ async fn handle(index: Arc<Index>, event: LambdaEvent<Value>) -> Result<Value, E
         "primes": index.primes.len(),
         "init_ms": index.built_ms,
         "invocations": n,
-        "generation": snap::native::generation(),
+        "generation": snap::generation(),
         "pid": std::process::id(),
         "instance_id": format!("{:032x}", snap_hooks::instance_id()),
     }))
@@ -100,7 +100,7 @@ fn register_failing_hooks() -> Result<(), snap_hooks::RegisterError> {
 
 fn main() {
     // First thing: a fixed layout, and a restore when one is asked for.
-    snap::native::init();
+    snap::init();
     if let Err(err) = run() {
         eprintln!("rust-heavy-init: {err}");
         std::process::exit(1);
@@ -120,9 +120,9 @@ fn run() -> Result<(), Error> {
     snap_hooks::install();
     let _ = snap_hooks::instance_id();
     register_failing_hooks()?;
-    match snap::native::snapshot_point()? {
-        snap::native::Point::Cold => {}
-        snap::native::Point::Restored(ctx) => {
+    match snap::lambda::snapshot_point()? {
+        snap::lambda::Point::Cold => {}
+        snap::lambda::Point::Restored(ctx) => {
             eprintln!("rust-heavy-init: restored (generation {})", ctx.generation);
         }
     }

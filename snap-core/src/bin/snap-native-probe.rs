@@ -30,7 +30,7 @@ mod probe {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-    use snap::native::{self, CheckpointOptions, Resumed};
+    use snap::{CheckpointOptions, Resumed, SelfEngine};
 
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static SIGNALLED: AtomicBool = AtomicBool::new(false);
@@ -55,7 +55,7 @@ mod probe {
     }
 
     pub(super) fn main() {
-        native::init();
+        snap::init();
         // Descriptors inherited from whoever started us are not ours to keep.
         // SAFETY: the probe has opened nothing of its own yet.
         unsafe { snap::sandbox::close_inherited() };
@@ -94,15 +94,15 @@ mod probe {
 
         let before = digest(&map, &words, &*closure);
         let engine = if flag("--criu") {
-            native::SelfEngine::Criu
+            SelfEngine::Criu
         } else {
-            native::SelfEngine::Native
+            SelfEngine::Native
         };
-        match native::checkpoint(&CheckpointOptions::new(&dir).with_engine(engine)) {
+        match snap::checkpoint(&CheckpointOptions::new(&dir).with_engine(engine)) {
             Ok(Resumed::Checkpointed(snapshot)) => {
                 println!(
                     "{{\"side\":\"checkpointed\",\"digest\":{before},\"generation\":{},\"dir\":\"{}\"}}",
-                    native::generation(),
+                    snap::generation(),
                     snapshot.dir().display()
                 );
             }
@@ -132,7 +132,7 @@ mod probe {
                 let _ = writeln!(
                     out,
                     "{{\"side\":\"restored\",\"digest\":{after},\"before\":{before},\"generation\":{},\"ctx_generation\":{},\"entries\":{},\"next_line\":{:?},\"signal\":{},\"local\":{},\"counter\":{},\"exe\":{exe:?},\"marker\":{marker:?},\"args\":{}}}",
-                    native::generation(),
+                    snap::generation(),
                     ctx.generation,
                     map.len(),
                     rest.trim_end(),
@@ -149,7 +149,10 @@ mod probe {
                 }
             }
             Err(err) => {
-                eprintln!("snap-native-probe: checkpoint failed: {err}");
+                eprintln!(
+                    "snap-native-probe: checkpoint failed: {}",
+                    snap::chain(&err)
+                );
                 std::process::exit(2);
             }
         }

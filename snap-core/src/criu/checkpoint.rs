@@ -29,19 +29,20 @@ pub enum CheckpointError {
     #[error(transparent)]
     Tree(#[from] TreeError),
     /// Its identity could not be read.
-    #[error("cannot read the identity of pid {pid}: {cause}")]
+    #[error("cannot read the identity of pid {pid}")]
     Identity {
         /// The process.
         pid: i32,
         /// The cause.
+        #[source]
         cause: std::io::Error,
     },
     /// The snapshot could not be written.
     #[error(transparent)]
     Create(#[from] CreateError),
     /// CRIU's work directory could not be prepared.
-    #[error("cannot prepare a work directory for CRIU: {0}")]
-    WorkDir(std::io::Error),
+    #[error("cannot prepare a work directory for CRIU")]
+    WorkDir(#[source] std::io::Error),
     /// CRIU failed; its log is kept.
     #[error("criu dump of pid {pid} failed: {cause}; log {}: {}", log.display(), log::one_line(log_tail))]
     Criu {

@@ -12,6 +12,7 @@ mod locate;
 mod log;
 mod restore;
 mod rpc;
+mod self_dump;
 mod sys;
 mod tree;
 
@@ -21,6 +22,8 @@ pub use checkpoint::{CheckpointError, CheckpointOptions};
 pub use locate::{INSTALL_SCRIPT, INSTALLED_PATH, LocateError, MIN_VERSION, Version, locate};
 pub use restore::{RestoreError, RestoreOptions, RestoredTree};
 pub use rpc::RpcError;
+pub(crate) use self_dump::run_dump_helper_if_asked;
+pub use self_dump::{SelfDumpError, checkpoint_self, restore_self};
 pub use tree::{CriuState, StdioEnd, TreeError};
 
 use crate::snapshot::HostRule;
@@ -34,7 +37,7 @@ pub struct CriuEngine {
 
 impl CriuEngine {
     /// The engine name recorded in manifests.
-    pub const NAME: &'static str = "criu";
+    pub const NAME: &'static str = crate::engine::CRIU;
 
     /// Binds to the CRIU that [`locate`] finds.
     pub fn locate() -> Result<Self, LocateError> {

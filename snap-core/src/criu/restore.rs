@@ -44,11 +44,11 @@ pub enum RestoreError {
         pid: i32,
     },
     /// A stdio replacement could not be prepared.
-    #[error("cannot prepare stdio for the restored tree: {0}")]
-    Stdio(io::Error),
+    #[error("cannot prepare stdio for the restored tree")]
+    Stdio(#[source] io::Error),
     /// CRIU's work directory could not be prepared.
-    #[error("cannot prepare a work directory for CRIU: {0}")]
-    WorkDir(io::Error),
+    #[error("cannot prepare a work directory for CRIU")]
+    WorkDir(#[source] io::Error),
     /// CRIU failed; its log is kept.
     #[error("criu restore of {} failed: {cause}; log {}: {}", snapshot.display(), log.display(), log::one_line(log_tail))]
     Criu {

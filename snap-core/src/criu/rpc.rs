@@ -27,19 +27,21 @@ const MAX_MESSAGE: usize = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
     /// The binary could not be started.
-    #[error("cannot start {binary}: {cause}")]
+    #[error("cannot start {binary}")]
     Spawn {
         /// The CRIU binary.
         binary: String,
         /// The cause.
+        #[source]
         cause: io::Error,
     },
     /// Talking to the worker failed.
-    #[error("{op} on the CRIU RPC socket: {cause}")]
+    #[error("{op} on the CRIU RPC socket")]
     Socket {
         /// The operation.
         op: &'static str,
         /// The cause.
+        #[source]
         cause: io::Error,
     },
     /// The worker sent something that is not a CRIU response.

@@ -100,11 +100,12 @@ pub enum TreeError {
     )]
     SessionOutside(i32),
     /// Reading `/proc` failed.
-    #[error("{}: {cause}", path.display())]
+    #[error("{}", path.display())]
     Proc {
         /// What was read.
         path: PathBuf,
         /// The cause.
+        #[source]
         cause: io::Error,
     },
 }

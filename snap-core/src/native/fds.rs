@@ -1,78 +1,13 @@
 //! Open file descriptors: which the engine reopens at restore and which it
 //! cannot restore.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 
+use super::DumpError;
 use super::state::OpenFile;
-
-/// What kind of descriptor something is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FdKind {
-    /// A network or unix socket.
-    Socket,
-    /// A pipe or FIFO.
-    Pipe,
-    /// An epoll instance.
-    Epoll,
-    /// An eventfd.
-    EventFd,
-    /// A timerfd.
-    TimerFd,
-    /// A signalfd.
-    SignalFd,
-    /// An inotify instance.
-    Inotify,
-    /// Anything else the engine cannot reopen by path.
-    Other,
-}
-
-impl fmt::Display for FdKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
-            Self::Socket => "socket",
-            Self::Pipe => "pipe",
-            Self::Epoll => "epoll",
-            Self::EventFd => "eventfd",
-            Self::TimerFd => "timerfd",
-            Self::SignalFd => "signalfd",
-            Self::Inotify => "inotify",
-            Self::Other => "other",
-        };
-        f.write_str(name)
-    }
-}
-
-/// What to do with descriptors the engine cannot restore.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FdAction {
-    /// Refuse the checkpoint, listing them (the default).
-    #[default]
-    Error,
-    /// Close them before the checkpoint.
-    Close,
-    /// Leave them open; restored processes do not have them.
-    Ignore,
-}
-
-/// The action per kind of descriptor.
-#[derive(Debug, Clone, Default)]
-pub struct FdPolicy {
-    actions: BTreeMap<FdKind, FdAction>,
-}
-
-impl FdPolicy {
-    /// Sets the action for `kind`.
-    pub fn with(mut self, kind: FdKind, action: FdAction) -> Self {
-        self.actions.insert(kind, action);
-        self
-    }
-
-    fn action(&self, kind: FdKind) -> FdAction {
-        self.actions.get(&kind).copied().unwrap_or_default()
-    }
-}
+use crate::OsError;
+use crate::checkpoint::{FdAction, FdKind, FdPolicy};
 
 /// A descriptor the engine refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,14 +28,12 @@ impl fmt::Display for Offender {
 
 /// Scans this process's descriptors above stdio. Regular files and character
 /// devices are reopened at restore; the rest follow `policy`.
-pub(super) fn scan(policy: &FdPolicy) -> Result<Vec<OpenFile>, Vec<Offender>> {
-    let fds: Vec<i32> = match fs::read_dir("/proc/self/fd") {
-        Ok(entries) => entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+pub(super) fn scan(policy: &FdPolicy) -> Result<Vec<OpenFile>, DumpError> {
+    let fds: Vec<i32> = fs::read_dir("/proc/self/fd")
+        .map_err(OsError::during("read /proc/self/fd"))?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
     let mut files = Vec::new();
     let mut offenders = Vec::new();
     for fd in fds.into_iter().filter(|fd| *fd > 2) {
@@ -115,7 +48,7 @@ pub(super) fn scan(policy: &FdPolicy) -> Result<Vec<OpenFile>, Vec<Offender>> {
                 m.is_file() || m.file_type().is_char_device()
             });
         if reopenable {
-            let (flags, offset) = fdinfo(fd);
+            let (flags, offset) = fdinfo(fd).map_err(OsError::during("read /proc/self/fdinfo"))?;
             files.push(OpenFile {
                 fd,
                 path: target,
@@ -127,16 +60,15 @@ pub(super) fn scan(policy: &FdPolicy) -> Result<Vec<OpenFile>, Vec<Offender>> {
         let kind = kind_of(&target);
         match policy.action(kind) {
             FdAction::Error => offenders.push(Offender { fd, kind, target }),
-            FdAction::Close => {
-                let _ = nix::unistd::close(fd);
-            }
+            FdAction::Close => nix::unistd::close(fd)
+                .map_err(|e| OsError::new("close a descriptor the policy closes", e.into()))?,
             FdAction::Ignore => {}
         }
     }
     if offenders.is_empty() {
         Ok(files)
     } else {
-        Err(offenders)
+        Err(DumpError::Descriptors { offenders })
     }
 }
 
@@ -164,16 +96,17 @@ fn kind_of(target: &str) -> FdKind {
 }
 
 /// `(flags, pos)` from `/proc/self/fdinfo/FD`.
-fn fdinfo(fd: i32) -> (i32, u64) {
-    let text = fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap_or_default();
+fn fdinfo(fd: i32) -> std::io::Result<(i32, u64)> {
+    let text = fs::read_to_string(format!("/proc/self/fdinfo/{fd}"))?;
     let field = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name))
             .map(str::trim)
     };
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "no flags or pos");
     let flags = field("flags:")
         .and_then(|f| i32::from_str_radix(f, 8).ok())
-        .unwrap_or(0);
-    let pos = field("pos:").and_then(|p| p.parse().ok()).unwrap_or(0);
-    (flags, pos)
+        .ok_or_else(bad)?;
+    let pos = field("pos:").and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    Ok((flags, pos))
 }

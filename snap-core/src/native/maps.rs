@@ -102,6 +102,18 @@ fn parse_line(line: &str) -> io::Result<Mapping> {
     })
 }
 
+/// SHA-256 of `len` bytes of this process's memory at `start`.
+///
+/// # Safety
+/// `[start, start + len)` is a readable mapping of this process that stays
+/// mapped for the call.
+pub(super) unsafe fn digest_memory(start: u64, len: u64) -> [u8; 32] {
+    let mut copy = vec![0u8; len as usize];
+    // SAFETY: the caller guarantees a readable mapping of `len` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(start as *const u8, copy.as_mut_ptr(), copy.len()) };
+    crate::Sha256Digest::of(&copy).0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,189 +2,34 @@
 //!
 //! The work happens in two halves. Ordinary Rust code validates the snapshot
 //! and everything it depends on, reopens files, reinstalls signal handlers
-//! and writes a [`Plan`] into a fresh mapping that no saved region overlaps.
+//! and writes a [`RestorerPlan`] into a fresh mapping that no saved region overlaps.
 //! Then the restorer runs on a stack inside that mapping and, with raw system
 //! calls only, maps the memory image over the process's writable memory,
 //! restores the TLS base and glibc's thread id, and jumps into the
 //! checkpointing `save_and_call`, which returns a second time.
 
-use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use bincode::{Decode, Encode};
-
+use super::handoff::{GUARD, Handoff, MAX_REGIONS, RawRegion, RestorerPlan};
 use super::maps::{self, Treatment};
 use super::state::NativeState;
-use super::sys::{self, Context};
-use super::{NAME, RESTORE_ENV};
-use crate::Sha256Digest;
+use super::sys::{self, Pair};
+use super::{NAME, RestoreError};
+use crate::OsError;
+use crate::checkpoint::{RESTORE_ENV, RESTORE_FAILED};
+use crate::resumed::RestoreRequest;
 use crate::snapshot::{Expect, HostRule, MANIFEST_FILE, OpenError, Snapshot};
 
-/// Set while `init` re-execs to turn off layout randomization, so a failure
-/// to do so cannot loop.
-const REEXEC_ENV: &str = "SNAP_FIXED_LAYOUT_REEXEC";
-/// Exit status of a process whose restore failed.
-pub const RESTORE_FAILED: i32 = 75;
-
-/// Why a restore could not happen. Nothing of the process was replaced.
-#[derive(Debug, thiserror::Error)]
-pub enum RestoreError {
-    /// The snapshot is invalid or not for this program or host.
-    #[error(transparent)]
-    Snapshot(#[from] OpenError),
-    /// Layout randomization could not be turned off.
-    #[error("cannot run with a fixed address layout: {0}")]
-    Layout(String),
-    /// The process's layout differs from the snapshot's.
-    #[error("memory layout differs from the snapshot: {0}")]
-    LayoutMismatch(String),
-    /// The kernel differs (vDSO or TLS placement).
-    #[error("kernel differs from the snapshot's: {0}")]
-    Kernel(String),
-    /// A file the snapshot had open could not be reopened.
-    #[error("cannot reopen fd {fd} ({path}): {cause}")]
-    File {
-        /// The descriptor.
-        fd: i32,
-        /// Its path.
-        path: String,
-        /// The cause.
-        cause: std::io::Error,
-    },
-    /// A system call failed.
-    #[error("{op}: {cause}")]
-    Io {
-        /// The operation.
-        op: &'static str,
-        /// The cause.
-        cause: std::io::Error,
-    },
-}
-
-fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> RestoreError {
-    move |cause| RestoreError::Io { op, cause }
-}
-
-/// The early entry point: call it first thing in `main`. It makes the
-/// process run with a fixed layout (re-exec'ing once if needed) and, when
-/// `SNAP_RESTORE_FROM` names a snapshot, restores it, in which case it does
-/// not return: the program continues inside `checkpoint`. A failed restore
-/// prints the reason and exits with status 75.
-pub fn init() {
-    if let Err(err) = try_init() {
-        eprintln!("snap: restore failed: {err}");
-        std::process::exit(RESTORE_FAILED);
-    }
-}
-
-/// [`init`], returning the error instead of exiting.
-pub fn try_init() -> Result<(), RestoreError> {
-    super::criu_self::run_helper_if_asked();
-    ensure_fixed_layout()?;
-    match std::env::var_os(RESTORE_ENV) {
-        Some(dir) if !dir.is_empty() => restore_from(Path::new(&dir)),
-        _ => Ok(()),
-    }
-}
-
-/// Whether this process runs with `ADDR_NO_RANDOMIZE`.
-pub(super) fn layout_is_fixed() -> bool {
-    // SAFETY: 0xffffffff queries the persona without changing it.
-    let persona = unsafe { libc::personality(0xffff_ffff) };
-    persona >= 0 && persona & libc::ADDR_NO_RANDOMIZE != 0
-}
-
-fn ensure_fixed_layout() -> Result<(), RestoreError> {
-    if layout_is_fixed() {
-        if std::env::var_os(REEXEC_ENV).is_some() {
-            // SAFETY: called first thing in main, before any thread exists.
-            unsafe { std::env::remove_var(REEXEC_ENV) };
-        }
-        return Ok(());
-    }
-    if std::env::var_os(REEXEC_ENV).is_some() {
-        return Err(RestoreError::Layout(
-            "the persona did not survive exec".into(),
-        ));
-    }
-    set_fixed_layout().map_err(|e| RestoreError::Layout(e.to_string()))?;
-    // SAFETY: called first thing in main, before any thread exists.
-    unsafe { std::env::set_var(REEXEC_ENV, "1") };
-    let args: Vec<OsString> = std::env::args_os().collect();
-    let err = exec_self(&args);
-    Err(RestoreError::Layout(format!("re-exec: {err}")))
-}
-
-/// Turns off address layout randomization for the next exec of this process
-/// (`ADDR_NO_RANDOMIZE`, what `setarch -R` sets). Unprivileged and
-/// async-signal-safe, so it may run between fork and exec of a child that
-/// uses the native engine.
-pub fn set_fixed_layout() -> std::io::Result<()> {
-    // SAFETY: personality(0xffffffff) only queries; setting ADDR_NO_RANDOMIZE
-    // only changes this process's persona for its next exec.
-    unsafe {
-        let persona = libc::personality(0xffff_ffff);
-        if persona < 0
-            || libc::personality((persona | libc::ADDR_NO_RANDOMIZE) as libc::c_ulong) < 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-fn exec_self(args: &[OsString]) -> std::io::Error {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new("/proc/self/exe");
-    if let Some((first, rest)) = args.split_first() {
-        cmd.arg0(first).args(rest);
-    }
-    cmd.exec()
-}
-
-/// What the restoring invocation passes to the restored program.
-#[derive(Debug, Encode, Decode)]
-pub(super) struct Info {
-    pub(super) args: Vec<String>,
-    pub(super) env: Vec<(String, String)>,
-    pub(super) snapshot: String,
-}
-
-/// The most regions a snapshot may have.
-const MAX_REGIONS: usize = 4096;
 /// The restorer's stack.
 const STACK: usize = 256 * 1024;
 
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct RawRegion {
-    start: u64,
-    len: u64,
-    prot: u64,
-    /// Image offset, or `u64::MAX` for a guard region.
-    offset: u64,
-}
-
-/// Everything the restorer needs, at the start of its own mapping.
-#[repr(C)]
-pub(super) struct Plan {
-    area_len: u64,
-    image_fd: i64,
-    brk: u64,
-    ctx: Context,
-    tid_addr: u64,
-    sigmask: u64,
-    altstack: libc::stack_t,
-    info_offset: u64,
-    info_len: u64,
-    count: u64,
-    regions: [RawRegion; MAX_REGIONS],
-}
-
-fn restore_from(dir: &Path) -> Result<(), RestoreError> {
+/// Restores the snapshot in `dir` into this process. Does not return on
+/// success: the program continues inside the checkpoint call that took it.
+/// On failure nothing of the process was replaced.
+pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     let snapshot = Snapshot::open(
         dir,
         &Expect {
@@ -194,8 +39,9 @@ fn restore_from(dir: &Path) -> Result<(), RestoreError> {
         },
     )?;
     let manifest = snapshot.manifest();
-    let exe = std::env::current_exe().map_err(io("find the running binary"))?;
-    let sha256 = crate::snapshot::digest_of(&exe).map_err(io("hash the running binary"))?;
+    let exe = std::env::current_exe().map_err(OsError::during("find the running binary"))?;
+    let sha256 =
+        crate::snapshot::digest_of(&exe).map_err(OsError::during("hash the running binary"))?;
     if manifest.identity.bootstrap != exe.to_string_lossy() {
         return Err(OpenError::IdentityMismatch {
             field: "bootstrap",
@@ -223,16 +69,12 @@ fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     reinstall_signals(&state);
 
     let image = File::open(snapshot.payload_dir().join("memory.img"))
-        .map_err(io("open the memory image"))?;
-    let info = Info {
-        args: std::env::args().collect(),
-        env: std::env::vars().filter(|(k, _)| k != RESTORE_ENV).collect(),
-        snapshot: dir.display().to_string(),
-    };
-    let plan = write_plan(&state, image, &info)?;
-    // SAFETY: `plan` is a fully written Plan at the start of a private
-    // mapping that no saved region overlaps; the restorer runs on the stack
-    // at its end and never returns.
+        .map_err(OsError::during("open the memory image"))?;
+    let request = RestoreRequest::of_this_process(dir, RESTORE_ENV);
+    let plan = write_plan(&state, image, &request)?;
+    // SAFETY: `plan` is a fully written RestorerPlan at the start of a
+    // private mapping that no saved region overlaps; the restorer runs on
+    // the stack at its end and never returns.
     unsafe {
         sys::call_on_stack(
             plan.cast(),
@@ -245,7 +87,7 @@ fn restore_from(dir: &Path) -> Result<(), RestoreError> {
 /// Checks that this process has the snapshot's code, libraries, TLS and
 /// vDSO where the snapshot had them.
 fn check_layout(state: &NativeState) -> Result<(), RestoreError> {
-    let current = maps::read_self().map_err(io("read /proc/self/maps"))?;
+    let current = maps::read_self().map_err(OsError::during("read /proc/self/maps"))?;
     for want in &state.expected {
         let found = current.iter().find(|m| m.start == want.start);
         let same = found.is_some_and(|m| {
@@ -285,7 +127,8 @@ fn check_layout(state: &NativeState) -> Result<(), RestoreError> {
         let here = current.iter().find(|m| m.path == "[vdso]");
         match here {
             Some(m) if m.start == start && m.end == end => {
-                if digest_memory(m.start, m.len()) != digest {
+                // SAFETY: the vDSO is mapped readable for the process's life.
+                if unsafe { maps::digest_memory(m.start, m.len()) } != digest {
                     return Err(RestoreError::Kernel("the vDSO contents differ".into()));
                 }
             }
@@ -386,25 +229,24 @@ fn reinstall_signals(state: &NativeState) {
 }
 
 /// Maps the plan area where nothing saved or present is, and fills it.
-fn write_plan(state: &NativeState, image: File, info: &Info) -> Result<*mut Plan, RestoreError> {
+fn write_plan(
+    state: &NativeState,
+    image: File,
+    request: &RestoreRequest,
+) -> Result<*mut RestorerPlan, RestoreError> {
     if state.regions.len() > MAX_REGIONS {
         return Err(RestoreError::LayoutMismatch(format!(
             "{} regions, at most {MAX_REGIONS}",
             state.regions.len()
         )));
     }
-    let info_bytes = bincode::encode_to_vec(info, bincode::config::standard()).map_err(|e| {
-        RestoreError::Io {
-            op: "encode the restore info",
-            cause: std::io::Error::other(e.to_string()),
-        }
-    })?;
+    let request_bytes = request.encode()?;
     let page = 4096usize;
-    let head = std::mem::size_of::<Plan>().div_ceil(page) * page;
-    let len = head + info_bytes.len().div_ceil(page) * page + STACK;
+    let head = std::mem::size_of::<RestorerPlan>().div_ceil(page) * page;
+    let len = head + request_bytes.len().div_ceil(page) * page + STACK;
     // Read again, not reused from `check_layout`: reopening files and
-    // encoding the info may have mapped memory since.
-    let current = maps::read_self().map_err(io("read /proc/self/maps"))?;
+    // encoding the request may have mapped memory since.
+    let current = maps::read_self().map_err(OsError::during("read /proc/self/maps"))?;
     let taken = |start: u64, end: u64| {
         current.iter().any(|m| m.start < end && start < m.end)
             || state.regions.iter().any(|r| r.start < end && start < r.end)
@@ -428,24 +270,18 @@ fn write_plan(state: &NativeState, image: File, info: &Info) -> Result<*mut Plan
         )
     };
     if area == libc::MAP_FAILED || area as u64 != base {
-        return Err(RestoreError::Io {
-            op: "map the restorer",
-            cause: std::io::Error::last_os_error(),
-        });
+        return Err(OsError::last("map the restorer").into());
     }
-    let plan = area.cast::<Plan>();
+    let plan = area.cast::<RestorerPlan>();
     // Move the image to a high descriptor, away from reopened files.
     // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own.
     let image_fd = unsafe { libc::fcntl(image.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 1000) };
     if image_fd < 0 {
-        return Err(RestoreError::Io {
-            op: "move the image descriptor",
-            cause: std::io::Error::last_os_error(),
-        });
+        return Err(OsError::last("move the image descriptor").into());
     }
     drop(image);
     // SAFETY: `plan` points at `len` fresh, writable, zeroed bytes, enough
-    // for a Plan plus the info bytes (sized above).
+    // for a RestorerPlan plus the request bytes (sized above).
     unsafe {
         let p = &mut *plan;
         p.area_len = len as u64;
@@ -459,21 +295,21 @@ fn write_plan(state: &NativeState, image: File, info: &Info) -> Result<*mut Plan
             ss_flags: state.altstack.2,
             ss_size: state.altstack.1 as usize,
         };
-        p.info_offset = head as u64;
-        p.info_len = info_bytes.len() as u64;
+        p.request_offset = head as u64;
+        p.request_len = request_bytes.len() as u64;
         p.count = state.regions.len() as u64;
         for (raw, r) in p.regions.iter_mut().zip(&state.regions) {
             *raw = RawRegion {
                 start: r.start,
                 len: r.end - r.start,
                 prot: prot_bits(r.prot),
-                offset: r.image_offset.unwrap_or(u64::MAX),
+                offset: r.image_offset.unwrap_or(GUARD),
             };
         }
         std::ptr::copy_nonoverlapping(
-            info_bytes.as_ptr(),
+            request_bytes.as_ptr(),
             area.cast::<u8>().add(head),
-            info_bytes.len(),
+            request_bytes.len(),
         );
     }
     Ok(plan)
@@ -494,38 +330,17 @@ fn prot_bits(prot: u8) -> u64 {
     bits as u64
 }
 
-/// Reads the restore info out of the plan area and unmaps it.
-///
-/// # Safety
-/// `plan` is the area the restorer ran from, still mapped.
-pub(super) unsafe fn take_info(plan: *const Plan) -> Info {
-    // SAFETY: the caller guarantees the area; its header says where the
-    // info bytes are.
-    let (bytes, len) = unsafe {
-        let p = &*plan;
-        let bytes = std::slice::from_raw_parts(
-            plan.cast::<u8>().add(p.info_offset as usize),
-            p.info_len as usize,
-        )
-        .to_vec();
-        (bytes, p.area_len as usize)
-    };
-    // SAFETY: nothing refers to the area any more: the restorer's stack was
-    // left for the restored one and the info is copied.
-    unsafe { libc::munmap(plan as *mut libc::c_void, len) };
-    bincode::decode_from_slice::<Info, _>(&bytes, bincode::config::standard())
-        .map(|(info, _)| info)
-        .unwrap_or(Info {
-            args: Vec::new(),
-            env: Vec::new(),
-            snapshot: String::new(),
-        })
-}
-
 /// The restorer. Runs on the plan area's stack with raw system calls only:
 /// the heap, libc's state and the old stack are all being replaced.
+///
+/// # Safety
+/// `arg` is a [`RestorerPlan`] written by `write_plan`, at the start of a
+/// mapping that no saved region overlaps, and the caller is on the stack at
+/// that mapping's end (see [`sys::call_on_stack`]). Every address in the
+/// plan comes from the snapshot and was checked against this process's
+/// layout. It never returns: it jumps into the checkpointing call.
 unsafe extern "C" fn restorer(arg: *const u8) -> ! {
-    let plan = arg.cast::<Plan>();
+    let plan = arg.cast::<RestorerPlan>();
     // SAFETY: `arg` is the plan written by `write_plan`, in a mapping that no
     // step below touches. Every address mapped comes from the snapshot and
     // was checked against this process's layout.
@@ -538,7 +353,7 @@ unsafe extern "C" fn restorer(arg: *const u8) -> ! {
         let regions = p.regions.as_ptr();
         for i in 0..count {
             let r = *regions.add(i);
-            let (prot, flags, fd, offset) = if r.offset == u64::MAX {
+            let (prot, flags, fd, offset) = if r.offset == GUARD {
                 (
                     libc::PROT_NONE as u64,
                     (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED) as u64,
@@ -582,11 +397,17 @@ unsafe extern "C" fn restorer(arg: *const u8) -> ! {
                 0,
             ],
         );
-        sys::resume(&p.ctx, 1, plan as u64)
+        let Pair { a, b } = Handoff::Restored { plan }.to_pair();
+        sys::resume(&p.ctx, a, b)
     }
 }
 
-/// Writes `message` to stderr and exits; the process is half-restored.
+/// Writes `message` to stderr and exits with [`RESTORE_FAILED`]: the
+/// process is half-restored and cannot go on.
+///
+/// # Safety
+/// Only from the restorer: it makes raw system calls and touches nothing
+/// else, so it is safe while memory is being replaced.
 unsafe fn fail(message: &[u8]) -> ! {
     // SAFETY: write and exit_group with a valid buffer.
     unsafe {
@@ -599,12 +420,4 @@ unsafe fn fail(message: &[u8]) -> ! {
     loop {
         std::hint::spin_loop();
     }
-}
-
-/// SHA-256 of `len` bytes of this process's memory at `start`.
-pub(super) fn digest_memory(start: u64, len: u64) -> [u8; 32] {
-    let mut copy = vec![0u8; len as usize];
-    // SAFETY: callers pass a readable mapping of this process.
-    unsafe { std::ptr::copy_nonoverlapping(start as *const u8, copy.as_mut_ptr(), copy.len()) };
-    Sha256Digest::of(&copy).0
 }

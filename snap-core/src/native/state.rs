@@ -65,13 +65,13 @@ pub(super) struct NativeState {
     /// `(ss_sp, ss_size, ss_flags)` of the alternate signal stack.
     pub(super) altstack: (u64, u64, i32),
     pub(super) files: Vec<OpenFile>,
-    /// `snap::native::generation()` at checkpoint time.
+    /// [`crate::generation`] at checkpoint time.
     pub(super) generation: u64,
 }
 
 impl NativeState {
-    pub(super) fn encode(&self) -> Vec<u8> {
-        bincode::encode_to_vec(self, bincode::config::standard()).unwrap_or_default()
+    pub(super) fn encode(&self) -> Result<Vec<u8>, bincode::error::EncodeError> {
+        bincode::encode_to_vec(self, bincode::config::standard())
     }
 
     pub(super) fn decode(bytes: &[u8]) -> Result<Self, String> {

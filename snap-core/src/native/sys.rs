@@ -4,9 +4,13 @@
 //! and so may touch neither libc's state (errno, locks) nor the heap.
 
 use std::arch::naked_asm;
+use std::mem::offset_of;
 
 /// Callee-saved registers, stack and instruction pointers, FPU control
 /// state and the TLS base of the thread that checkpointed.
+///
+/// The asm below addresses the fields with `offset_of!`, so its layout and
+/// theirs cannot drift apart; `repr(C)` keeps it stable in snapshots.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub(super) struct Context {
@@ -41,6 +45,14 @@ pub(super) struct Pair {
 /// The caller is suspended inside this call while `f` runs, so memory
 /// written by `f` (a snapshot of the whole address space) shows every caller
 /// frame exactly as the second return will find it.
+///
+/// # Safety
+/// - `ctx` is valid for writes of a [`Context`] for the whole call.
+/// - `f` is safe to call with `ctx` and `arg`, and returns normally.
+/// - A second return (through [`resume`]) happens only in a process whose
+///   memory, including this call's caller frames, is the memory `f` saw:
+///   the caller must treat everything in its frame as belonging to the
+///   process that checkpointed (and neither drop nor free it twice).
 #[unsafe(naked)]
 pub(super) unsafe extern "C" fn save_and_call(
     ctx: *mut Context,
@@ -48,18 +60,18 @@ pub(super) unsafe extern "C" fn save_and_call(
     arg: *mut u8,
 ) -> Pair {
     naked_asm!(
-        "mov [rdi + 0], rbx",
-        "mov [rdi + 8], rbp",
-        "mov [rdi + 16], r12",
-        "mov [rdi + 24], r13",
-        "mov [rdi + 32], r14",
-        "mov [rdi + 40], r15",
+        "mov [rdi + {rbx}], rbx",
+        "mov [rdi + {rbp}], rbp",
+        "mov [rdi + {r12}], r12",
+        "mov [rdi + {r13}], r13",
+        "mov [rdi + {r14}], r14",
+        "mov [rdi + {r15}], r15",
         "lea rax, [rsp + 8]",
-        "mov [rdi + 48], rax",
+        "mov [rdi + {rsp}], rax",
         "mov rax, [rsp]",
-        "mov [rdi + 56], rax",
-        "stmxcsr [rdi + 64]",
-        "fnstcw [rdi + 68]",
+        "mov [rdi + {rip}], rax",
+        "stmxcsr [rdi + {mxcsr}]",
+        "fnstcw [rdi + {fpu_cw}]",
         // Entry left rsp 8 off 16-byte alignment; realign for the call.
         "sub rsp, 8",
         "mov rax, rsi",
@@ -67,28 +79,59 @@ pub(super) unsafe extern "C" fn save_and_call(
         "call rax",
         "add rsp, 8",
         "ret",
+        rbx = const offset_of!(Context, rbx),
+        rbp = const offset_of!(Context, rbp),
+        r12 = const offset_of!(Context, r12),
+        r13 = const offset_of!(Context, r13),
+        r14 = const offset_of!(Context, r14),
+        r15 = const offset_of!(Context, r15),
+        rsp = const offset_of!(Context, rsp),
+        rip = const offset_of!(Context, rip),
+        mxcsr = const offset_of!(Context, mxcsr),
+        fpu_cw = const offset_of!(Context, fpu_cw),
     )
 }
 
 /// Restores `ctx` and returns from its `save_and_call` with `(a, b)`.
+///
+/// # Safety
+/// `ctx` was filled by [`save_and_call`] in a process whose memory this
+/// process now holds (a restore mapped it back), so the stack and return
+/// address it names are live, and the TLS base is already the one it had.
+/// Nothing of the current stack survives the jump.
 #[unsafe(naked)]
 pub(super) unsafe extern "C" fn resume(ctx: *const Context, a: u64, b: u64) -> ! {
     naked_asm!(
-        "mov rbx, [rdi + 0]",
-        "mov rbp, [rdi + 8]",
-        "mov r12, [rdi + 16]",
-        "mov r13, [rdi + 24]",
-        "mov r14, [rdi + 32]",
-        "mov r15, [rdi + 40]",
-        "ldmxcsr [rdi + 64]",
-        "fldcw [rdi + 68]",
+        "mov rbx, [rdi + {rbx}]",
+        "mov rbp, [rdi + {rbp}]",
+        "mov r12, [rdi + {r12}]",
+        "mov r13, [rdi + {r13}]",
+        "mov r14, [rdi + {r14}]",
+        "mov r15, [rdi + {r15}]",
+        "ldmxcsr [rdi + {mxcsr}]",
+        "fldcw [rdi + {fpu_cw}]",
         "mov rax, rsi",
-        "mov rsp, [rdi + 48]",
-        "jmp qword ptr [rdi + 56]",
+        "mov rsp, [rdi + {rsp}]",
+        "jmp qword ptr [rdi + {rip}]",
+        rbx = const offset_of!(Context, rbx),
+        rbp = const offset_of!(Context, rbp),
+        r12 = const offset_of!(Context, r12),
+        r13 = const offset_of!(Context, r13),
+        r14 = const offset_of!(Context, r14),
+        r15 = const offset_of!(Context, r15),
+        rsp = const offset_of!(Context, rsp),
+        rip = const offset_of!(Context, rip),
+        mxcsr = const offset_of!(Context, mxcsr),
+        fpu_cw = const offset_of!(Context, fpu_cw),
     )
 }
 
 /// Calls `f(arg)` on the stack whose top is `stack_top`; `f` never returns.
+///
+/// # Safety
+/// `stack_top` is the end of a writable region large enough for `f`'s
+/// frames, which nothing else uses while `f` runs; `f` is safe to call with
+/// `arg` and never returns (the old stack is abandoned).
 #[unsafe(naked)]
 pub(super) unsafe extern "C" fn call_on_stack(
     arg: *const u8,

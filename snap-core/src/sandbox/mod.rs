@@ -36,26 +36,22 @@ pub enum SpawnError {
     #[error("argument or environment entry {0:?} contains a NUL byte")]
     Nul(OsString),
     /// Creating the namespaces failed (this needs CAP_SYS_ADMIN).
-    #[error("cannot create PID and network namespaces: {0} (this needs root or CAP_SYS_ADMIN)")]
-    Namespaces(io::Error),
+    #[error("cannot create PID and network namespaces (this needs root or CAP_SYS_ADMIN)")]
+    Namespaces(#[source] io::Error),
     /// The child failed before its program started.
-    #[error("{}: {stage} failed in the new namespaces: {cause}", program.display())]
+    #[error("{}: {stage} failed in the new namespaces", program.display())]
     Child {
         /// The program.
         program: PathBuf,
         /// What the child was doing.
         stage: &'static str,
         /// The child's errno.
+        #[source]
         cause: io::Error,
     },
     /// Preparing stdio or the report pipe failed.
-    #[error("{op}: {cause}")]
-    Io {
-        /// The operation.
-        op: &'static str,
-        /// The cause.
-        cause: io::Error,
-    },
+    #[error(transparent)]
+    Os(#[from] crate::OsError),
 }
 
 /// A command to start in fresh PID and network namespaces.
@@ -155,10 +151,7 @@ impl SandboxCommand {
                 .write(true)
                 .open("/dev/null")
                 .map(OwnedFd::from)
-                .map_err(|cause| SpawnError::Io {
-                    op: "open /dev/null",
-                    cause,
-                })
+                .map_err(crate::OsError::during("open /dev/null"))
         };
         let [i, o, e] = self.stdio;
         let stdio = [
@@ -166,11 +159,8 @@ impl SandboxCommand {
             o.map_or_else(null, Ok)?,
             e.map_or_else(null, Ok)?,
         ];
-        let (report_r, report_w) =
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| SpawnError::Io {
-                op: "pipe",
-                cause: e.into(),
-            })?;
+        let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| crate::OsError::new("pipe", e.into()))?;
 
         let setup = sys::ChildSetup {
             path: &cpath,
@@ -191,10 +181,7 @@ impl SandboxCommand {
         let read = File::from(report_r).read_to_end(&mut msg);
         if msg.len() < 8 {
             // EOF without a report: exec succeeded (the pipe closed on exec).
-            read.map_err(|cause| SpawnError::Io {
-                op: "read child report",
-                cause,
-            })?;
+            read.map_err(crate::OsError::during("read child report"))?;
             tracing::debug!(pid, program = %self.program.display(), "started a snapshot-ready tree");
             return Ok(SandboxedTree::new(pid));
         }

@@ -147,13 +147,14 @@ pub enum OpenError {
         current: String,
     },
     /// A system call failed.
-    #[error("{op} {}: {cause}", path.display())]
+    #[error("{op} {}", path.display())]
     Io {
         /// The operation.
         op: &'static str,
         /// The path it was applied to.
         path: PathBuf,
         /// The cause.
+        #[source]
         cause: io::Error,
     },
 }
@@ -199,13 +200,14 @@ pub enum CreateError {
         limit: u32,
     },
     /// A system call failed.
-    #[error("{op} {}: {cause}", path.display())]
+    #[error("{op} {}", path.display())]
     Io {
         /// The operation.
         op: &'static str,
         /// The path it was applied to.
         path: PathBuf,
         /// The cause.
+        #[source]
         cause: io::Error,
     },
 }

@@ -33,11 +33,11 @@ mod probe {
     use std::sync::{Arc, Mutex};
 
     use rand::Rng;
-    use snap::native::{CheckpointError, CheckpointOptions, Resumed};
+    use snap::{CheckpointError, CheckpointOptions, Resumed};
     use snap_hooks::{Hook, Rebuild};
 
     pub(super) fn main() {
-        snap::native::init();
+        snap::init();
         // Descriptors inherited from whoever started the probe (a shell's, a
         // test harness's) are not its to keep across a checkpoint.
         // SAFETY: the probe has opened nothing of its own yet.
@@ -64,8 +64,12 @@ mod probe {
         snap::checkpoint(&CheckpointOptions::new(dir))
     }
 
-    fn fail(error: impl std::fmt::Display) -> ! {
-        println!("{{\"side\":\"error\",\"error\":{:?}}}", error.to_string());
+    fn fail(error: impl Into<Box<dyn std::error::Error + 'static>>) -> ! {
+        let error = error.into();
+        println!(
+            "{{\"side\":\"error\",\"error\":{:?}}}",
+            snap::chain(&*error)
+        );
         std::process::exit(1);
     }
 
@@ -133,7 +137,7 @@ mod probe {
                 println!("{{\"side\":\"checkpointed\",\"reply\":{first:?}}}")
             }
             Resumed::Restored(_) => {
-                let stream = client.get().unwrap_or_else(|e| fail(e));
+                let stream = client.get().unwrap_or_else(|e| fail(e.to_string()));
                 let reply = ask(&stream, "after").unwrap_or_else(|e| fail(e));
                 println!(
                     "{{\"side\":\"restored\",\"reply\":{reply:?},\"builds\":{}}}",
@@ -204,7 +208,7 @@ mod probe {
             Ok(Resumed::Restored(_)) => "restored",
             Err(_) => "error",
         };
-        let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+        let error = result.err().map(|e| snap::chain(&e)).unwrap_or_default();
         let log = log.lock().unwrap().join(" ");
         println!("{{\"side\":\"{side}\",\"log\":{log:?},\"error\":{error:?}}}");
     }

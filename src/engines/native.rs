@@ -1,97 +1,74 @@
 //! The native engine under `snaprun run`: the bootstrap links `snap`, makes
-//! its own snapshot at its snapshot point ([`snap::native::snapshot_point`]),
+//! its own snapshot at its snapshot point ([`snap::lambda::snapshot_point`]),
 //! and every instance is a restore of it: an exec of the same binary with
 //! `SNAP_RESTORE_FROM`, a fixed layout, and a Runtime API of its own.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use snap::Snapshot;
+use snap::lambda::ErrorType;
 use snap::snapshot::{Expect, HostRule, Identity};
 
-use crate::function::FunctionSpec;
-use crate::instance::{Instance, ProcessStart, StartError};
+use super::SnapshotPlan;
+use crate::child::ProcessStart;
+use crate::instance::Instance;
 use crate::report;
 use crate::runtime::{ErrorBody, SnapStart};
+use crate::start_error::StartError;
 
-/// What to snapshot and where.
-#[derive(Debug, Clone)]
-pub struct NativePlan {
-    /// The function.
-    pub spec: FunctionSpec,
-    /// The snapshot directory.
-    pub dir: PathBuf,
-    /// Make a new snapshot even if a valid one exists.
-    pub fresh: bool,
-    /// Limit on a restore plus after-restore hooks.
-    pub restore_timeout: Duration,
-}
-
-/// A native snapshot ready to restore from.
+/// A native snapshot of a bootstrap, ready to restore from.
 #[derive(Debug)]
-pub struct NativePrepared {
-    plan: Arc<NativePlan>,
+pub struct NativeSnapshot {
+    plan: Arc<SnapshotPlan>,
 }
 
-impl NativePrepared {
+impl NativeSnapshot {
     /// Uses the valid snapshot of this bootstrap in the plan's directory, or
     /// runs the bootstrap until it has written one.
-    pub async fn find_or_make(plan: Arc<NativePlan>) -> Result<Self, StartError> {
+    pub async fn find_or_make(plan: Arc<SnapshotPlan>) -> Result<Self, StartError> {
         let spec = &plan.spec;
         let identity = Identity::of_command(
             &spec.bootstrap,
             &spec.args,
             spec.environment("", "snap-start"),
         )
-        .map_err(|e| {
-            StartError::Snapshot(format!("bootstrap {}: {e}", spec.bootstrap.display()))
+        .map_err(|cause| StartError::Identity {
+            bootstrap: spec.bootstrap.display().to_string(),
+            cause,
         })?;
         let expect = Expect {
-            engine: Some(snap::native::NAME),
+            engine: Some(snap::engine::NATIVE),
             identity: Some(&identity),
             host: HostRule::SameKernel,
         };
-        if !plan.fresh {
-            match Snapshot::open(&plan.dir, &expect) {
-                Ok(_) => {
-                    eprintln!(
-                        "snaprun: restoring from the snapshot in {}",
-                        plan.dir.display()
-                    );
-                    return Ok(Self { plan });
-                }
-                Err(snap::snapshot::OpenError::NotFound { .. }) => {}
-                Err(err) => eprintln!(
-                    "snaprun: making a new snapshot: the existing one is not usable: {err}"
-                ),
-            }
+        if plan.existing(&expect).is_some() {
+            plan.say_reused();
+            return Ok(Self { plan });
         }
         make(&plan).await?;
-        Snapshot::open(&plan.dir, &expect).map_err(|e| {
-            StartError::Snapshot(format!("the bootstrap's snapshot is not usable: {e}"))
-        })?;
+        snap::Snapshot::open(&plan.dir, &expect).map_err(StartError::Unusable)?;
         Ok(Self { plan })
     }
 
     /// Restores one instance and waits until it asks for its first event.
     pub async fn restore(&self) -> Result<Instance, StartError> {
-        let extra = [(snap::native::RESTORE_ENV, OsString::from(&self.plan.dir))];
+        let extra = [(snap::RESTORE_ENV, OsString::from(&self.plan.dir))];
         let how = ProcessStart {
             snapstart: SnapStart::Restored,
             initialization_type: "snap-start",
             extra_env: &extra,
             fixed_layout: true,
             limit: Some(self.plan.restore_timeout),
-            timeout_type: "Runtime.RestoreHookUserTimeout",
+            timeout_type: ErrorType::RestoreHookUserTimeout,
         };
         Instance::process(&self.plan.spec, &how).await
     }
 }
 
 /// Runs the bootstrap until it checkpoints itself and exits.
-async fn make(plan: &NativePlan) -> Result<(), StartError> {
+async fn make(plan: &SnapshotPlan) -> Result<(), StartError> {
     let spec = &plan.spec;
     let started = Instant::now();
     // Where snapshot_point reports a failed before-checkpoint hook.
@@ -102,14 +79,14 @@ async fn make(plan: &NativePlan) -> Result<(), StartError> {
         .env_clear()
         // No Runtime API exists yet: the snapshot is taken before the first call.
         .envs(spec.environment("127.0.0.1:1", "snap-start"))
-        .env(snap::native::SNAPSHOT_ENV, &plan.dir)
-        .env(snap::native::INIT_ERROR_ENV, &init_error.0)
+        .env(snap::lambda::SNAPSHOT_ENV, &plan.dir)
+        .env(snap::lambda::INIT_ERROR_ENV, &init_error.0)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     // SAFETY: between fork and exec, two system calls and no allocation.
     unsafe {
         command.pre_exec(|| {
-            crate::instance::clean_child(true);
+            crate::child::clean_child(true);
             Ok(())
         });
     }
@@ -126,7 +103,7 @@ async fn make(plan: &NativePlan) -> Result<(), StartError> {
             let _ = child.kill().await;
             let err = StartError::Timeout {
                 limit: spec.init_timeout,
-                error_type: "Runtime.InitTimeout",
+                error_type: ErrorType::InitTimeout,
             };
             report::init(started.elapsed(), Some(&err.to_error_body()));
             return Err(err);
@@ -138,9 +115,9 @@ async fn make(plan: &NativePlan) -> Result<(), StartError> {
     }
     if !status.success() || !plan.dir.join(snap::snapshot::MANIFEST_FILE).is_file() {
         let body = ErrorBody::new(
-            "Runtime.ExitError",
+            ErrorType::ExitError,
             format!(
-                "the bootstrap exited ({status}) without writing a native snapshot; does it call snap::native::snapshot_point()?"
+                "the bootstrap exited ({status}) without writing a native snapshot; does it call snap::lambda::snapshot_point()?"
             ),
         );
         report::init(started.elapsed(), Some(&body));

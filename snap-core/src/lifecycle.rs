@@ -1,4 +1,4 @@
-//! The seam between [`checkpoint`](super::checkpoint) and hook libraries
+//! The seam between [`checkpoint`](crate::checkpoint()) and hook libraries
 //! (`snap-hooks`): one process-wide [`Lifecycle`] that `checkpoint` calls
 //! before it takes the snapshot and after it returns, on either side.
 //!
@@ -6,22 +6,10 @@
 
 use std::sync::OnceLock;
 
-use super::RestoreContext;
+use crate::resumed::{RestoreContext, ResumeKind};
 
 /// An error from a hook library.
 pub type HookFailure = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Which way [`checkpoint`](super::checkpoint) came back.
-#[derive(Debug, Clone, Copy)]
-pub enum Resumption<'a> {
-    /// In the process that wrote the snapshot, which carries on.
-    Checkpointed,
-    /// In a process restored from the snapshot.
-    Restored(&'a RestoreContext),
-    /// The engine failed after the before-checkpoint hooks ran; the process
-    /// carries on as it was and no snapshot exists.
-    Aborted,
-}
 
 /// What a hook library does around a checkpoint.
 pub trait Lifecycle: Send + Sync {
@@ -30,8 +18,14 @@ pub trait Lifecycle: Send + Sync {
     /// by running the after-hooks of the hooks that completed).
     fn before_checkpoint(&self) -> Result<(), HookFailure>;
 
-    /// Runs after [`checkpoint`](super::checkpoint), on every side.
-    fn after_checkpoint(&self, how: Resumption<'_>) -> Result<(), HookFailure>;
+    /// Runs after [`checkpoint`](crate::checkpoint()), on every side:
+    /// `restored` is the restoring invocation's context when `kind` is
+    /// [`ResumeKind::Restored`], and `None` otherwise.
+    fn after_checkpoint(
+        &self,
+        kind: ResumeKind,
+        restored: Option<&RestoreContext>,
+    ) -> Result<(), HookFailure>;
 }
 
 static LIFECYCLE: OnceLock<&'static dyn Lifecycle> = OnceLock::new();
@@ -43,6 +37,6 @@ pub fn set_lifecycle(lifecycle: &'static dyn Lifecycle) -> bool {
 }
 
 /// The installed lifecycle, if any.
-pub(super) fn current() -> Option<&'static dyn Lifecycle> {
+pub(crate) fn current() -> Option<&'static dyn Lifecycle> {
     LIFECYCLE.get().copied()
 }

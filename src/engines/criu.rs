@@ -4,108 +4,87 @@
 //! request alive across the snapshot.
 
 use std::io::pipe;
-use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use snap::criu::{CheckpointOptions, CriuEngine, RestoreOptions};
+use snap::lambda::ErrorType;
 use snap::sandbox::SandboxCommand;
-use snap::snapshot::{Identity, OpenError};
-use snap::{Engine, Snapshot};
+use snap::snapshot::Identity;
+use snap::{Engine, OsError, Snapshot};
 use tokio::net::unix::pipe as tokio_pipe;
 
-use crate::function::FunctionSpec;
-use crate::instance::{Instance, Start, StartError, wait_ready};
+use super::SnapshotPlan;
+use crate::instance::{Instance, Start};
+use crate::readiness::wait_ready;
 use crate::relay::outside::Mux;
 use crate::relay::{PROTOCOL_VERSION, RUNTIME_API_ADDR};
 use crate::report;
-use crate::runtime::{Phase, RuntimeApi, SnapStart};
+use crate::runtime::{BootstrapState, RuntimeApi, SnapStart};
+use crate::start_error::StartError;
 
 /// Annotation: the relay stream id and raw bytes of the pending request.
 const PENDING: &str = "snaprun.pending-request";
 /// Annotation: the relay protocol version in the snapshot.
 const RELAY: &str = "snaprun.relay-protocol";
 
-/// What to snapshot and where.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// The function.
-    pub spec: FunctionSpec,
-    /// The snapshot directory.
-    pub dir: PathBuf,
-    /// Make a new snapshot even if a valid one exists.
-    pub fresh: bool,
-    /// Host services reachable inside instances at the same address.
-    pub forwards: Vec<SocketAddr>,
-    /// Limit on restore plus after-restore hooks.
-    pub restore_timeout: Duration,
-}
-
-impl Plan {
-    /// The identity a snapshot of this plan has: the bootstrap (by content),
-    /// its arguments and everything that configures it.
-    pub fn identity(&self) -> std::io::Result<Identity> {
-        let spec = &self.spec;
-        let mut identity = Identity::of_command(&spec.bootstrap, &spec.args, [])?;
-        let mut env = spec.env.clone();
-        env.push(("_HANDLER".into(), spec.config.handler.clone()));
-        env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), spec.config.name.clone()));
-        env.push((
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
-            spec.config.memory_mb.to_string(),
-        ));
-        for forward in &self.forwards {
-            env.push(("snaprun.forward".into(), forward.to_string()));
+/// The identity a CRIU snapshot of `plan` has: the bootstrap (by
+/// content), its arguments and everything that configures it.
+fn identity(plan: &SnapshotPlan) -> Result<Identity, StartError> {
+    let spec = &plan.spec;
+    let mut identity = Identity::of_command(&spec.bootstrap, &spec.args, []).map_err(|cause| {
+        StartError::Identity {
+            bootstrap: spec.bootstrap.display().to_string(),
+            cause,
         }
-        env.sort();
-        identity.env = env;
-        Ok(identity)
+    })?;
+    let mut env = spec.env.clone();
+    env.push(("_HANDLER".into(), spec.config.handler.clone()));
+    env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), spec.config.name.clone()));
+    env.push((
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+        spec.config.memory_mb.to_string(),
+    ));
+    for forward in &plan.forwards {
+        env.push(("snaprun.forward".into(), forward.to_string()));
     }
+    env.sort();
+    identity.env = env;
+    Ok(identity)
 }
 
-/// A snapshot ready to restore from.
+/// A CRIU snapshot of a function's sandboxed tree, ready to restore from.
 #[derive(Debug)]
-pub struct Prepared {
+pub struct CriuSnapshot {
     engine: CriuEngine,
     snapshot: Snapshot,
     pending: (u32, Vec<u8>),
-    plan: Arc<Plan>,
+    plan: Arc<SnapshotPlan>,
 }
 
-impl Prepared {
+impl CriuSnapshot {
     /// Uses the valid snapshot for `plan` in its directory, or runs init and
     /// makes one.
-    pub async fn find_or_make(engine: CriuEngine, plan: Arc<Plan>) -> Result<Self, StartError> {
-        let identity = plan.identity().map_err(|e| {
-            StartError::Snapshot(format!("bootstrap {}: {e}", plan.spec.bootstrap.display()))
-        })?;
-        if !plan.fresh {
-            match Snapshot::open(&plan.dir, &CriuEngine::requirements(Some(&identity))) {
-                Ok(snapshot) => {
-                    match pending_of(&snapshot).filter(|_| CriuEngine::state(&snapshot).is_ok()) {
-                        Some(pending) => {
-                            eprintln!(
-                                "snaprun: restoring from the snapshot in {}",
-                                plan.dir.display()
-                            );
-                            return Ok(Self {
-                                engine,
-                                snapshot,
-                                pending,
-                                plan,
-                            });
-                        }
-                        None => eprintln!(
-                            "snaprun: {} was made by another snaprun version; making a new snapshot",
-                            plan.dir.display()
-                        ),
-                    }
+    pub async fn find_or_make(
+        engine: CriuEngine,
+        plan: Arc<SnapshotPlan>,
+    ) -> Result<Self, StartError> {
+        let identity = identity(&plan)?;
+        if let Some(snapshot) = plan.existing(&CriuEngine::requirements(Some(&identity))) {
+            match pending_of(&snapshot).filter(|_| CriuEngine::state(&snapshot).is_ok()) {
+                Some(pending) => {
+                    plan.say_reused();
+                    return Ok(Self {
+                        engine,
+                        snapshot,
+                        pending,
+                        plan,
+                    });
                 }
-                Err(OpenError::NotFound { .. }) => {}
-                Err(err) => eprintln!(
-                    "snaprun: making a new snapshot: the existing one is not usable: {err}"
+                None => eprintln!(
+                    "snaprun: {} was made by another snaprun version; making a new snapshot",
+                    plan.dir.display()
                 ),
             }
         }
@@ -125,14 +104,12 @@ impl Prepared {
         let started = Instant::now();
         let pipes = ControlPipes::new()?;
         let options = RestoreOptions {
-            stdio: pipes.theirs,
+            stdio: pipes.theirs.map(Some),
             ..RestoreOptions::default()
         };
         let (engine, snapshot) = (self.engine.clone(), self.snapshot.clone());
-        let restored = tokio::task::spawn_blocking(move || engine.restore(&snapshot, options))
-            .await
-            .map_err(|e| StartError::Snapshot(e.to_string()))?
-            .map_err(|e| StartError::Snapshot(e.to_string()))?;
+        let restored =
+            tokio::task::spawn_blocking(move || engine.restore(&snapshot, options)).await??;
         let mut root = restored.into_root();
         let api = Arc::new(RuntimeApi::new(
             self.plan.spec.config.clone(),
@@ -145,11 +122,9 @@ impl Prepared {
             self.plan.forwards.clone(),
         ) {
             Ok(mux) => mux,
-            Err(err) => {
+            Err(cause) => {
                 let _ = root.kill();
-                return Err(StartError::Snapshot(format!(
-                    "cannot attach to the restored relay: {err}"
-                )));
+                return Err(StartError::Relay(cause));
             }
         };
         forward_logs(pipes.logs);
@@ -158,8 +133,8 @@ impl Prepared {
             &api,
             mux.exited(),
             self.plan.restore_timeout,
-            Phase::Ready,
-            "Runtime.RestoreHookUserTimeout",
+            BootstrapState::Ready,
+            ErrorType::RestoreHookUserTimeout,
         )
         .await;
         if let Err(err) = ready {
@@ -180,14 +155,13 @@ impl Prepared {
 /// Runs init in a sandbox up to its snapshot point and checkpoints it.
 async fn make(
     engine: &CriuEngine,
-    plan: &Plan,
+    plan: &SnapshotPlan,
     identity: Identity,
 ) -> Result<(Snapshot, (u32, Vec<u8>)), StartError> {
     let started = Instant::now();
     let spec = &plan.spec;
     let pipes = ControlPipes::new()?;
-    let exe = std::env::current_exe()
-        .map_err(|e| StartError::Snapshot(format!("cannot find snaprun itself: {e}")))?;
+    let exe = std::env::current_exe().map_err(OsError::during("find snaprun itself"))?;
     let mut args: Vec<String> = vec!["relay".into(), "--listen".into(), RUNTIME_API_ADDR.into()];
     for forward in &plan.forwards {
         args.extend(["--forward".into(), forward.to_string()]);
@@ -196,17 +170,13 @@ async fn make(
     args.push(spec.bootstrap.display().to_string());
     args.extend(spec.args.iter().cloned());
     let [stdin, stdout, stderr] = pipes.theirs;
-    let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
-        return Err(StartError::Snapshot("control pipes missing".into()));
-    };
     let mut root = SandboxCommand::new(exe)
         .args(args)
         .env_clear_and_set(spec.environment(RUNTIME_API_ADDR, "snap-start"))
         .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr)
-        .spawn()
-        .map_err(|e| StartError::Snapshot(e.to_string()))?;
+        .spawn()?;
     let api = Arc::new(RuntimeApi::new(
         spec.config.clone(),
         SnapStart::Snapshotting,
@@ -217,14 +187,14 @@ async fn make(
         Arc::clone(&api),
         plan.forwards.clone(),
     )
-    .map_err(|e| StartError::Snapshot(format!("cannot attach to the relay: {e}")))?;
+    .map_err(StartError::Relay)?;
     forward_logs(pipes.logs);
     let reached = wait_ready(
         &api,
         mux.exited(),
         spec.init_timeout,
-        Phase::AwaitingRestore,
-        "Runtime.InitTimeout",
+        BootstrapState::AwaitingRestore,
+        ErrorType::InitTimeout,
     )
     .await;
     if let Err(err) = reached {
@@ -235,9 +205,7 @@ async fn make(
     let init = started.elapsed();
     let Some(pending) = mux.pending_request() else {
         let _ = root.kill();
-        return Err(StartError::Snapshot(
-            "the bootstrap is not blocked in exactly one Runtime API request".into(),
-        ));
+        return Err(StartError::NoPendingRequest);
     };
     let mut annotation = pending.0.to_le_bytes().to_vec();
     annotation.extend_from_slice(&pending.1);
@@ -254,9 +222,7 @@ async fn make(
         tokio::task::spawn_blocking(move || engine.checkpoint(&pid, &dir, &options)).await;
     // CRIU killed the tree (or failed); either way it is done with.
     let _ = root.kill();
-    let snapshot = checkpointed
-        .map_err(|e| StartError::Snapshot(e.to_string()))?
-        .map_err(|e| StartError::Snapshot(e.to_string()))?;
+    let snapshot = checkpointed??;
     report::init(init, None);
     eprintln!(
         "snaprun: snapshot written to {} in {:.1} ms after init",
@@ -281,7 +247,7 @@ fn pending_of(snapshot: &Snapshot) -> Option<(u32, Vec<u8>)> {
 /// The relay's three pipes: control in, control out, logs.
 struct ControlPipes {
     /// The relay's stdin, stdout and stderr.
-    theirs: [Option<OwnedFd>; 3],
+    theirs: [OwnedFd; 3],
     /// Our write end of its stdin, our read end of its stdout.
     ours: (OwnedFd, OwnedFd),
     /// Our read end of its stderr.
@@ -290,12 +256,12 @@ struct ControlPipes {
 
 impl ControlPipes {
     fn new() -> Result<Self, StartError> {
-        let make = || pipe().map_err(|e| StartError::Snapshot(format!("pipe: {e}")));
+        let make = || pipe().map_err(OsError::during("make the relay's pipes"));
         let (in_r, in_w) = make()?;
         let (out_r, out_w) = make()?;
         let (log_r, log_w) = make()?;
         Ok(Self {
-            theirs: [Some(in_r.into()), Some(out_w.into()), Some(log_w.into())],
+            theirs: [in_r.into(), out_w.into(), log_w.into()],
             ours: (in_w.into(), out_r.into()),
             logs: log_r.into(),
         })

@@ -1,9 +1,13 @@
-//! The native engine under `snaprun run`: the snapshot point of a bootstrap
-//! that links `snap`, and the marker that tells `snaprun` it can.
+//! The snapshot point of a Lambda bootstrap that links `snap`: where
+//! `snaprun run --engine native` has it checkpoint itself, and the marker
+//! that tells `snaprun` it can.
 
 use std::path::PathBuf;
 
-use super::{CheckpointError, CheckpointOptions, RestoreContext, Resumed, checkpoint};
+use super::ErrorType;
+use super::runtime_api::{error_body, post_error};
+use crate::os_error::chain;
+use crate::{CheckpointError, CheckpointOptions, RestoreContext, Resumed, checkpoint};
 
 /// Set by `snaprun` while it makes a native snapshot: where to write it.
 pub const SNAPSHOT_ENV: &str = "SNAP_NATIVE_SNAPSHOT";
@@ -49,7 +53,7 @@ pub enum Point {
 /// - In a process restored from it, it returns [`Point::Restored`].
 /// - Otherwise it returns [`Point::Cold`] and does nothing.
 ///
-/// Hook failures (see [`super::Lifecycle`]) reach `snaprun` with the Runtime
+/// Hook failures (see [`crate::Lifecycle`]) reach `snaprun` with the Runtime
 /// API's types: a before-checkpoint failure as `Runtime.BeforeSnapshotError`
 /// (written to `SNAP_NATIVE_INIT_ERROR`), an after-restore failure in a
 /// restored process as `Runtime.AfterRestoreError` (posted to
@@ -66,11 +70,10 @@ pub fn snapshot_point() -> Result<Point, CheckpointError> {
         Ok(Resumed::Restored(ctx)) => Ok(Point::Restored(ctx)),
         // The process that wrote the snapshot only exits: its own
         // after-hooks do not matter.
-        Err(CheckpointError::AfterHooks(_)) if super::generation() == 0 => std::process::exit(0),
+        Err(CheckpointError::AfterHooks(_)) if crate::generation() == 0 => std::process::exit(0),
         Err(err @ CheckpointError::BeforeHooks(_)) => {
             if let Some(path) = std::env::var_os(INIT_ERROR_ENV) {
-                let body =
-                    crate::lambda_api::error_body("Runtime.BeforeSnapshotError", &err.to_string());
+                let body = error_body(ErrorType::BeforeSnapshotError, &chain(&err));
                 if let Err(e) = std::fs::write(&path, body) {
                     tracing::error!(%e, "cannot write the init error");
                 }
@@ -78,13 +81,9 @@ pub fn snapshot_point() -> Result<Point, CheckpointError> {
             Err(err)
         }
         Err(err @ CheckpointError::AfterHooks(_)) => {
-            let posted = crate::lambda_api::post_error(
-                "restore/error",
-                "Runtime.AfterRestoreError",
-                &err.to_string(),
-            );
+            let posted = post_error("restore/error", ErrorType::AfterRestoreError, &chain(&err));
             if let Err(e) = posted {
-                tracing::error!(%e, "cannot post /runtime/restore/error");
+                tracing::error!(error = %chain(&e), "cannot post /runtime/restore/error");
             }
             Err(err)
         }
