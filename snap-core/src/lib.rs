@@ -27,7 +27,9 @@ mod checkpoint;
 pub mod criu;
 mod digest;
 pub mod engine;
+mod fd_policy;
 pub mod lambda;
+mod layout;
 mod lifecycle;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod native;
@@ -38,13 +40,16 @@ pub mod sandbox;
 pub mod snapshot;
 
 pub use checkpoint::{
-    CheckpointError, CheckpointOptions, FdAction, FdKind, FdPolicy, InitError, LayoutError,
-    NATIVE_SUPPORTED, RESTORE_ENV, RESTORE_FAILED, SelfEngine, checkpoint, init, layout_is_fixed,
-    set_fixed_layout, try_init,
+    CheckpointError, CheckpointOptions, InitError, NATIVE_SUPPORTED, SelfEngine, checkpoint, init,
+    try_init,
 };
 pub use digest::Sha256Digest;
 pub use engine::Engine;
+pub use fd_policy::{FdAction, FdKind, FdPolicy};
+pub use layout::{LayoutError, layout_is_fixed, set_fixed_layout};
 pub use lifecycle::{HookFailure, Lifecycle, set_lifecycle};
 pub use os_error::{OsError, chain};
-pub use resumed::{RequestError, RestoreContext, ResumeKind, Resumed, generation};
+pub use resumed::{
+    RESTORE_ENV, RESTORE_FAILED, RequestError, RestoreContext, ResumeKind, Resumed, generation,
+};
 pub use snapshot::{Host, Identity, Manifest, Snapshot, SnapshotWriter};

@@ -10,6 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bincode::{Decode, Encode};
 
+/// The variable that asks [`init`](crate::init()) to restore: the snapshot
+/// directory.
+pub const RESTORE_ENV: &str = "SNAP_RESTORE_FROM";
+
+/// Exit status of a process whose restore failed in
+/// [`init`](crate::init()).
+pub const RESTORE_FAILED: i32 = 75;
+
 /// Which side of [`checkpoint`](crate::checkpoint()) this is.
 #[derive(Debug)]
 pub enum Resumed {

@@ -1,6 +1,6 @@
 //! Why [`checkpoint`](super::checkpoint) or [`init`](super::init) failed.
 
-use super::LayoutError;
+use crate::layout::LayoutError;
 use crate::lifecycle::HookFailure;
 
 /// Why a checkpoint was refused or failed. Unless it is

@@ -24,24 +24,14 @@
 //! [`crate::set_lifecycle`] run around either.
 
 mod error;
-mod fd_policy;
-mod layout;
-mod sys;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{CheckpointError, InitError};
-pub use fd_policy::{FdAction, FdKind, FdPolicy};
-pub use layout::{LayoutError, layout_is_fixed, set_fixed_layout};
 
+use crate::fd_policy::FdPolicy;
 use crate::lifecycle;
-use crate::resumed::{ResumeKind, Resumed};
-
-/// The variable that asks [`init`] to restore: the snapshot directory.
-pub const RESTORE_ENV: &str = "SNAP_RESTORE_FROM";
-
-/// Exit status of a process whose restore failed in [`init`].
-pub const RESTORE_FAILED: i32 = 75;
+use crate::resumed::{RESTORE_ENV, RESTORE_FAILED, ResumeKind, Resumed};
 
 /// Whether the native engine runs on this build's architecture (x86_64
 /// Linux). Where it does not, [`checkpoint`] with [`SelfEngine::Native`]
@@ -174,7 +164,7 @@ pub fn try_init() -> Result<(), InitError> {
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn restore_if_asked(dir: Option<&Path>) -> Result<(), InitError> {
-    layout::ensure_fixed()?;
+    crate::layout::ensure_fixed()?;
     match dir {
         Some(dir) => Ok(crate::native::restore_from(dir)?),
         None => Ok(()),

@@ -43,6 +43,9 @@ pub enum CheckpointError {
     /// CRIU's work directory could not be prepared.
     #[error("cannot prepare a work directory for CRIU")]
     WorkDir(#[source] std::io::Error),
+    /// The engine state does not encode.
+    #[error("cannot encode the CRIU engine state")]
+    EncodeState(#[source] bincode::error::EncodeError),
     /// CRIU failed; its log is kept.
     #[error("criu dump of pid {pid} failed: {cause}; log {}: {}", log.display(), log::one_line(log_tail))]
     Criu {
@@ -127,7 +130,7 @@ impl CriuEngine {
             engine: CriuEngine::NAME.into(),
             identity,
             scratch: SCRATCH.iter().map(|s| (*s).to_owned()).collect(),
-            engine_state: state.encode(),
+            engine_state: state.encode().map_err(CheckpointError::EncodeState)?,
             annotations: options.annotations.clone(),
         })?;
         tracing::info!(pid, dir = %snapshot.dir().display(), ?dumped, total = ?started.elapsed(), "checkpointed");

@@ -45,8 +45,14 @@ pub enum RpcError {
         cause: io::Error,
     },
     /// The worker sent something that is not a CRIU response.
-    #[error("malformed CRIU RPC response: {0}")]
-    Malformed(String),
+    #[error("malformed CRIU RPC response")]
+    Malformed(#[source] protobuf::Error),
+    /// The worker's answer does not fit the request.
+    #[error("unexpected CRIU RPC response: {0}")]
+    Unexpected(String),
+    /// The request could not be encoded.
+    #[error("cannot encode the CRIU RPC request")]
+    Encode(#[source] protobuf::Error),
     /// The worker exited before answering.
     #[error("CRIU exited without answering ({0})")]
     Vanished(String),
@@ -133,9 +139,7 @@ fn exchange(
     started: Instant,
     on_notify: &mut dyn FnMut(&str, i32) -> Result<(), String>,
 ) -> Result<Reply, RpcError> {
-    let bytes = req
-        .write_to_bytes()
-        .map_err(|e| RpcError::Malformed(format!("cannot encode request: {e}")))?;
+    let bytes = req.write_to_bytes().map_err(RpcError::Encode)?;
     send(sock, &bytes)?;
     let mut notifications = Vec::new();
     loop {
@@ -148,9 +152,7 @@ fn exchange(
             let mut ack = Criu_req::new();
             ack.set_type(Criu_req_type::NOTIFY);
             ack.set_notify_success(handled.is_ok());
-            let ack = ack
-                .write_to_bytes()
-                .map_err(|e| RpcError::Malformed(format!("cannot encode ack: {e}")))?;
+            let ack = ack.write_to_bytes().map_err(RpcError::Encode)?;
             send(sock, &ack)?;
             if let Err(message) = handled {
                 return Err(RpcError::Failed {
@@ -173,7 +175,7 @@ fn exchange(
             });
         }
         if response.type_() != kind {
-            return Err(RpcError::Malformed(format!(
+            return Err(RpcError::Unexpected(format!(
                 "answer of type {:?} to a {kind:?} request",
                 response.type_()
             )));
@@ -213,9 +215,9 @@ fn receive(sock: &OwnedFd) -> Result<Criu_resp, RpcError> {
         return Err(RpcError::Vanished("socket closed".into()));
     }
     if n > buf.len() {
-        return Err(RpcError::Malformed(format!(
+        return Err(RpcError::Unexpected(format!(
             "message of {n} bytes exceeds {MAX_MESSAGE}"
         )));
     }
-    Criu_resp::parse_from_bytes(&buf[..n]).map_err(|e| RpcError::Malformed(e.to_string()))
+    Criu_resp::parse_from_bytes(&buf[..n]).map_err(RpcError::Malformed)
 }

@@ -57,9 +57,8 @@ pub struct CriuState {
 }
 
 impl CriuState {
-    pub(super) fn encode(&self) -> Vec<u8> {
-        // Encoding plain data into a Vec cannot fail.
-        bincode::encode_to_vec(self, bincode::config::standard()).unwrap_or_default()
+    pub(super) fn encode(&self) -> Result<Vec<u8>, bincode::error::EncodeError> {
+        bincode::encode_to_vec(self, bincode::config::standard())
     }
 
     pub(super) fn decode(bytes: &[u8]) -> Result<Self, String> {

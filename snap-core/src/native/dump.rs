@@ -10,7 +10,7 @@ use super::state::{Disposition, Expected, NativeState, Region};
 use super::sys::{self, Context, Pair};
 use super::{DumpError, NAME, fds};
 use crate::OsError;
-use crate::checkpoint::FdPolicy;
+use crate::fd_policy::FdPolicy;
 use crate::resumed::{RequestError, RestoreContext, generation};
 use crate::snapshot::{CreateError, Identity, Seal, SnapshotWriter};
 
@@ -38,7 +38,7 @@ pub(crate) enum Dumped {
 /// and [`Dumped::Restored`] in every process later restored from the
 /// snapshot.
 pub(crate) fn dump(dir: &std::path::Path, fds: &FdPolicy) -> Result<Dumped, DumpError> {
-    if !crate::checkpoint::layout_is_fixed() {
+    if !crate::layout::layout_is_fixed() {
         return Err(DumpError::Randomized);
     }
     check_threads()?;

@@ -7,7 +7,7 @@ use std::fs;
 use super::DumpError;
 use super::state::OpenFile;
 use crate::OsError;
-use crate::checkpoint::{FdAction, FdKind, FdPolicy};
+use crate::fd_policy::{FdAction, FdKind, FdPolicy};
 
 /// A descriptor the engine refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use super::state::NativeState;
 use super::sys::{self, Pair};
 use super::{NAME, RestoreError};
 use crate::OsError;
-use crate::checkpoint::{RESTORE_ENV, RESTORE_FAILED};
 use crate::resumed::RestoreRequest;
+use crate::resumed::{RESTORE_ENV, RESTORE_FAILED};
 use crate::snapshot::{Expect, HostRule, MANIFEST_FILE, OpenError, Snapshot};
 
 /// The restorer's stack.

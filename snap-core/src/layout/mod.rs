@@ -2,9 +2,9 @@
 //! that a fresh exec of a program has its code, libraries, TLS, stack and
 //! heap where the process that checkpointed had them.
 
-use std::ffi::OsString;
+mod sys;
 
-use super::sys;
+use std::ffi::OsString;
 
 /// Set while [`ensure_fixed`] re-execs, so a failure to turn randomization
 /// off cannot loop.
@@ -38,7 +38,7 @@ pub fn set_fixed_layout() -> std::io::Result<()> {
 
 /// Makes this process run with a fixed layout, re-exec'ing it once if it
 /// does not. Call it first thing in `main`, before any thread exists.
-pub(super) fn ensure_fixed() -> Result<(), LayoutError> {
+pub(crate) fn ensure_fixed() -> Result<(), LayoutError> {
     if layout_is_fixed() {
         if std::env::var_os(REEXEC_ENV).is_some() {
             // SAFETY: called first thing in main, before any thread exists.
