@@ -67,6 +67,7 @@ impl FdPolicy {
         self
     }
 
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     pub(crate) fn action(&self, kind: FdKind) -> FdAction {
         self.actions.get(&kind).copied().unwrap_or_default()
     }

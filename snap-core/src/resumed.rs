@@ -89,6 +89,7 @@ pub enum RequestError {
 
 impl RestoreRequest {
     /// What this process was started with, minus `skip`.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     pub(crate) fn of_this_process(snapshot: &std::path::Path, skip: &str) -> Self {
         Self {
             args: std::env::args().collect(),

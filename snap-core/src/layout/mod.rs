@@ -4,10 +4,9 @@
 
 mod sys;
 
-use std::ffi::OsString;
-
 /// Set while [`ensure_fixed`] re-execs, so a failure to turn randomization
 /// off cannot loop.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 const REEXEC_ENV: &str = "SNAP_FIXED_LAYOUT_REEXEC";
 
 /// Why the layout could not be fixed.
@@ -38,6 +37,7 @@ pub fn set_fixed_layout() -> std::io::Result<()> {
 
 /// Makes this process run with a fixed layout, re-exec'ing it once if it
 /// does not. Call it first thing in `main`, before any thread exists.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) fn ensure_fixed() -> Result<(), LayoutError> {
     if layout_is_fixed() {
         if std::env::var_os(REEXEC_ENV).is_some() {
@@ -57,9 +57,10 @@ pub(crate) fn ensure_fixed() -> Result<(), LayoutError> {
 
 /// Replaces this process with a fresh exec of its own binary and arguments;
 /// returns only the error.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn exec_self() -> std::io::Error {
     use std::os::unix::process::CommandExt;
-    let args: Vec<OsString> = std::env::args_os().collect();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let mut cmd = std::process::Command::new("/proc/self/exe");
     if let Some((first, rest)) = args.split_first() {
         cmd.arg0(first).args(rest);

@@ -27,6 +27,7 @@ pub use host::Host;
 pub use identity::Identity;
 pub use manifest::{FileEntry, Manifest};
 pub use open::{Expect, HostRule, Snapshot};
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) use verified::digest_of;
 pub use writer::{Seal, SnapshotWriter};
 

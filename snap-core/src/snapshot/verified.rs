@@ -79,7 +79,8 @@ pub(super) fn remember(meta: &fs::Metadata, digest: &Sha256Digest) {
 }
 
 /// The SHA-256 of the file at `path`, from the cache when the file is
-/// unchanged since it was last hashed.
+/// unchanged since it was last hashed (the native engine's binary check).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) fn digest_of(path: &std::path::Path) -> std::io::Result<Sha256Digest> {
     let file = fs::File::open(path)?;
     let meta = file.metadata()?;
@@ -99,6 +100,7 @@ pub(crate) fn digest_of(path: &std::path::Path) -> std::io::Result<Sha256Digest>
     Ok(digest)
 }
 
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn parse_hex(hex: &str) -> Option<Sha256Digest> {
     if hex.len() != 64 {
         return None;
