@@ -1,6 +1,18 @@
 //! Starting a bootstrap as a plain child process: how it starts
-//! ([`ProcessStart`]) and what the child does between fork and exec.
+//! ([`ProcessStart`]) and what the child must have: a clean descriptor
+//! table, and for the native engine a fixed layout.
+//!
+//! Both are cheapest when settled once in snaprun itself rather than in
+//! every child: a `pre_exec` closure makes the standard library `fork` the
+//! whole (multi-threaded, tens of MB) snaprun for each spawn, where without
+//! one it uses `posix_spawn`, which does not copy the address space. So
+//! snaprun marks what it inherited close-on-exec at startup
+//! ([`close_inherited_descriptors`]) and takes the fixed-layout persona on
+//! itself the first time a child needs it ([`configure`]), which every later
+//! child inherits. Where neither was done (snaprun's library used from
+//! elsewhere), [`configure`] falls back to a `pre_exec` closure.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use snap::lambda::ErrorType;
@@ -36,15 +48,56 @@ impl ProcessStart<'static> {
     };
 }
 
-/// In a forked child before exec: gives the bootstrap a clean descriptor
-/// table, as Lambda does (nothing snaprun inherited above stdio), and the
-/// fixed layout the native engine needs.
+/// Set once [`close_inherited_descriptors`] has run.
+static INHERITED_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Marks every descriptor this process inherited above stdio close-on-exec,
+/// so that no child sees them, as Lambda's bootstraps see none. Everything
+/// snaprun opens itself is close-on-exec already.
+///
+/// # Safety
+/// Call it first thing in `main`, before this process has opened any
+/// descriptor it means a child to inherit.
+pub unsafe fn close_inherited_descriptors() {
+    // SAFETY: forwarded to the caller's contract.
+    unsafe { snap::sandbox::close_inherited_on_exec() };
+    INHERITED_CLOSED.store(true, Ordering::Release);
+}
+
+/// Prepares `command` to start a bootstrap: a clean descriptor table and,
+/// with `fixed_layout`, `ADDR_NO_RANDOMIZE`.
+///
+/// The persona is set on this process (it only affects its next execs, so
+/// every child started from now on inherits it, cold ones included, which
+/// spares a native bootstrap's own re-exec). Only what could not be settled
+/// up front is done between fork and exec.
+pub(crate) fn configure(command: &mut tokio::process::Command, fixed_layout: bool) {
+    let persona_inherited = fixed_layout && snap::set_fixed_layout().is_ok();
+    let close_inherited = !INHERITED_CLOSED.load(Ordering::Acquire);
+    let fix_in_child = fixed_layout && !persona_inherited;
+    if !close_inherited && !fix_in_child {
+        return;
+    }
+    // SAFETY: between fork and exec the closure makes at most two system
+    // calls and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            clean_child(close_inherited, fix_in_child);
+            Ok(())
+        });
+    }
+}
+
+/// In a forked child before exec: what [`configure`] could not settle in
+/// the parent.
 ///
 /// # Safety
 /// Only between fork and exec; async-signal-safe.
-pub(crate) unsafe fn clean_child(fixed_layout: bool) {
-    // SAFETY: the caller runs this between fork and exec.
-    unsafe { snap::sandbox::close_inherited_on_exec() };
+unsafe fn clean_child(close_inherited: bool, fixed_layout: bool) {
+    if close_inherited {
+        // SAFETY: the caller runs this between fork and exec.
+        unsafe { snap::sandbox::close_inherited_on_exec() };
+    }
     if fixed_layout {
         // The child then fails in `snap::init` with a clear error.
         let _ = snap::set_fixed_layout();

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use crate::child::{ProcessStart, clean_child};
+use crate::child::ProcessStart;
 use crate::function::FunctionSpec;
 use crate::procfs::{first_child, peak_rss_mb};
 use crate::readiness::wait_ready;
@@ -81,15 +81,7 @@ impl Instance {
             .envs(how.extra_env.iter().map(|(k, v)| (*k, v.as_os_str())))
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        let fixed_layout = how.fixed_layout;
-        // SAFETY: between fork and exec the closure makes two system calls
-        // and allocates nothing.
-        unsafe {
-            command.pre_exec(move || {
-                clean_child(fixed_layout);
-                Ok(())
-            });
-        }
+        crate::child::configure(&mut command, how.fixed_layout);
         let mut child = command.spawn().map_err(|cause| {
             server.abort();
             StartError::Spawn {

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // SAFETY: first thing in main: snaprun has opened nothing that a child
+    // should inherit (its own descriptors are close-on-exec anyway).
+    unsafe { snaprun::child::close_inherited_descriptors() };
     let args = cli::Cli::parse();
     cli::init_logging(args.verbose);
     match cli::run(args.command) {

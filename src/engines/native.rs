@@ -83,13 +83,7 @@ async fn make(plan: &SnapshotPlan) -> Result<(), StartError> {
         .env(snap::lambda::INIT_ERROR_ENV, &init_error.0)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    // SAFETY: between fork and exec, two system calls and no allocation.
-    unsafe {
-        command.pre_exec(|| {
-            crate::child::clean_child(true);
-            Ok(())
-        });
-    }
+    crate::child::configure(&mut command, true);
     let mut child = command.spawn().map_err(|cause| StartError::Spawn {
         bootstrap: spec.bootstrap.display().to_string(),
         cause,
