@@ -40,6 +40,47 @@
     if (fn) Object.defineProperty(g, name, { value: fn, writable: true, configurable: true, enumerable: false });
   }
 
+  // --- TransformStream: LLRT's stream-web has ReadableStream,
+  // WritableStream and pipeThrough but no TransformStream, which the AWS
+  // SDK's response checksum validation builds on. A minimal one over those
+  // two (no backpressure between its sides).
+  if (typeof g.TransformStream !== "function" && typeof WritableStream === "function") {
+    class TransformStream {
+      constructor(transformer = {}) {
+        let out;
+        this.readable = new ReadableStream({ start: (c) => void (out = c) });
+        let closed = false;
+        const close = () => {
+          if (!closed) {
+            closed = true;
+            out.close();
+          }
+        };
+        const controller = {
+          enqueue: (chunk) => out.enqueue(chunk),
+          error: (reason) => {
+            closed = true;
+            out.error(reason);
+          },
+          terminate: close,
+          get desiredSize() {
+            return out.desiredSize;
+          },
+        };
+        this.writable = new WritableStream({
+          start: () => (transformer.start ? transformer.start(controller) : undefined),
+          write: (chunk) => (transformer.transform ? transformer.transform(chunk, controller) : controller.enqueue(chunk)),
+          close: async () => {
+            if (transformer.flush) await transformer.flush(controller);
+            close();
+          },
+          abort: (reason) => controller.error(reason),
+        });
+      }
+    }
+    Object.defineProperty(g, "TransformStream", { value: TransformStream, writable: true, configurable: true });
+  }
+
   // --- fetch: LLRT's Response has no `body` stream (the getter gives
   // undefined), so web code such as the AWS SDK falls back to a Blob, which
   // the SDK's checksum validation cannot read. Every response from `fetch`
