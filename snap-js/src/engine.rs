@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use llrt_modules::module_builder::ModuleBuilder;
+use llrt_modules::package::{loader::PackageLoader, resolver::PackageResolver};
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
 
@@ -87,10 +88,12 @@ impl Engine {
                 (
                     BuiltinResolver::default().with_module(HOOKS_MODULE),
                     resolver,
+                    PackageResolver,
                 ),
                 (
                     BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source()),
                     loader,
+                    PackageLoader,
                 ),
             )
             .await;

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 /// Where the handler is.
 #[derive(Debug, Clone)]
 pub(crate) struct HandlerSpec {
+    /// `_HANDLER` as given.
+    pub(crate) name: String,
     /// The file.
     pub(crate) file: PathBuf,
     /// The export path (`handler`, `a.b`).
@@ -81,6 +83,7 @@ impl HandlerSpec {
             _ => package_type_is_module(&file),
         };
         Ok(Self {
+            name: handler.to_owned(),
             file,
             export: export.split('.').map(str::to_owned).collect(),
             esm,

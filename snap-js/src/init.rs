@@ -35,7 +35,8 @@ impl Failure {
     }
 
     /// A failure from a JS error body, typed `error_type` (or keeping the
-    /// body's own type when `None`), its message prefixed with `context`.
+    /// body's own type when `None`), its message prefixed with `context`
+    /// (and with the body's own type when that changed).
     pub(crate) fn from_body(body: &str, error_type: Option<&str>, context: &str) -> Self {
         let mut value: serde_json::Value = serde_json::from_str(body)
             .unwrap_or_else(|_| serde_json::json!({"errorMessage": body}));
@@ -45,8 +46,9 @@ impl Failure {
             .unwrap_or_default()
             .to_owned();
         let error_type = error_type.map_or(own_type.clone(), str::to_owned);
-        let message = if context.is_empty() {
-            own_message
+        // A retyped error keeps its own type in the message.
+        let message = if error_type == own_type {
+            format!("{context}{own_message}")
         } else {
             format!("{context}{own_type}: {own_message}")
         };
@@ -109,10 +111,10 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         )
     })?;
     let (loaded, how) = loaded;
-    // Drain: jobs, timers, fetches, until nothing is left to run.
-    engine.idle().await;
+    drain(engine, loaded.promise.clone()).await;
     let export = spec.export.clone();
-    let handler_name = format!("{}.{}", spec.file.display(), spec.export.join("."));
+    let handler_name = spec.name.clone();
+    let file_name = spec.file.display().to_string();
     let outcome: Result<(), Failure> = async_with!(engine.context => |ctx| {
         if let Some(promise) = loaded.promise {
             let promise = promise.restore(&ctx).map_err(|e| Failure::new("Runtime.InitError", e.to_string()))?;
@@ -148,7 +150,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         let Some(function) = value.into_function() else {
             return Err(Failure::new(
                 "Runtime.HandlerNotFound",
-                format!("{handler_name} is undefined or not exported"),
+                format!("{handler_name} is undefined or not exported (in {file_name})"),
             ));
         };
         let set: Result<(), rquickjs::Error> = (|| {
@@ -173,6 +175,51 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         "init done"
     );
     Ok(())
+}
+
+/// Drains: runs jobs, timers and fetches until nothing is left to run, or
+/// until the module has settled and only armed timers are left (an interval
+/// would never let it end; the snapshot point's timer policy judges them).
+async fn drain(engine: &Engine, module: Option<Persistent<Promise<'static>>>) {
+    loop {
+        // `idle` holds the runtime's lock while it waits: give it up every
+        // few milliseconds to look at the module and the timers.
+        tokio::select! {
+            () = engine.idle() => return,
+            () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+        }
+        let settled = match &module {
+            None => true,
+            Some(promise) => {
+                let promise = promise.clone();
+                engine
+                    .context
+                    .with(|ctx| {
+                        promise
+                            .restore(&ctx)
+                            .is_ok_and(|p| p.state() != PromiseState::Pending)
+                    })
+                    .await
+            }
+        };
+        if settled && !armed_timers(engine).await.is_empty() {
+            return;
+        }
+    }
+}
+
+/// The timers armed now, described (`setInterval(tick, 1000)`).
+async fn armed_timers(engine: &Engine) -> Vec<String> {
+    engine
+        .context
+        .with(|ctx| {
+            ctx.globals()
+                .get::<_, Object>("__snapjs")
+                .and_then(|o| o.get::<_, Function>("pendingTimers"))
+                .and_then(|f| f.call::<_, Vec<String>>(()))
+                .unwrap_or_default()
+        })
+        .await
 }
 
 /// Which hook phase.
@@ -200,7 +247,7 @@ pub(crate) async fn run_hooks(engine: &Engine, phase: Phase) -> Result<(), Failu
         promise.into_future::<Value>().await.map(|_| ()).map_err(|e| caught(&ctx, e))
     })
     .await;
-    engine.idle().await;
+    drain(engine, None).await;
     let error_type = match phase {
         Phase::BeforeCheckpoint => "Runtime.BeforeSnapshotError",
         Phase::AfterRestore => "Runtime.AfterRestoreError",
@@ -212,16 +259,7 @@ pub(crate) async fn run_hooks(engine: &Engine, phase: Phase) -> Result<(), Failu
 /// name, because their wake-ups belong to the async runtime that is
 /// dropped before the snapshot.
 pub(crate) async fn refuse_armed_timers(engine: &Engine) -> Result<(), Failure> {
-    let armed: Vec<String> = engine
-        .context
-        .with(|ctx| {
-            ctx.globals()
-                .get::<_, Object>("__snapjs")
-                .and_then(|o| o.get::<_, Function>("pendingTimers"))
-                .and_then(|f| f.call::<_, Vec<String>>(()))
-                .unwrap_or_default()
-        })
-        .await;
+    let armed = armed_timers(engine).await;
     if armed.is_empty() {
         return Ok(());
     }

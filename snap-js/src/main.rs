@@ -120,6 +120,13 @@ fn run(args: &Args) -> Result<(), RunError> {
         init_runtime.block_on(report_init_failure(&failure, snapshotting));
         return Err(RunError::Init(failure));
     }
+    if !snapshotting {
+        // A cold start: no snapshot point, the init runtime carries on (with
+        // whatever init left running).
+        let api = api::RuntimeApi::from_env()?;
+        init_runtime.block_on(proxy.run(invoke::serve(&engine, &api)))?;
+        return Ok(());
+    }
     // Step 4: nothing of the init runtime survives into the snapshot, not
     // even a waker the JS scheduler kept.
     proxy.detach();

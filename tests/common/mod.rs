@@ -429,3 +429,72 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The snapjs binary (the workspace's snap-js package), built if needed,
+/// next to the snaprun under test.
+pub fn snapjs() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let snaprun = Path::new(env!("CARGO_BIN_EXE_snaprun"));
+            let release = snaprun.parent().is_some_and(|d| d.ends_with("release"));
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args(["build", "--locked", "--quiet", "-p", "snap-js"]);
+            if release {
+                cargo.arg("--release");
+            }
+            assert!(
+                cargo.status().expect("run cargo").success(),
+                "building snapjs failed"
+            );
+            snaprun.with_file_name("snapjs")
+        })
+        .clone()
+}
+
+/// tests/fixtures/snapjs, the task root of snapjs's test handlers.
+pub fn snapjs_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapjs")
+}
+
+/// A demo's esbuild bundle for snapjs (`demo-functions/NAME/dist`), or
+/// `None` when it may be skipped (as for CRIU): scripts/test.sh builds it.
+pub fn snapjs_bundle(name: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demo-functions")
+        .join(name)
+        .join("dist");
+    if dir.join("index.mjs").is_file() {
+        return Some(dir);
+    }
+    let problem = format!(
+        "{} has no index.mjs: run `npm ci && npm run build` in its demo (scripts/test.sh does)",
+        dir.display()
+    );
+    if std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1") {
+        panic!("{problem}");
+    }
+    eprintln!("SKIPPED: {problem}");
+    None
+}
+
+/// An HTTP server on 127.0.0.1 answering every request with `body`, for as
+/// long as the test runs; returns its address.
+pub fn tiny_http_server(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}

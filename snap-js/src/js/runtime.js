@@ -9,6 +9,13 @@
   // --- Timers: every pending one is known, with a description, so that the
   // snapshot point can name those still armed.
   const pending = new Map();
+  // A throw from a timer callback fails the invocation in progress (there is
+  // no caller to catch it); outside one, it is logged.
+  let failCurrent = null;
+  const uncaught = (err) => {
+    if (failCurrent) failCurrent(err);
+    else console.error("snapjs: uncaught exception in a timer callback:", err);
+  };
   const describe = (kind, fn, delay) => `${kind}(${(fn && fn.name) || "<anonymous>"}, ${Number(delay) || 0})`;
   const wrapTimer = (kind, set, repeating) =>
     function (fn, delay, ...args) {
@@ -16,7 +23,11 @@
       const run = typeof fn === "function"
         ? function () {
             if (!repeating) pending.delete(id);
-            return fn.apply(this, args);
+            try {
+              return fn.apply(this, args);
+            } catch (err) {
+              uncaught(err);
+            }
           }
         : fn;
       id = set(run, delay);
@@ -167,20 +178,26 @@
       else delete process.env._X_AMZN_TRACE_ID;
       const event = eventText.length > 0 ? JSON.parse(eventText) : null;
       const ctx = context(meta);
-      let result;
+      const thrown = new Promise((_, reject) => {
+        failCurrent = reject;
+      });
+      let run;
       if (handler.length >= 3) {
         // Callback style: the callback or a returned promise, whichever first.
-        result = await new Promise((resolve, reject) => {
+        run = new Promise((resolve, reject) => {
           const returned = handler(event, ctx, (err, value) => (err ? reject(err) : resolve(value)));
           if (returned && typeof returned.then === "function") returned.then(resolve, reject);
         });
       } else {
-        result = await handler(event, ctx);
+        run = Promise.resolve().then(() => handler(event, ctx));
       }
+      const result = await Promise.race([run, thrown]);
       const body = JSON.stringify(result);
       return [true, body === undefined ? "null" : body];
     } catch (err) {
       return [false, JSON.stringify(errorShape(err))];
+    } finally {
+      failCurrent = null;
     }
   }
 
