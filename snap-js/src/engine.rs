@@ -120,6 +120,7 @@ impl Engine {
                 reseed::install_math_random(&ctx).map_err(|e| install(&ctx, "Math.random", e))?;
                 ctx.eval::<(), _>(RUNTIME_JS)
                     .map_err(|e| install(&ctx, "the runtime's JS half", e))?;
+                set_pid(&ctx).map_err(|e| install(&ctx, "process.pid", e))?;
                 Ok(())
             })
             .await?;
@@ -160,6 +161,13 @@ impl Rejections {
             body,
         });
     }
+}
+
+/// `process.pid` (LLRT's process module has none), set again after a
+/// restore: a restored instance is a new process.
+pub(crate) fn set_pid(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let process: Object = ctx.globals().get("process")?;
+    process.set("pid", std::process::id())
 }
 
 /// The Lambda error body (`errorType`, `errorMessage`, `stackTrace`) of a

@@ -274,7 +274,7 @@ pub(crate) async fn refuse_armed_timers(engine: &Engine) -> Result<(), Failure> 
     ))
 }
 
-/// Gives the restored process's environment to `process.env`.
+/// Gives the restored process's environment and pid to `process`.
 pub(crate) async fn refresh_env(engine: &Engine) -> Result<(), Failure> {
     let pairs: Vec<(String, String)> = std::env::vars().collect();
     engine
@@ -286,7 +286,10 @@ pub(crate) async fn refresh_env(engine: &Engine) -> Result<(), Failure> {
                 for (i, (k, v)) in pairs.into_iter().enumerate() {
                     list.set(i, vec![k, v])?;
                 }
-                runtime.get::<_, Function>("refreshEnv")?.call((list,))
+                runtime
+                    .get::<_, Function>("refreshEnv")?
+                    .call::<_, ()>((list,))?;
+                crate::engine::set_pid(&ctx)
             };
             refresh().map_err(|e| {
                 Failure::from_body(&caught(&ctx, e), Some("Runtime.AfterRestoreError"), "")
