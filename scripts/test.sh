@@ -26,10 +26,16 @@ for fixture in tests/fixtures/*/package-lock.json demo-functions/*/package-lock.
   log "npm ci in $dir"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
 done
+# snapjs runs the JS demos as esbuild bundles (dist/index.mjs, not committed).
+for build in demo-functions/*/build.mjs; do
+  log "node $build"
+  (cd "$(dirname "$build")" && node build.mjs >&2)
+done
 # @snap/hooks: its OpenSSL RAND engine (C, built against OpenSSL 3 headers) and its unit tests.
-if [[ ! -f /usr/include/openssl/engine.h ]] || ! command -v cc >/dev/null; then
-  log "apt-get install gcc libssl-dev"
-  apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gcc libc6-dev libssl-dev >&2
+# snapjs links the same OpenSSL (llrt_crypto's backend, found through pkg-config).
+if [[ ! -f /usr/include/openssl/engine.h ]] || ! command -v cc >/dev/null || ! command -v pkg-config >/dev/null; then
+  log "apt-get install gcc libssl-dev pkg-config"
+  apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gcc libc6-dev libssl-dev pkg-config >&2
 fi
 log "building $(bash snap-hooks/js/native/build.sh)"
 node --test snap-hooks/js/test/ >&2
