@@ -36,6 +36,7 @@ mod handler;
 mod init;
 mod invoke;
 mod reseed;
+mod self_pipe;
 mod snapshot_point;
 mod sys;
 
@@ -70,6 +71,8 @@ enum RunError {
     Init(Failure),
     #[error(transparent)]
     SnapshotPoint(#[from] snapshot_point::SnapshotPointError),
+    #[error(transparent)]
+    SelfPipe(#[from] self_pipe::SelfPipeError),
     #[error("after restore: {0}")]
     Restore(Failure),
     #[error("the Runtime API failed")]
@@ -114,7 +117,9 @@ fn run(args: &Args) -> Result<(), RunError> {
     let snapshotting = snapshot_point::snapshotting();
     let init_runtime = current_thread()?;
     let proxy = detach::Detachable::default();
-    let engine = init_runtime.block_on(proxy.run(Engine::new()))?;
+    // Never dropped: the process ends with it, and QuickJS asserts (aborts)
+    // on freeing a runtime that objects held from Rust still reference.
+    let engine = std::mem::ManuallyDrop::new(init_runtime.block_on(proxy.run(Engine::new()))?);
     if let Err(failure) = init_runtime.block_on(proxy.run(init_phase(&engine, args, snapshotting)))
     {
         init_runtime.block_on(report_init_failure(&failure, snapshotting));
@@ -131,7 +136,9 @@ fn run(args: &Args) -> Result<(), RunError> {
     // even a waker the JS scheduler kept.
     proxy.detach();
     drop(init_runtime);
+    let parked = self_pipe::park()?;
     let point = snapshot_point::take()?;
+    parked.restore()?;
     let runtime = current_thread()?;
     if let Point::Restored { generation } = point {
         runtime
