@@ -431,7 +431,9 @@ pub fn free_port() -> u16 {
 }
 
 /// The snapjs binary (the workspace's snap-js package), built if needed,
-/// next to the snaprun under test.
+/// next to the snaprun under test. Built as scripts/test.sh builds the
+/// workspace (so it is a no-op there): a `-p snap-js` build alone would
+/// resolve other features and rebuild it.
 pub fn snapjs() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
@@ -439,7 +441,7 @@ pub fn snapjs() -> PathBuf {
             let snaprun = Path::new(env!("CARGO_BIN_EXE_snaprun"));
             let release = snaprun.parent().is_some_and(|d| d.ends_with("release"));
             let mut cargo = Command::new(env!("CARGO"));
-            cargo.args(["build", "--locked", "--quiet", "-p", "snap-js"]);
+            cargo.args(["build", "--workspace", "--all-targets", "--locked", "--quiet"]);
             if release {
                 cargo.arg("--release");
             }
