@@ -138,6 +138,7 @@ fn run(args: &Args) -> Result<(), RunError> {
     drop(init_runtime);
     let parked = self_pipe::park()?;
     let point = snapshot_point::take()?;
+    tracing::debug!("past the snapshot point");
     parked.restore()?;
     let runtime = current_thread()?;
     if let Point::Restored { generation } = point {
@@ -153,6 +154,7 @@ fn run(args: &Args) -> Result<(), RunError> {
             })?;
     }
     let api = api::RuntimeApi::from_env()?;
+    tracing::debug!("serving");
     runtime.block_on(invoke::serve(&engine, &api))?;
     Ok(())
 }
