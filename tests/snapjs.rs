@@ -22,6 +22,12 @@ fn start(extra: &[&str], handler: &str) -> RunningFunction {
     RunningFunction::start(&args)
 }
 
+/// The same, snapshotted (engine auto) into a directory under `tmp`.
+fn start_snapshotted(tmp: &tempfile::TempDir, handler: &str) -> RunningFunction {
+    let snapshot = tmp.path().join("snap");
+    start(&["--snapshot-dir", snapshot.to_str().unwrap()], handler)
+}
+
 fn assert_success_paths(run: &RunningFunction) -> serde_json::Value {
     let server = tiny_http_server("hello from the test server");
     let payload = format!(r#"{{"sleep_ms": 30, "fetch": "http://{server}/x"}}"#);
@@ -65,11 +71,7 @@ fn assert_success_paths(run: &RunningFunction) -> serde_json::Value {
 #[test]
 fn restored_instances_serve_with_hooks_in_order_and_auto_picks_native() {
     let tmp = tempfile::tempdir().unwrap();
-    let snapshot = tmp.path().join("snap");
-    let run = start(
-        &["--snapshot-dir", snapshot.to_str().unwrap()],
-        "basic.handler",
-    );
+    let run = start_snapshotted(&tmp, "basic.handler");
     let v = assert_success_paths(&run);
     // Before the snapshot in reverse (LIFO), after the restore by priority
     // then FIFO: @snap/hooks's rules.
@@ -278,11 +280,7 @@ fn hook_failures_are_typed() {
 #[test]
 fn timers_armed_at_the_snapshot_point_are_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
-    let snapshot = tmp.path().join("snap");
-    let run = start(
-        &["--snapshot-dir", snapshot.to_str().unwrap()],
-        "armed-timer.handler",
-    );
+    let run = start_snapshotted(&tmp, "armed-timer.handler");
     let message = run.invoke_failing(b"{}", "Runtime.BeforeSnapshotError");
     assert!(message.contains("setInterval(tick, 1000)"), "{message}");
     // Without a snapshot the same function is fine.

@@ -19,8 +19,8 @@ fn serve_and_count(engine: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let snapshot = tmp.path().join("snap");
     let snapjs = snapjs();
-    let endpoint = format!("S3_ENDPOINT={}", moto.endpoint);
-    let run = RunningFunction::start(&[
+    let env = moto.function_env();
+    let mut args = vec![
         "--engine",
         engine,
         "--snapshot-dir",
@@ -29,16 +29,10 @@ fn serve_and_count(engine: &str) {
         "4",
         "--handler",
         "index.handler",
-        "--env",
-        &endpoint,
-        "--env",
-        "AWS_ACCESS_KEY_ID=test",
-        "--env",
-        "AWS_SECRET_ACCESS_KEY=test",
-        "--",
-        snapjs.to_str().unwrap(),
-        bundle.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(env.iter().map(String::as_str));
+    args.extend(["--", snapjs.to_str().unwrap(), bundle.to_str().unwrap()]);
+    let run = RunningFunction::start(&args);
     let mut request_ids = HashSet::new();
     for _ in 0..100 {
         let (status, failed, body) = run.invoke(b"{}");

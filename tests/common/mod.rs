@@ -42,10 +42,15 @@ pub fn node_fixture() -> Option<PathBuf> {
     if dir.join("node_modules/@aws-sdk/client-s3").is_dir() {
         return Some(dir);
     }
-    let problem = format!(
+    missing(format!(
         "{} has no node_modules: run `npm ci` there (scripts/test.sh does)",
         dir.display()
-    );
+    ))
+}
+
+/// A prerequisite is missing: fails the test under `SNAP_REQUIRE_CRIU=1`
+/// (scripts/test.sh), else skips it.
+fn missing<T>(problem: String) -> Option<T> {
     if std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1") {
         panic!("{problem}");
     }
@@ -414,6 +419,21 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// `--env` arguments that point a function at this server, with the
+    /// test credentials it accepts.
+    pub fn function_env(&self) -> Vec<String> {
+        [
+            format!("S3_ENDPOINT={}", self.endpoint),
+            "AWS_ACCESS_KEY_ID=test".to_owned(),
+            "AWS_SECRET_ACCESS_KEY=test".to_owned(),
+        ]
+        .into_iter()
+        .flat_map(|kv| ["--env".to_owned(), kv])
+        .collect()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -441,7 +461,13 @@ pub fn snapjs() -> PathBuf {
             let snaprun = Path::new(env!("CARGO_BIN_EXE_snaprun"));
             let release = snaprun.parent().is_some_and(|d| d.ends_with("release"));
             let mut cargo = Command::new(env!("CARGO"));
-            cargo.args(["build", "--workspace", "--all-targets", "--locked", "--quiet"]);
+            cargo.args([
+                "build",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--quiet",
+            ]);
             if release {
                 cargo.arg("--release");
             }
@@ -469,15 +495,10 @@ pub fn snapjs_bundle(name: &str) -> Option<PathBuf> {
     if dir.join("index.mjs").is_file() {
         return Some(dir);
     }
-    let problem = format!(
+    missing(format!(
         "{} has no index.mjs: run `npm ci && npm run build` in its demo (scripts/test.sh does)",
         dir.display()
-    );
-    if std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1") {
-        panic!("{problem}");
-    }
-    eprintln!("SKIPPED: {problem}");
-    None
+    ))
 }
 
 /// An HTTP server on 127.0.0.1 answering every request with `body`, for as
