@@ -235,6 +235,19 @@ fn invocation_failures_are_one_clear_error_each_and_the_instance_carries_on() {
     ] {
         assert_logged(&run, error_type, needle);
     }
+    // A network failure is a TypeError, as in browsers (clients retry those).
+    let refused = format!(
+        r#"{{"mode":"fetch-refused","url":"http://127.0.0.1:{}/"}}"#,
+        common::free_port()
+    );
+    let (status, failed, body) = run.invoke(refused.as_bytes());
+    assert_eq!((status, failed), (200, false), "{body}");
+    let v = json(&body);
+    assert_eq!(
+        (v["typeError"].as_bool(), v["message"].as_str()),
+        (Some(true), Some("Failed to fetch")),
+        "{body}"
+    );
     // Still the same process, still serving.
     let (status, failed, body) = run.invoke(br#"{"mode":"ok"}"#);
     assert_eq!((status, failed), (200, false), "{body}");

@@ -92,7 +92,7 @@
     Object.defineProperty(g, "TransformStream", { value: TransformStream, writable: true, configurable: true });
   }
 
-  // --- fetch: LLRT's Response has no `body` stream (the getter gives
+  // --- fetch: network failures are TypeErrors, and LLRT's Response has no `body` stream (the getter gives
   // undefined), so web code such as the AWS SDK falls back to a Blob, which
   // the SDK's checksum validation cannot read. Every response from `fetch`
   // gets a lazily made ReadableStream over its bytes.
@@ -123,7 +123,13 @@
       writable: true,
       enumerable: false,
       value: function fetch(input, init) {
-        return nativeFetch(input, init).then(withBody);
+        return nativeFetch(input, init).then(withBody, (err) => {
+          // As in browsers, a network failure (LLRT: "client error (...)",
+          // e.g. a keep-alive connection the server had just closed) is a
+          // TypeError; clients such as the AWS SDK retry those.
+          if (err instanceof TypeError || (err && err.name === "AbortError")) throw err;
+          throw new TypeError("Failed to fetch", { cause: err });
+        });
       },
     });
   }
