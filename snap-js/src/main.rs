@@ -138,7 +138,7 @@ fn run(args: &Args) -> Result<(), RunError> {
     drop(init_runtime);
     let parked = self_pipe::park()?;
     let point = snapshot_point::take()?;
-    tracing::debug!("past the snapshot point");
+    let resumed = std::time::Instant::now();
     parked.restore()?;
     let runtime = current_thread()?;
     if let Point::Restored { generation } = point {
@@ -154,7 +154,10 @@ fn run(args: &Args) -> Result<(), RunError> {
             })?;
     }
     let api = api::RuntimeApi::from_env()?;
-    tracing::debug!("serving");
+    tracing::info!(
+        ms = resumed.elapsed().as_secs_f64() * 1000.0,
+        "ready to serve (ms since the snapshot point)"
+    );
     runtime.block_on(invoke::serve(&engine, &api))?;
     Ok(())
 }
