@@ -42,10 +42,15 @@ pub fn node_fixture() -> Option<PathBuf> {
     if dir.join("node_modules/@aws-sdk/client-s3").is_dir() {
         return Some(dir);
     }
-    let problem = format!(
+    missing(format!(
         "{} has no node_modules: run `npm ci` there (scripts/test.sh does)",
         dir.display()
-    );
+    ))
+}
+
+/// A prerequisite is missing: fails the test under `SNAP_REQUIRE_CRIU=1`
+/// (scripts/test.sh), else skips it.
+fn missing<T>(problem: String) -> Option<T> {
     if std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1") {
         panic!("{problem}");
     }
@@ -414,6 +419,21 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// `--env` arguments that point a function at this server, with the
+    /// test credentials it accepts.
+    pub fn function_env(&self) -> Vec<String> {
+        [
+            format!("S3_ENDPOINT={}", self.endpoint),
+            "AWS_ACCESS_KEY_ID=test".to_owned(),
+            "AWS_SECRET_ACCESS_KEY=test".to_owned(),
+        ]
+        .into_iter()
+        .flat_map(|kv| ["--env".to_owned(), kv])
+        .collect()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -428,4 +448,76 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// The snapjs binary (the workspace's snap-js package), built if needed,
+/// next to the snaprun under test. Built as scripts/test.sh builds the
+/// workspace (so it is a no-op there): a `-p snap-js` build alone would
+/// resolve other features and rebuild it.
+pub fn snapjs() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let snaprun = Path::new(env!("CARGO_BIN_EXE_snaprun"));
+            let release = snaprun.parent().is_some_and(|d| d.ends_with("release"));
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args([
+                "build",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--quiet",
+            ]);
+            if release {
+                cargo.arg("--release");
+            }
+            assert!(
+                cargo.status().expect("run cargo").success(),
+                "building snapjs failed"
+            );
+            snaprun.with_file_name("snapjs")
+        })
+        .clone()
+}
+
+/// tests/fixtures/snapjs, the task root of snapjs's test handlers.
+pub fn snapjs_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapjs")
+}
+
+/// A demo's esbuild bundle for snapjs (`demo-functions/NAME/dist`), or
+/// `None` when it may be skipped (as for CRIU): scripts/test.sh builds it.
+pub fn snapjs_bundle(name: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demo-functions")
+        .join(name)
+        .join("dist");
+    if dir.join("index.mjs").is_file() {
+        return Some(dir);
+    }
+    missing(format!(
+        "{} has no index.mjs: run `npm ci && npm run build` in its demo (scripts/test.sh does)",
+        dir.display()
+    ))
+}
+
+/// An HTTP server on 127.0.0.1 answering every request with `body`, for as
+/// long as the test runs; returns its address.
+pub fn tiny_http_server(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
 }

@@ -52,6 +52,12 @@ impl fmt::Display for ErrorType {
     }
 }
 
+impl AsRef<str> for ErrorType {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl From<ErrorType> for String {
     fn from(error_type: ErrorType) -> Self {
         error_type.as_str().to_owned()

@@ -10,8 +10,6 @@
 
 use std::time::Duration;
 
-use super::ErrorType;
-
 /// Why a Runtime API error could not be posted.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
@@ -38,10 +36,13 @@ pub enum PostError {
 }
 
 /// A Runtime API error body: `{"errorMessage": ..., "errorType": ...}`.
-pub fn error_body(error_type: ErrorType, message: &str) -> String {
+///
+/// The type is one of snap's own ([`ErrorType`](super::ErrorType)) or any a runtime reports
+/// for its function (`TypeError`, ...).
+pub fn error_body(error_type: impl AsRef<str>, message: &str) -> String {
     serde_json::json!({
         "errorMessage": message,
-        "errorType": error_type.as_str(),
+        "errorType": error_type.as_ref(),
     })
     .to_string()
 }
@@ -49,13 +50,23 @@ pub fn error_body(error_type: ErrorType, message: &str) -> String {
 /// Posts an error of `error_type` to `/runtime/{endpoint}` (`init/error` or
 /// `restore/error`) of the Runtime API in `AWS_LAMBDA_RUNTIME_API`, with the
 /// type in the body and in `Lambda-Runtime-Function-Error-Type`.
-pub fn post_error(endpoint: &str, error_type: ErrorType, message: &str) -> Result<(), PostError> {
+pub fn post_error(
+    endpoint: &str,
+    error_type: impl AsRef<str>,
+    message: &str,
+) -> Result<(), PostError> {
     let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| PostError::NoRuntimeApi)?;
     post(&api, endpoint, error_type, message)
 }
 
 /// [`post_error`] to the Runtime API at `api` (`host:port`).
-fn post(api: &str, endpoint: &str, error_type: ErrorType, message: &str) -> Result<(), PostError> {
+fn post(
+    api: &str,
+    endpoint: &str,
+    error_type: impl AsRef<str>,
+    message: &str,
+) -> Result<(), PostError> {
+    let error_type = error_type.as_ref();
     let url = format!("http://{api}/2018-06-01/runtime/{endpoint}");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(5)))
@@ -65,7 +76,7 @@ fn post(api: &str, endpoint: &str, error_type: ErrorType, message: &str) -> Resu
     let response = agent
         .post(&url)
         .header("Content-Type", "application/vnd.aws.lambda.error+json")
-        .header("Lambda-Runtime-Function-Error-Type", error_type.as_str())
+        .header("Lambda-Runtime-Function-Error-Type", error_type)
         .send(error_body(error_type, message))
         .map_err(|cause| PostError::Http {
             url: url.clone(),
@@ -82,6 +93,7 @@ mod tests {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
 
+    use super::super::ErrorType;
     use super::*;
 
     #[test]

@@ -1,0 +1,220 @@
+//! The Lambda Runtime API client: `invocation/next`, the invocation's
+//! response or error, and `init/error`.
+//!
+//! It uses hyper's HTTP/1 client connection (no pool, no resolver: the API
+//! address is an IP literal and port), a new connection per request, so that
+//! nothing of it outlives a request and nothing is open at the snapshot
+//! point.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+
+const BASE: &str = "/2018-06-01/runtime";
+
+/// A failed Runtime API call.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// `AWS_LAMBDA_RUNTIME_API` is not set.
+    #[error("AWS_LAMBDA_RUNTIME_API is not set")]
+    NoAddress,
+    /// Connecting failed.
+    #[error("cannot connect to the Runtime API at {addr}")]
+    Connect {
+        addr: String,
+        #[source]
+        cause: std::io::Error,
+    },
+    /// The HTTP exchange failed.
+    #[error("{method} {path}: HTTP exchange with the Runtime API failed")]
+    Http {
+        method: Method,
+        path: String,
+        #[source]
+        cause: hyper::Error,
+    },
+    /// A request could not be built (a header value the API gave us back).
+    #[error("{path}: cannot build the request")]
+    Request {
+        path: String,
+        #[source]
+        cause: hyper::http::Error,
+    },
+    /// The API answered with an unexpected status.
+    #[error("{method} {path}: the Runtime API answered {status}: {body}")]
+    Status {
+        method: Method,
+        path: String,
+        status: StatusCode,
+        body: String,
+    },
+}
+
+/// One event from `invocation/next`.
+#[derive(Debug)]
+pub(crate) struct Invocation {
+    /// `Lambda-Runtime-Aws-Request-Id`.
+    pub(crate) request_id: String,
+    /// `Lambda-Runtime-Deadline-Ms` (Unix ms).
+    pub(crate) deadline_ms: u64,
+    /// `Lambda-Runtime-Invoked-Function-Arn`.
+    pub(crate) function_arn: String,
+    /// `Lambda-Runtime-Trace-Id`.
+    pub(crate) trace_id: Option<String>,
+    /// `Lambda-Runtime-Client-Context`.
+    pub(crate) client_context: Option<String>,
+    /// `Lambda-Runtime-Cognito-Identity`.
+    pub(crate) cognito_identity: Option<String>,
+    /// The event, as sent.
+    pub(crate) body: Bytes,
+}
+
+/// The Runtime API at one address.
+#[derive(Debug, Clone)]
+pub(crate) struct RuntimeApi {
+    addr: String,
+}
+
+impl RuntimeApi {
+    /// The API named by `AWS_LAMBDA_RUNTIME_API` (read now: a restored
+    /// process has the restoring environment).
+    pub(crate) fn from_env() -> Result<Self, ApiError> {
+        let addr = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| ApiError::NoAddress)?;
+        Ok(Self { addr })
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<(StatusCode, hyper::HeaderMap, Bytes), ApiError> {
+        let full = format!("{BASE}/{path}");
+        let stream = tokio::net::TcpStream::connect(&self.addr)
+            .await
+            .map_err(|cause| ApiError::Connect {
+                addr: self.addr.clone(),
+                cause,
+            })?;
+        let _ = stream.set_nodelay(true);
+        let http = |cause| ApiError::Http {
+            method: method.clone(),
+            path: full.clone(),
+            cause,
+        };
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(http)?;
+        let driver = tokio::spawn(connection);
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(&full)
+            .header(hyper::header::HOST, &self.addr);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|cause| ApiError::Request {
+                path: full.clone(),
+                cause,
+            })?;
+        let response = sender.send_request(request).await.map_err(http)?;
+        let (parts, incoming) = response.into_parts();
+        let body = incoming.collect().await.map_err(http)?.to_bytes();
+        drop(sender);
+        // The connection ends with the exchange; its task has nothing left.
+        driver.abort();
+        Ok((parts.status, parts.headers, body))
+    }
+
+    /// `GET invocation/next`: waits for the next event.
+    pub(crate) async fn next(&self) -> Result<Invocation, ApiError> {
+        let (status, headers, body) = self
+            .exchange(Method::GET, "invocation/next", &[], Bytes::new())
+            .await?;
+        if status != StatusCode::OK {
+            return Err(ApiError::Status {
+                method: Method::GET,
+                path: "invocation/next".into(),
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(Invocation {
+            request_id: header("lambda-runtime-aws-request-id").unwrap_or_default(),
+            deadline_ms: header("lambda-runtime-deadline-ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            function_arn: header("lambda-runtime-invoked-function-arn").unwrap_or_default(),
+            trace_id: header("lambda-runtime-trace-id"),
+            client_context: header("lambda-runtime-client-context"),
+            cognito_identity: header("lambda-runtime-cognito-identity"),
+            body,
+        })
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<(), ApiError> {
+        let (status, _, answer) = self.exchange(Method::POST, path, headers, body).await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(ApiError::Status {
+            method: Method::POST,
+            path: path.to_owned(),
+            status,
+            body: String::from_utf8_lossy(&answer).into_owned(),
+        })
+    }
+
+    /// `POST invocation/{id}/response`.
+    pub(crate) async fn respond(&self, request_id: &str, body: Bytes) -> Result<(), ApiError> {
+        self.post(
+            &format!("invocation/{request_id}/response"),
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await
+    }
+
+    /// `POST invocation/{id}/error` with a Lambda error body.
+    pub(crate) async fn fail(
+        &self,
+        request_id: &str,
+        error_type: &str,
+        body: Bytes,
+    ) -> Result<(), ApiError> {
+        self.post(
+            &format!("invocation/{request_id}/error"),
+            &error_headers(error_type),
+            body,
+        )
+        .await
+    }
+
+    /// `POST init/error` with a Lambda error body.
+    pub(crate) async fn init_error(&self, error_type: &str, body: Bytes) -> Result<(), ApiError> {
+        self.post("init/error", &error_headers(error_type), body)
+            .await
+    }
+}
+
+fn error_headers(error_type: &str) -> [(&str, &str); 2] {
+    [
+        ("content-type", "application/vnd.aws.lambda.error+json"),
+        ("lambda-runtime-function-error-type", error_type),
+    ]
+}

@@ -1,0 +1,200 @@
+//! The JavaScript engine: one QuickJS runtime and context (rquickjs), LLRT's
+//! Node-compatible modules as globals and `node:` modules, `snap:hooks`, a
+//! `Math.random` backed by a reseedable generator, and the JS half of the
+//! runtime (`js/runtime.js`).
+//!
+//! Nothing here owns a thread or a descriptor: the rquickjs runtime's own
+//! scheduler runs the module's futures (timers, fetch) inside whichever
+//! tokio runtime drives it, so the tokio runtime can be dropped before the
+//! snapshot point and a fresh one can carry on after it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use llrt_modules::module_builder::ModuleBuilder;
+use llrt_modules::package::{loader::PackageLoader, resolver::PackageResolver};
+use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
+use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
+
+use crate::reseed;
+
+/// The module name handlers import hooks from.
+pub(crate) const HOOKS_MODULE: &str = "snap:hooks";
+
+const RUNTIME_JS: &str = include_str!("js/runtime.js");
+const HOOKS_TEMPLATE: &str = include_str!("js/hooks.js");
+const HOOKS_INDEX: &str = include_str!("../../snap-hooks/js/index.js");
+const HOOKS_STATE: &str = include_str!("../../snap-hooks/js/lib/state.js");
+
+/// Starting the engine failed (a bug in snapjs, not in the function).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EngineError {
+    /// QuickJS could not create its runtime or context.
+    #[error("cannot create the QuickJS {what}")]
+    Create {
+        what: &'static str,
+        #[source]
+        cause: rquickjs::Error,
+    },
+    /// A built-in failed to install.
+    #[error("cannot install {what}: {message}")]
+    Install { what: &'static str, message: String },
+}
+
+/// An unhandled promise rejection, as recorded by the tracker.
+#[derive(Debug)]
+struct Rejection {
+    promise: Persistent<Value<'static>>,
+    body: String,
+}
+
+/// Unhandled rejections since the last [`Engine::take_rejections`].
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Rejections(Rc<RefCell<Vec<Rejection>>>);
+
+/// The QuickJS runtime and its one context.
+pub(crate) struct Engine {
+    pub(crate) runtime: AsyncRuntime,
+    pub(crate) context: AsyncContext,
+    rejections: Rejections,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// The `snap:hooks` module's source: @snap/hooks's own files inside
+/// `js/hooks.js`.
+fn hooks_source() -> String {
+    HOOKS_TEMPLATE
+        .replace("/* @snap/hooks lib/state.js */", HOOKS_STATE)
+        .replace("/* @snap/hooks index.js */", HOOKS_INDEX)
+}
+
+impl Engine {
+    /// A runtime with every global a Lambda function expects.
+    pub(crate) async fn new() -> Result<Self, EngineError> {
+        let runtime = AsyncRuntime::new().map_err(|cause| EngineError::Create {
+            what: "runtime",
+            cause,
+        })?;
+        let (resolver, loader, globals) = ModuleBuilder::default()
+            .with_global(llrt_fetch::init)
+            .build();
+        runtime
+            .set_loader(
+                (
+                    BuiltinResolver::default().with_module(HOOKS_MODULE),
+                    resolver,
+                    PackageResolver,
+                ),
+                (
+                    BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source()),
+                    loader,
+                    PackageLoader,
+                ),
+            )
+            .await;
+        let rejections = Rejections::default();
+        let tracked = rejections.clone();
+        runtime
+            .set_host_promise_rejection_tracker(Some(Box::new(
+                move |ctx, promise, reason, is_handled| {
+                    tracked.record(&ctx, promise, &reason, is_handled);
+                },
+            )))
+            .await;
+        let context = AsyncContext::full(&runtime)
+            .await
+            .map_err(|cause| EngineError::Create {
+                what: "context",
+                cause,
+            })?;
+        context
+            .with(|ctx| -> Result<(), EngineError> {
+                globals
+                    .attach(&ctx)
+                    .map_err(|e| install(&ctx, "LLRT's modules", e))?;
+                reseed::install_math_random(&ctx).map_err(|e| install(&ctx, "Math.random", e))?;
+                ctx.eval::<(), _>(RUNTIME_JS)
+                    .map_err(|e| install(&ctx, "the runtime's JS half", e))?;
+                set_pid(&ctx).map_err(|e| install(&ctx, "process.pid", e))?;
+                Ok(())
+            })
+            .await?;
+        Ok(Self {
+            runtime,
+            context,
+            rejections,
+        })
+    }
+
+    /// Unhandled rejections recorded since the last call, as Lambda error
+    /// bodies.
+    pub(crate) fn take_rejections(&self) -> Vec<String> {
+        self.rejections
+            .0
+            .borrow_mut()
+            .drain(..)
+            .map(|r| r.body)
+            .collect()
+    }
+
+    /// Runs every job and spawned future until nothing is left.
+    pub(crate) async fn idle(&self) {
+        self.runtime.idle().await;
+    }
+}
+
+impl Rejections {
+    fn record<'js>(&self, ctx: &Ctx<'js>, promise: Value<'js>, reason: &Value<'js>, handled: bool) {
+        let mut list = self.0.borrow_mut();
+        if handled {
+            list.retain(|r| r.promise.clone().restore(ctx).is_ok_and(|p| p != promise));
+            return;
+        }
+        let body = error_body(ctx, reason.clone());
+        list.push(Rejection {
+            promise: Persistent::save(ctx, promise),
+            body,
+        });
+    }
+}
+
+/// `process.pid` (LLRT's process module has none), set again after a
+/// restore: a restored instance is a new process.
+pub(crate) fn set_pid(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let process: Object = ctx.globals().get("process")?;
+    process.set("pid", std::process::id())
+}
+
+/// The Lambda error body (`errorType`, `errorMessage`, `stackTrace`) of a
+/// thrown JS value, by the runtime's JS half.
+pub(crate) fn error_body<'js>(ctx: &Ctx<'js>, thrown: Value<'js>) -> String {
+    let shaped = ctx
+        .globals()
+        .get::<_, Object>("__snapjs")
+        .and_then(|o| o.get::<_, Function>("errorShape"))
+        .and_then(|f| f.call::<_, String>((thrown.clone(),)));
+    match shaped {
+        Ok(body) => body,
+        Err(_) => crate::snapshot_point::error_body("Error", &format!("{thrown:?}")),
+    }
+}
+
+/// The pending exception of a failed call, as a Lambda error body.
+pub(crate) fn caught(ctx: &Ctx<'_>, err: rquickjs::Error) -> String {
+    match err {
+        rquickjs::Error::Exception => error_body(ctx, ctx.catch()),
+        other => crate::snapshot_point::error_body("Runtime.Error", &other.to_string()),
+    }
+}
+
+fn install(ctx: &Ctx<'_>, what: &'static str, err: rquickjs::Error) -> EngineError {
+    EngineError::Install {
+        what,
+        message: caught(ctx, err),
+    }
+}

@@ -1,0 +1,299 @@
+//! The init phase: load the handler's module, let it settle, and (when a
+//! snapshot is being made) run the before-checkpoint hooks and check that
+//! nothing is left armed at the snapshot point.
+
+use std::time::Instant;
+
+use rquickjs::promise::PromiseState;
+use rquickjs::{Function, Object, Persistent, Promise, Value, async_with};
+
+use crate::bytecode;
+use crate::engine::{Engine, caught};
+use crate::handler::HandlerSpec;
+
+/// An init failure, ready for the Runtime API.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{error_type}: {message}")]
+pub(crate) struct Failure {
+    /// `errorType`.
+    pub(crate) error_type: String,
+    /// `errorMessage`.
+    pub(crate) message: String,
+    /// The whole Lambda error body.
+    pub(crate) body: String,
+}
+
+impl Failure {
+    /// A failure with a type and message and no JS stack.
+    pub(crate) fn new(error_type: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            body: crate::snapshot_point::error_body(error_type, &message),
+            error_type: error_type.to_owned(),
+            message,
+        }
+    }
+
+    /// A failure from a JS error body, typed `error_type` (or keeping the
+    /// body's own type when `None`), its message prefixed with `context`
+    /// (and with the body's own type when that changed).
+    pub(crate) fn from_body(body: &str, error_type: Option<&str>, context: &str) -> Self {
+        let mut value: serde_json::Value = serde_json::from_str(body)
+            .unwrap_or_else(|_| serde_json::json!({"errorMessage": body}));
+        let own_type = value["errorType"].as_str().unwrap_or("Error").to_owned();
+        let own_message = value["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let error_type = error_type.map_or(own_type.clone(), str::to_owned);
+        // A retyped error keeps its own type in the message.
+        let message = if error_type == own_type {
+            format!("{context}{own_message}")
+        } else {
+            format!("{context}{own_type}: {own_message}")
+        };
+        value["errorType"] = error_type.clone().into();
+        value["errorMessage"] = message.clone().into();
+        Self {
+            body: value.to_string(),
+            error_type,
+            message,
+        }
+    }
+}
+
+/// What loading left to wait for.
+struct Loaded {
+    /// The module's evaluation (ES modules), or nothing left (CommonJS).
+    promise: Option<Persistent<Promise<'static>>>,
+    /// The module namespace or `module.exports`.
+    exports: Persistent<Object<'static>>,
+}
+
+/// Loads and evaluates the handler's module and installs the handler.
+pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Failure> {
+    let started = Instant::now();
+    let source = std::fs::read(&spec.file).map_err(|e| {
+        Failure::new(
+            "Runtime.ImportModuleError",
+            format!("cannot read {}: {e}", spec.file.display()),
+        )
+    })?;
+    let file = spec.file.clone();
+    let esm = spec.esm;
+    let loaded = async_with!(engine.context => |ctx| {
+        let result: Result<(Loaded, Option<bytecode::Source>), String> = (|| {
+            if esm {
+                let (module, how) = bytecode::declare(&ctx, &file, source).map_err(|e| caught(&ctx, e))?;
+                let (module, promise) = module.eval().map_err(|e| caught(&ctx, e))?;
+                let exports = module.namespace().map_err(|e| caught(&ctx, e))?;
+                Ok((Loaded {
+                    promise: Some(Persistent::save(&ctx, promise)),
+                    exports: Persistent::save(&ctx, exports),
+                }, Some(how)))
+            } else {
+                let require: Function = ctx.globals().get("require").map_err(|e| caught(&ctx, e))?;
+                let exports: Object = require
+                    .call((file.display().to_string(),))
+                    .map_err(|e| caught(&ctx, e))?;
+                Ok((Loaded { promise: None, exports: Persistent::save(&ctx, exports) }, None))
+            }
+        })();
+        result
+    })
+    .await
+    .map_err(|body| {
+        let syntax = body.contains("\"errorType\":\"SyntaxError\"");
+        Failure::from_body(
+            &body,
+            Some(if syntax { "Runtime.UserCodeSyntaxError" } else { "Runtime.InitError" }),
+            "",
+        )
+    })?;
+    let (loaded, how) = loaded;
+    drain(engine, loaded.promise.clone()).await;
+    let export = spec.export.clone();
+    let handler_name = spec.name.clone();
+    let file_name = spec.file.display().to_string();
+    let outcome: Result<(), Failure> = async_with!(engine.context => |ctx| {
+        if let Some(promise) = loaded.promise {
+            let promise = promise.restore(&ctx).map_err(|e| Failure::new("Runtime.InitError", e.to_string()))?;
+            match promise.state() {
+                PromiseState::Pending => {
+                    return Err(Failure::new(
+                        "Runtime.InitError",
+                        "init never settled: the module's top-level await waits on a promise that nothing \
+                         left (no timer, fetch or job) can resolve",
+                    ));
+                }
+                PromiseState::Rejected => {
+                    let body = match promise.result::<Value>() {
+                        Some(Err(e)) => caught(&ctx, e),
+                        _ => crate::snapshot_point::error_body("Error", "the module's evaluation was rejected"),
+                    };
+                    return Err(Failure::from_body(&body, Some("Runtime.InitError"), ""));
+                }
+                PromiseState::Resolved => {}
+            }
+        }
+        let mut value: Value = loaded
+            .exports
+            .restore(&ctx)
+            .map_err(|e| Failure::new("Runtime.InitError", e.to_string()))?
+            .into_value();
+        for part in &export {
+            value = value
+                .as_object()
+                .and_then(|o| o.get::<_, Value>(part.as_str()).ok())
+                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+        }
+        let Some(function) = value.into_function() else {
+            return Err(Failure::new(
+                "Runtime.HandlerNotFound",
+                format!("{handler_name} is undefined or not exported (in {file_name})"),
+            ));
+        };
+        let set: Result<(), rquickjs::Error> = (|| {
+            let runtime: Object = ctx.globals().get("__snapjs")?;
+            runtime.get::<_, Function>("setHandler")?.call((function,))
+        })();
+        set.map_err(|e| Failure::from_body(&caught(&ctx, e), Some("Runtime.InitError"), ""))
+    })
+    .await;
+    outcome?;
+    if let Some(body) = engine.take_rejections().into_iter().next() {
+        return Err(Failure::from_body(
+            &body,
+            Some("Runtime.UnhandledPromiseRejection"),
+            "unhandled promise rejection during init: ",
+        ));
+    }
+    tracing::info!(
+        handler = %spec.file.display(),
+        bytecode = ?how,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "init done"
+    );
+    Ok(())
+}
+
+/// Drains: runs jobs, timers and fetches until nothing is left to run, or
+/// until the module has settled and only armed timers are left (an interval
+/// would never let it end; the snapshot point's timer policy judges them).
+async fn drain(engine: &Engine, module: Option<Persistent<Promise<'static>>>) {
+    loop {
+        // `idle` holds the runtime's lock while it waits: give it up every
+        // few milliseconds to look at the module and the timers.
+        tokio::select! {
+            () = engine.idle() => return,
+            () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+        }
+        let settled = match &module {
+            None => true,
+            Some(promise) => {
+                let promise = promise.clone();
+                engine
+                    .context
+                    .with(|ctx| {
+                        promise
+                            .restore(&ctx)
+                            .is_ok_and(|p| p.state() != PromiseState::Pending)
+                    })
+                    .await
+            }
+        };
+        if settled && !armed_timers(engine).await.is_empty() {
+            return;
+        }
+    }
+}
+
+/// The timers armed now, described (`setInterval(tick, 1000)`).
+async fn armed_timers(engine: &Engine) -> Vec<String> {
+    engine
+        .context
+        .with(|ctx| {
+            ctx.globals()
+                .get::<_, Object>("__snapjs")
+                .and_then(|o| o.get::<_, Function>("pendingTimers"))
+                .and_then(|f| f.call::<_, Vec<String>>(()))
+                .unwrap_or_default()
+        })
+        .await
+}
+
+/// Which hook phase.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Phase {
+    /// Before the snapshot.
+    BeforeCheckpoint,
+    /// After a restore.
+    AfterRestore,
+}
+
+/// Runs one phase of the JS hooks (`snap:hooks`); the error is the failed
+/// hook's Lambda error body.
+pub(crate) async fn run_hooks(engine: &Engine, phase: Phase) -> Result<(), Failure> {
+    let name = match phase {
+        Phase::BeforeCheckpoint => "before",
+        Phase::AfterRestore => "after",
+    };
+    let result: Result<(), String> = async_with!(engine.context => |ctx| {
+        let run = || -> rquickjs::Result<Promise> {
+            let runtime: Object = ctx.globals().get("__snapjs")?;
+            runtime.get::<_, Function>("runHooks")?.call((name,))
+        };
+        let promise = run().map_err(|e| caught(&ctx, e))?;
+        promise.into_future::<Value>().await.map(|_| ()).map_err(|e| caught(&ctx, e))
+    })
+    .await;
+    drain(engine, None).await;
+    let error_type = match phase {
+        Phase::BeforeCheckpoint => "Runtime.BeforeSnapshotError",
+        Phase::AfterRestore => "Runtime.AfterRestoreError",
+    };
+    result.map_err(|body| Failure::from_body(&body, Some(error_type), ""))
+}
+
+/// The snapshot point's timer policy: timers still armed are refused, by
+/// name, because their wake-ups belong to the async runtime that is
+/// dropped before the snapshot.
+pub(crate) async fn refuse_armed_timers(engine: &Engine) -> Result<(), Failure> {
+    let armed = armed_timers(engine).await;
+    if armed.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "Runtime.BeforeSnapshotError",
+        format!(
+            "{} timer(s) still armed at the snapshot point: {}; clear them in a beforeCheckpoint hook \
+             (snap:hooks) and arm them again in afterRestore",
+            armed.len(),
+            armed.join(", ")
+        ),
+    ))
+}
+
+/// Gives the restored process's environment and pid to `process`.
+pub(crate) async fn refresh_env(engine: &Engine) -> Result<(), Failure> {
+    let pairs: Vec<(String, String)> = std::env::vars().collect();
+    engine
+        .context
+        .with(|ctx| {
+            let refresh = || -> rquickjs::Result<()> {
+                let runtime: Object = ctx.globals().get("__snapjs")?;
+                let list = rquickjs::Array::new(ctx.clone())?;
+                for (i, (k, v)) in pairs.into_iter().enumerate() {
+                    list.set(i, vec![k, v])?;
+                }
+                runtime
+                    .get::<_, Function>("refreshEnv")?
+                    .call::<_, ()>((list,))?;
+                crate::engine::set_pid(&ctx)
+            };
+            refresh().map_err(|e| {
+                Failure::from_body(&caught(&ctx, e), Some("Runtime.AfterRestoreError"), "")
+            })
+        })
+        .await
+}
