@@ -8,6 +8,7 @@
 //! tokio runtime drives it, so the tokio runtime can be dropped before the
 //! snapshot point and a fresh one can carry on after it.
 
+use snap::lambda::ErrorType;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -188,7 +189,7 @@ pub(crate) fn error_body<'js>(ctx: &Ctx<'js>, thrown: Value<'js>) -> String {
 pub(crate) fn caught(ctx: &Ctx<'_>, err: rquickjs::Error) -> String {
     match err {
         rquickjs::Error::Exception => error_body(ctx, ctx.catch()),
-        other => crate::snapshot_point::error_body("Runtime.Error", &other.to_string()),
+        other => crate::snapshot_point::error_body(ErrorType::Unknown, &other.to_string()),
     }
 }
 

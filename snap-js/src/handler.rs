@@ -8,6 +8,7 @@
 //! ES modules go through the bytecode cache ([`crate::bytecode`]);
 //! CommonJS files through LLRT's `require`.
 
+use snap::lambda::ErrorType;
 use std::path::{Path, PathBuf};
 
 /// Where the handler is.
@@ -40,10 +41,10 @@ pub(crate) enum ResolveError {
 
 impl ResolveError {
     /// The Lambda error type Node's runtime uses for it.
-    pub(crate) fn error_type(&self) -> &'static str {
+    pub(crate) fn error_type(&self) -> ErrorType {
         match self {
-            Self::Malformed(_) => "Runtime.MalformedHandlerName",
-            Self::NotFound { .. } => "Runtime.ImportModuleError",
+            Self::Malformed(_) => ErrorType::MalformedHandlerName,
+            Self::NotFound { .. } => ErrorType::ImportModuleError,
         }
     }
 }

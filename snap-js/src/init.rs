@@ -2,6 +2,7 @@
 //! snapshot is being made) run the before-checkpoint hooks and check that
 //! nothing is left armed at the snapshot point.
 
+use snap::lambda::ErrorType;
 use std::time::Instant;
 
 use rquickjs::promise::PromiseState;
@@ -25,8 +26,9 @@ pub(crate) struct Failure {
 
 impl Failure {
     /// A failure with a type and message and no JS stack.
-    pub(crate) fn new(error_type: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(error_type: impl AsRef<str>, message: impl Into<String>) -> Self {
         let message = message.into();
+        let error_type = error_type.as_ref();
         Self {
             body: crate::snapshot_point::error_body(error_type, &message),
             error_type: error_type.to_owned(),
@@ -37,7 +39,7 @@ impl Failure {
     /// A failure from a JS error body, typed `error_type` (or keeping the
     /// body's own type when `None`), its message prefixed with `context`
     /// (and with the body's own type when that changed).
-    pub(crate) fn from_body(body: &str, error_type: Option<&str>, context: &str) -> Self {
+    pub(crate) fn from_body(body: &str, error_type: Option<ErrorType>, context: &str) -> Self {
         let mut value: serde_json::Value = serde_json::from_str(body)
             .unwrap_or_else(|_| serde_json::json!({"errorMessage": body}));
         let own_type = value["errorType"].as_str().unwrap_or("Error").to_owned();
@@ -45,7 +47,7 @@ impl Failure {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let error_type = error_type.map_or(own_type.clone(), str::to_owned);
+        let error_type = error_type.map_or(own_type.clone(), String::from);
         // A retyped error keeps its own type in the message.
         let message = if error_type == own_type {
             format!("{context}{own_message}")
@@ -75,7 +77,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
     let started = Instant::now();
     let source = std::fs::read(&spec.file).map_err(|e| {
         Failure::new(
-            "Runtime.ImportModuleError",
+            ErrorType::ImportModuleError,
             format!("cannot read {}: {e}", spec.file.display()),
         )
     })?;
@@ -106,7 +108,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         let syntax = body.contains("\"errorType\":\"SyntaxError\"");
         Failure::from_body(
             &body,
-            Some(if syntax { "Runtime.UserCodeSyntaxError" } else { "Runtime.InitError" }),
+            Some(if syntax { ErrorType::UserCodeSyntaxError } else { ErrorType::InitError }),
             "",
         )
     })?;
@@ -117,11 +119,11 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
     let file_name = spec.file.display().to_string();
     let outcome: Result<(), Failure> = async_with!(engine.context => |ctx| {
         if let Some(promise) = loaded.promise {
-            let promise = promise.restore(&ctx).map_err(|e| Failure::new("Runtime.InitError", e.to_string()))?;
+            let promise = promise.restore(&ctx).map_err(|e| Failure::new(ErrorType::InitError, e.to_string()))?;
             match promise.state() {
                 PromiseState::Pending => {
                     return Err(Failure::new(
-                        "Runtime.InitError",
+                        ErrorType::InitError,
                         "init never settled: the module's top-level await waits on a promise that nothing \
                          left (no timer, fetch or job) can resolve",
                     ));
@@ -131,7 +133,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
                         Some(Err(e)) => caught(&ctx, e),
                         _ => crate::snapshot_point::error_body("Error", "the module's evaluation was rejected"),
                     };
-                    return Err(Failure::from_body(&body, Some("Runtime.InitError"), ""));
+                    return Err(Failure::from_body(&body, Some(ErrorType::InitError), ""));
                 }
                 PromiseState::Resolved => {}
             }
@@ -139,7 +141,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         let mut value: Value = loaded
             .exports
             .restore(&ctx)
-            .map_err(|e| Failure::new("Runtime.InitError", e.to_string()))?
+            .map_err(|e| Failure::new(ErrorType::InitError, e.to_string()))?
             .into_value();
         for part in &export {
             value = value
@@ -149,7 +151,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         }
         let Some(function) = value.into_function() else {
             return Err(Failure::new(
-                "Runtime.HandlerNotFound",
+                ErrorType::HandlerNotFound,
                 format!("{handler_name} is undefined or not exported (in {file_name})"),
             ));
         };
@@ -157,14 +159,14 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
             let runtime: Object = ctx.globals().get("__snapjs")?;
             runtime.get::<_, Function>("setHandler")?.call((function,))
         })();
-        set.map_err(|e| Failure::from_body(&caught(&ctx, e), Some("Runtime.InitError"), ""))
+        set.map_err(|e| Failure::from_body(&caught(&ctx, e), Some(ErrorType::InitError), ""))
     })
     .await;
     outcome?;
     if let Some(body) = engine.take_rejections().into_iter().next() {
         return Err(Failure::from_body(
             &body,
-            Some("Runtime.UnhandledPromiseRejection"),
+            Some(ErrorType::UnhandledPromiseRejection),
             "unhandled promise rejection during init: ",
         ));
     }
@@ -249,8 +251,8 @@ pub(crate) async fn run_hooks(engine: &Engine, phase: Phase) -> Result<(), Failu
     .await;
     drain(engine, None).await;
     let error_type = match phase {
-        Phase::BeforeCheckpoint => "Runtime.BeforeSnapshotError",
-        Phase::AfterRestore => "Runtime.AfterRestoreError",
+        Phase::BeforeCheckpoint => ErrorType::BeforeSnapshotError,
+        Phase::AfterRestore => ErrorType::AfterRestoreError,
     };
     result.map_err(|body| Failure::from_body(&body, Some(error_type), ""))
 }
@@ -264,7 +266,7 @@ pub(crate) async fn refuse_armed_timers(engine: &Engine) -> Result<(), Failure> 
         return Ok(());
     }
     Err(Failure::new(
-        "Runtime.BeforeSnapshotError",
+        ErrorType::BeforeSnapshotError,
         format!(
             "{} timer(s) still armed at the snapshot point: {}; clear them in a beforeCheckpoint hook \
              (snap:hooks) and arm them again in afterRestore",
@@ -292,7 +294,7 @@ pub(crate) async fn refresh_env(engine: &Engine) -> Result<(), Failure> {
                 crate::engine::set_pid(&ctx)
             };
             refresh().map_err(|e| {
-                Failure::from_body(&caught(&ctx, e), Some("Runtime.AfterRestoreError"), "")
+                Failure::from_body(&caught(&ctx, e), Some(ErrorType::AfterRestoreError), "")
             })
         })
         .await

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use rquickjs::{Function, Object, Promise, async_with};
+use snap::lambda::ErrorType;
 
 use crate::api::{ApiError, Invocation, RuntimeApi};
 use crate::engine::{Engine, caught};
@@ -66,13 +67,13 @@ async fn run_one(engine: &Engine, invocation: &Invocation) -> Result<Bytes, Fail
     if let Some(body) = engine.take_rejections().into_iter().next() {
         return Err(Failure::from_body(
             &body,
-            Some("Runtime.UnhandledPromiseRejection"),
+            Some(ErrorType::UnhandledPromiseRejection),
             "unhandled promise rejection: ",
         ));
     }
     match outcome {
         Ok((true, body)) if body.len() > MAX_RESPONSE_BYTES => Err(Failure::new(
-            "Function.ResponseSizeTooLarge",
+            ErrorType::ResponseSizeTooLarge,
             format!(
                 "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
                 body.len()

@@ -40,6 +40,7 @@ mod self_pipe;
 mod snapshot_point;
 mod sys;
 
+use snap::lambda::ErrorType;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -205,7 +206,7 @@ async fn report_init_failure(failure: &Failure, snapshotting: bool) {
 async fn after_restore(engine: &Engine, generation: u64) -> Result<(), Failure> {
     if reseed::enabled() {
         reseed::after_restore()
-            .map_err(|e| Failure::new("Runtime.AfterRestoreError", e.to_string()))?;
+            .map_err(|e| Failure::new(ErrorType::AfterRestoreError, e.to_string()))?;
     } else {
         tracing::warn!("{}=0: random sources are NOT reseeded", reseed::RESEED_ENV);
     }

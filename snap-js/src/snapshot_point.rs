@@ -67,7 +67,7 @@ pub(crate) fn take() -> Result<Point, SnapshotPointError> {
 }
 
 /// A Runtime API error body, `{"errorMessage", "errorType"}`.
-pub(crate) fn error_body(error_type: &str, message: &str) -> String {
+pub(crate) fn error_body(error_type: impl AsRef<str>, message: &str) -> String {
     snap::lambda::error_body(error_type, message)
 }
 

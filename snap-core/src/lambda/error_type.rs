@@ -1,6 +1,8 @@
 //! The `errorType`s that snap itself reports, as Lambda names them. A
 //! function may post any other type; these are the ones the runtime side
-//! (snaprun, the snapshot point, the hook libraries) produces.
+//! (snaprun, the snapshot point, the hook libraries, snapjs) produces. The
+//! runtime errors of a JavaScript function are the ones Lambda's Node.js
+//! runtime reports.
 
 use std::fmt;
 
@@ -27,6 +29,18 @@ pub enum ErrorType {
     Timedout,
     /// A function error with no type of its own.
     Unhandled,
+    /// The function's init threw or was rejected.
+    InitError,
+    /// The handler's module was not found or could not be loaded.
+    ImportModuleError,
+    /// The handler's module does not parse.
+    UserCodeSyntaxError,
+    /// The handler's module does not export the handler.
+    HandlerNotFound,
+    /// `_HANDLER` is not `file.export`.
+    MalformedHandlerName,
+    /// A promise was rejected and nothing handled it.
+    UnhandledPromiseRejection,
 }
 
 impl ErrorType {
@@ -42,6 +56,12 @@ impl ErrorType {
             Self::ResponseSizeTooLarge => "Function.ResponseSizeTooLarge",
             Self::Timedout => "Sandbox.Timedout",
             Self::Unhandled => "Unhandled",
+            Self::InitError => "Runtime.InitError",
+            Self::ImportModuleError => "Runtime.ImportModuleError",
+            Self::UserCodeSyntaxError => "Runtime.UserCodeSyntaxError",
+            Self::HandlerNotFound => "Runtime.HandlerNotFound",
+            Self::MalformedHandlerName => "Runtime.MalformedHandlerName",
+            Self::UnhandledPromiseRejection => "Runtime.UnhandledPromiseRejection",
         }
     }
 }
