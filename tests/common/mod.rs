@@ -199,7 +199,9 @@ fn build_demo(name: &str) -> PathBuf {
     dir.join("target/release/bootstrap")
 }
 
-/// A `snaprun run` in the background, killed on drop.
+/// A `snaprun run` in the background, in a process group of its own: on
+/// drop the whole group is killed, so bootstraps that snaprun started
+/// (which a SIGKILL of snaprun alone would leave behind) go with it.
 pub struct RunningFunction {
     child: std::process::Child,
     pub addr: String,
@@ -209,12 +211,14 @@ pub struct RunningFunction {
 impl RunningFunction {
     /// Starts `snaprun run --listen 127.0.0.1:0 ARGS` and waits until it listens.
     pub fn start(args: &[&str]) -> Self {
+        use std::os::unix::process::CommandExt;
         let mut child = snaprun()
             .arg("run")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
+            .process_group(0)
             .spawn()
             .expect("start snaprun run");
         let lines = Lines::new(child.stderr.take().unwrap());
@@ -275,7 +279,9 @@ impl RunningFunction {
 
 impl Drop for RunningFunction {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // The group's id is snaprun's pid (process_group(0)).
+        let group = nix::unistd::Pid::from_raw(-(self.child.id() as i32));
+        let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }
