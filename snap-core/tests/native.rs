@@ -271,3 +271,50 @@ fn eight_simultaneous_restores_share_their_pages() {
     );
     eprintln!("8 restores of a {image_kb} kB image: Rss {rss} kB, Pss {pss} kB");
 }
+
+#[test]
+fn a_restore_reports_its_stages_when_asked_and_only_then() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["1000"]);
+    let quiet = run(&probe(), &["restoring"], Some(&dir));
+    assert!(quiet.status.success(), "restore failed: {}", stderr(&quiet));
+    assert!(
+        !stderr(&quiet).contains("restore timing"),
+        "{}",
+        stderr(&quiet)
+    );
+
+    let mut cmd = Command::new(probe());
+    cmd.arg("restoring")
+        .env("SNAP_PROBE_MARKER", "fresh-config")
+        .env("SNAP_RESTORE_FROM", &dir)
+        .env(snap::native::RESTORE_TIMING_ENV, "1");
+    let timed = cmd.output().unwrap();
+    assert!(timed.status.success(), "restore failed: {}", stderr(&timed));
+    assert_eq!(field(&stdout(&timed), "side"), "restored");
+    let line = stderr(&timed)
+        .lines()
+        .find(|l| l.starts_with("snap: restore timing (ms):"))
+        .unwrap_or_else(|| panic!("no timing line in {}", stderr(&timed)))
+        .to_owned();
+    // Every stage was reached and took a measurable, finite time.
+    let mut last = 0;
+    for stage in [
+        "validate", "identity", "layout", "files", "plan", "map", "total",
+    ] {
+        let at = line
+            .find(&format!(" {stage} "))
+            .unwrap_or_else(|| panic!("{stage} missing from {line}"));
+        assert!(at > last, "{stage} out of order in {line}");
+        last = at;
+        let value = line[at + stage.len() + 2..]
+            .split([',', ' '])
+            .next()
+            .unwrap();
+        let ms: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("{stage}: {value:?} in {line}"));
+        assert!((0.0..10_000.0).contains(&ms), "{stage}: {ms} in {line}");
+    }
+}

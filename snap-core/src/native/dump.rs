@@ -86,8 +86,12 @@ pub(crate) fn dump(dir: &std::path::Path, fds: &FdPolicy) -> Result<Dumped, Dump
             ));
             // SAFETY: the restorer handed over the plan area it ran from,
             // still mapped; nothing else refers to it.
-            let request = unsafe { super::handoff::take_request(plan) };
-            return Ok(Dumped::Restored(request.map(|r| r.into_restored())));
+            let (request, mut stamps) = unsafe { super::handoff::take_request(plan) };
+            stamps.end(super::timing::Stage::Map);
+            let restored = request.map(|r| r.into_restored());
+            // After into_restored: the restoring environment decides.
+            stamps.report();
+            return Ok(Dumped::Restored(restored));
         }
         Handoff::DumpFailed { errno } => {
             return Err(OsError::new(

@@ -7,6 +7,7 @@
 //! reading and writing, so the values live in this file alone.
 
 use super::sys::{Context, Pair};
+use super::timing::Stamps;
 use crate::resumed::{RequestError, RestoreRequest};
 
 /// What `save_and_call` came back with.
@@ -92,33 +93,36 @@ pub(super) struct RestorerPlan {
     pub(super) altstack: libc::stack_t,
     pub(super) request_offset: u64,
     pub(super) request_len: u64,
+    /// The restore's stages so far; the restored side adds the last.
+    pub(super) stamps: Stamps,
     pub(super) count: u64,
     pub(super) regions: [RawRegion; MAX_REGIONS],
 }
 
-/// Reads the restore request out of the plan area and unmaps the area.
+/// Reads the restore request and the stage times out of the plan area and
+/// unmaps the area.
 ///
 /// # Safety
 /// `plan` is the area the restorer ran from, still mapped, and nothing else
 /// refers to it: the restorer's stack was left for the restored one.
 pub(super) unsafe fn take_request(
     plan: *const RestorerPlan,
-) -> Result<RestoreRequest, RequestError> {
+) -> (Result<RestoreRequest, RequestError>, Stamps) {
     // SAFETY: the caller guarantees the area; its header says where the
     // request bytes are.
-    let (bytes, len) = unsafe {
+    let (bytes, len, stamps) = unsafe {
         let p = &*plan;
         let bytes = std::slice::from_raw_parts(
             plan.cast::<u8>().add(p.request_offset as usize),
             p.request_len as usize,
         )
         .to_vec();
-        (bytes, p.area_len as usize)
+        (bytes, p.area_len as usize, p.stamps)
     };
     // SAFETY: nothing refers to the area any more (the caller's contract)
     // and the request is copied out.
     unsafe { libc::munmap(plan as *mut libc::c_void, len) };
-    RestoreRequest::decode(&bytes)
+    (RestoreRequest::decode(&bytes), stamps)
 }
 
 #[cfg(test)]

@@ -38,11 +38,13 @@ mod maps;
 mod restore;
 mod state;
 mod sys;
+mod timing;
 
 pub(crate) use dump::{Dumped, dump};
 pub use error::{DumpError, RestoreError};
 pub use fds::Offender;
 pub(crate) use restore::restore_from;
+pub use timing::RESTORE_TIMING_ENV;
 
 /// The engine name recorded in manifests.
 pub const NAME: &str = crate::engine::NATIVE;

@@ -17,6 +17,7 @@ use super::handoff::{GUARD, Handoff, MAX_REGIONS, RawRegion, RestorerPlan};
 use super::maps::{self, Treatment};
 use super::state::NativeState;
 use super::sys::{self, Pair};
+use super::timing::{Stage, Stamps};
 use super::{NAME, RestoreError};
 use crate::OsError;
 use crate::resumed::RestoreRequest;
@@ -30,6 +31,7 @@ const STACK: usize = 256 * 1024;
 /// success: the program continues inside the checkpoint call that took it.
 /// On failure nothing of the process was replaced.
 pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
+    let mut stamps = Stamps::start();
     let snapshot = Snapshot::open(
         dir,
         &Expect {
@@ -38,6 +40,7 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
             host: HostRule::SameKernel,
         },
     )?;
+    stamps.end(Stage::Validate);
     let manifest = snapshot.manifest();
     let exe = std::env::current_exe().map_err(OsError::during("find the running binary"))?;
     let sha256 =
@@ -64,14 +67,20 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
             reason: format!("native state: {reason}"),
         }
     })?;
+    stamps.end(Stage::Identity);
     check_layout(&state)?;
+    stamps.end(Stage::Layout);
     reopen_files(&state)?;
     reinstall_signals(&state);
+    stamps.end(Stage::Files);
 
     let image = File::open(snapshot.payload_dir().join("memory.img"))
         .map_err(OsError::during("open the memory image"))?;
     let request = RestoreRequest::of_this_process(dir, RESTORE_ENV);
     let plan = write_plan(&state, image, &request)?;
+    stamps.end(Stage::Plan);
+    // SAFETY: `plan` is the fully written plan area, ours alone.
+    unsafe { (*plan).stamps = stamps };
     // SAFETY: `plan` is a fully written RestorerPlan at the start of a
     // private mapping that no saved region overlaps; the restorer runs on
     // the stack at its end and never returns.
