@@ -12,6 +12,7 @@
 //! child inherits. Where neither was done (snaprun's library used from
 //! elsewhere), [`configure`] falls back to a `pre_exec` closure.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -48,6 +49,10 @@ impl ProcessStart<'static> {
     };
 }
 
+/// Whether this process took the fixed-layout persona, once, the first
+/// time a child needed it.
+static PERSONA_SET: OnceLock<bool> = OnceLock::new();
+
 /// Set once [`close_inherited_descriptors`] has run.
 static INHERITED_CLOSED: AtomicBool = AtomicBool::new(false);
 
@@ -72,7 +77,8 @@ pub unsafe fn close_inherited_descriptors() {
 /// spares a native bootstrap's own re-exec). Only what could not be settled
 /// up front is done between fork and exec.
 pub(crate) fn configure(command: &mut tokio::process::Command, fixed_layout: bool) {
-    let persona_inherited = fixed_layout && snap::set_fixed_layout().is_ok();
+    let persona_inherited =
+        fixed_layout && *PERSONA_SET.get_or_init(|| snap::set_fixed_layout().is_ok());
     let close_inherited = !INHERITED_CLOSED.load(Ordering::Acquire);
     let fix_in_child = fixed_layout && !persona_inherited;
     if !close_inherited && !fix_in_child {

@@ -4,8 +4,8 @@ use crate::layout::LayoutError;
 use crate::lifecycle::HookFailure;
 
 /// Why a checkpoint was refused or failed. Unless it is
-/// [`CheckpointError::AfterHooks`] or [`CheckpointError::RestoreRequest`]
-/// (which only a restored process sees), the process keeps running
+/// [`CheckpointError::AfterHooks`] or an engine's error about the restore
+/// request (which only a restored process sees), the process keeps running
 /// unchanged and no snapshot is left behind.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -32,10 +32,6 @@ pub enum CheckpointError {
     /// process this means the instance must not serve.
     #[error("an after-restore hook failed")]
     AfterHooks(#[source] HookFailure),
-    /// A restored process could not read what its restoring invocation
-    /// passed it; it must not serve.
-    #[error("a restored process could not read its restore request")]
-    RestoreRequest(#[from] crate::resumed::RequestError),
 }
 
 /// Why [`init`](super::init) could not prepare this process or restore it.

@@ -124,10 +124,7 @@ fn take(options: &CheckpointOptions) -> Result<Resumed, CheckpointError> {
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn native(dir: &Path, fds: &FdPolicy) -> Result<Resumed, CheckpointError> {
-    match crate::native::dump(dir, fds)? {
-        crate::native::Dumped::Checkpointed(snapshot) => Ok(Resumed::Checkpointed(snapshot)),
-        crate::native::Dumped::Restored(context) => Ok(Resumed::Restored(context?)),
-    }
+    Ok(crate::native::dump(dir, fds)?)
 }
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]

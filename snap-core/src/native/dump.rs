@@ -11,7 +11,7 @@ use super::sys::{self, Context, Pair};
 use super::{DumpError, NAME, fds};
 use crate::OsError;
 use crate::fd_policy::FdPolicy;
-use crate::resumed::{RequestError, RestoreContext, generation};
+use crate::resumed::{Resumed, generation};
 use crate::snapshot::{CreateError, Identity, Seal, SnapshotWriter};
 
 /// The memory dump, run while the caller is suspended in
@@ -24,20 +24,11 @@ struct Dump {
     count: usize,
 }
 
-/// Which side of the dump this is.
-#[derive(Debug)]
-pub(crate) enum Dumped {
-    /// The dump is written; the process that took it carries on.
-    Checkpointed(Box<crate::Snapshot>),
-    /// A restored process, with its restoring invocation's context, or why
-    /// that could not be read.
-    Restored(Result<RestoreContext, RequestError>),
-}
-
-/// Dumps this process into `dir`. Returns [`Dumped::Checkpointed`] here,
-/// and [`Dumped::Restored`] in every process later restored from the
-/// snapshot.
-pub(crate) fn dump(dir: &std::path::Path, fds: &FdPolicy) -> Result<Dumped, DumpError> {
+/// Dumps this process into `dir`. Returns [`Resumed::Checkpointed`] here,
+/// and [`Resumed::Restored`] in every process later restored from the
+/// snapshot (or [`DumpError::RestoreRequest`] there, if its restore request
+/// cannot be read).
+pub(crate) fn dump(dir: &std::path::Path, fds: &FdPolicy) -> Result<Resumed, DumpError> {
     if !crate::layout::layout_is_fixed() {
         return Err(DumpError::Randomized);
     }
@@ -91,7 +82,9 @@ pub(crate) fn dump(dir: &std::path::Path, fds: &FdPolicy) -> Result<Dumped, Dump
             let restored = request.map(|r| r.into_restored());
             // After into_restored: the restoring environment decides.
             stamps.report();
-            return Ok(Dumped::Restored(restored));
+            return Ok(Resumed::Restored(
+                restored.map_err(DumpError::RestoreRequest)?,
+            ));
         }
         Handoff::DumpFailed { errno } => {
             return Err(OsError::new(
@@ -127,7 +120,7 @@ pub(crate) fn dump(dir: &std::path::Path, fds: &FdPolicy) -> Result<Dumped, Dump
         engine_state: state.encode().map_err(DumpError::EncodeState)?,
         annotations: Vec::new(),
     })?;
-    Ok(Dumped::Checkpointed(Box::new(snapshot)))
+    Ok(Resumed::Checkpointed(Box::new(snapshot)))
 }
 
 /// Writes each planned region to the image. Allocation-free: the heap is

@@ -5,7 +5,8 @@ use crate::OsError;
 use crate::snapshot::{CreateError, OpenError};
 
 /// Why a native dump was refused or failed. The process keeps running
-/// unchanged, and no snapshot is left behind.
+/// unchanged, and no snapshot is left behind; except for
+/// [`DumpError::RestoreRequest`], which only a restored process sees.
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
     /// The process runs with a randomized layout.
@@ -45,6 +46,10 @@ pub enum DumpError {
     /// Writing the snapshot failed.
     #[error(transparent)]
     Create(#[from] CreateError),
+    /// A restored process could not read what its restoring invocation
+    /// passed it; it must not serve.
+    #[error("a restored process could not read its restore request")]
+    RestoreRequest(#[source] crate::resumed::RequestError),
     /// A system call failed.
     #[error(transparent)]
     Os(#[from] OsError),

@@ -40,7 +40,7 @@ mod state;
 mod sys;
 mod timing;
 
-pub(crate) use dump::{Dumped, dump};
+pub(crate) use dump::dump;
 pub use error::{DumpError, RestoreError};
 pub use fds::Offender;
 pub(crate) use restore::restore_from;
