@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use snaprun::engines::{SnapshotEngine, SnapshotPlan};
+use snaprun::engines::{LazyPages, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
 use snaprun::runtime::FunctionConfig;
 
@@ -67,6 +67,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         dir,
         fresh: true,
         forwards: Vec::new(),
+        lazy_pages: LazyPages::Off,
         restore_timeout: Duration::from_secs(10),
     });
     eprintln!(

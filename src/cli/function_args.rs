@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use snap::criu::CriuEngine;
-use snaprun::engines::{SnapshotEngine, SnapshotPlan};
+use snaprun::engines::{LazyPages, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
 use snaprun::runtime::FunctionConfig;
 
@@ -44,6 +44,22 @@ pub(crate) struct FunctionArgs {
     /// of their own (repeatable).
     #[arg(long, value_name = "ADDR:PORT")]
     forward: Vec<SocketAddr>,
+    /// Restore memory lazily (CRIU engine): each restored instance starts
+    /// before its memory is copied and gets every page at first touch from a
+    /// `criu lazy-pages` daemon of its own, which copies the rest in the
+    /// background. `auto` does so for snapshots with 16 MiB of memory pages or
+    /// more, where it pays off, when userfaultfd is available. Needs
+    /// userfaultfd (root).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = LazyPages::Auto,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "on"
+    )]
+    lazy_pages: LazyPages,
     /// Per-invocation limit, in seconds.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     timeout: f64,
@@ -132,6 +148,15 @@ impl FunctionArgs {
         let dir = self
             .snapshot_dir
             .unwrap_or_else(|| default_snapshot_dir(&spec));
+        if self.lazy_pages == LazyPages::On {
+            anyhow::ensure!(
+                !matches!(engine, Picked::None),
+                "--lazy-pages restores from a snapshot; --engine none starts every instance cold"
+            );
+            if matches!(engine, Picked::Criu(_)) {
+                snap::criu::check_lazy_pages().context("--lazy-pages")?;
+            }
+        }
         let snapshot = match engine {
             Picked::None => None,
             Picked::Criu(engine) => Some(SnapshotEngine::Criu(
@@ -141,6 +166,7 @@ impl FunctionArgs {
                     dir,
                     fresh: self.fresh,
                     forwards: self.forward,
+                    lazy_pages: self.lazy_pages,
                     restore_timeout,
                 },
             )),
@@ -149,11 +175,16 @@ impl FunctionArgs {
                     self.forward.is_empty(),
                     "--forward is for the CRIU engine; native instances share the host's network"
                 );
+                anyhow::ensure!(
+                    self.lazy_pages != LazyPages::On,
+                    "--lazy-pages is for the CRIU engine; native restores always map memory lazily"
+                );
                 Some(SnapshotEngine::Native(SnapshotPlan {
                     spec: spec.clone(),
                     dir,
                     fresh: self.fresh,
                     forwards: Vec::new(),
+                    lazy_pages: LazyPages::Off,
                     restore_timeout,
                 }))
             }

@@ -29,6 +29,62 @@ const PENDING: &str = "snaprun.pending-request";
 /// Annotation: the relay protocol version in the snapshot.
 const RELAY: &str = "snaprun.relay-protocol";
 
+/// Snapshots with at least this many bytes of memory pages restore lazily
+/// under [`LazyPages::Auto`]. Measured here: a 40 MiB table restored in
+/// 45 ms lazily against 62 ms copied; a 6 MiB image in 42 ms lazily against
+/// 36 ms copied (the daemon's start costs more than the copy saves).
+pub const LAZY_PAYS_OFF: u64 = 16 << 20;
+
+/// When a CRIU restore loads the tree's memory lazily, through a
+/// `criu lazy-pages` daemon per restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LazyPages {
+    /// For snapshots with 16 MiB of memory pages or more, where userfaultfd
+    /// is available.
+    Auto,
+    /// Always.
+    On,
+    /// Never: every page is copied before the tree runs.
+    Off,
+}
+
+impl LazyPages {
+    /// Whether restores of `snapshot` load lazily; says which on stderr
+    /// unless it was asked for outright.
+    fn decide(self, snapshot: &Snapshot) -> bool {
+        match self {
+            Self::On => true,
+            Self::Off => false,
+            Self::Auto => {
+                let bytes = CriuEngine::page_bytes(snapshot);
+                let mib = bytes as f64 / f64::from(1 << 20);
+                let threshold = LAZY_PAYS_OFF >> 20;
+                if bytes < LAZY_PAYS_OFF {
+                    eprintln!(
+                        "snaprun: restoring memory eagerly ({mib:.1} MiB of pages, under {threshold} MiB)"
+                    );
+                    return false;
+                }
+                match snap::criu::check_lazy_pages() {
+                    Ok(()) => {
+                        eprintln!(
+                            "snaprun: restoring memory lazily ({mib:.1} MiB of pages, {threshold} MiB or more)"
+                        );
+                        true
+                    }
+                    Err(err) => {
+                        eprintln!(
+                            "snaprun: restoring memory eagerly ({mib:.1} MiB of pages, but {})",
+                            snap::chain(&err)
+                        );
+                        false
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The identity a CRIU snapshot of `plan` has: the bootstrap (by
 /// content), its arguments and everything that configures it.
 fn identity(plan: &SnapshotPlan) -> Result<Identity, StartError> {
@@ -49,9 +105,32 @@ fn identity(plan: &SnapshotPlan) -> Result<Identity, StartError> {
     for forward in &plan.forwards {
         env.push(("snaprun.forward".into(), forward.to_string()));
     }
+    // The relay in the snapshot is this very binary, and CRIU restores it
+    // only if the file is unchanged: a rebuilt or upgraded snaprun makes a
+    // new snapshot instead of failing every restore.
+    env.push(("snaprun.relay".into(), relay_stamp()));
     env.sort();
     identity.env = env;
     Ok(identity)
+}
+
+/// Names the running snaprun binary by size and modification time.
+fn relay_stamp() -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::env::current_exe().and_then(std::fs::metadata) {
+        Ok(meta) => format!(
+            "{} bytes, modified {}.{:09}",
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec()
+        ),
+        // Unknown: every run makes a new snapshot rather than risk one
+        // that cannot be restored.
+        Err(err) => format!(
+            "unknown ({err}) at {:?}",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        ),
+    }
 }
 
 /// A CRIU snapshot of a function's sandboxed tree, ready to restore from.
@@ -59,6 +138,8 @@ fn identity(plan: &SnapshotPlan) -> Result<Identity, StartError> {
 pub struct CriuSnapshot {
     engine: CriuEngine,
     snapshot: Snapshot,
+    /// Whether restores load memory lazily.
+    lazy: bool,
     pending: (u32, Vec<u8>),
     plan: Arc<SnapshotPlan>,
 }
@@ -77,6 +158,7 @@ impl CriuSnapshot {
                     plan.say_reused();
                     return Ok(Self {
                         engine,
+                        lazy: plan.lazy_pages.decide(&snapshot),
                         snapshot,
                         pending,
                         plan,
@@ -91,6 +173,7 @@ impl CriuSnapshot {
         let (snapshot, pending) = make(&engine, &plan, identity).await?;
         Ok(Self {
             engine,
+            lazy: plan.lazy_pages.decide(&snapshot),
             snapshot,
             pending,
             plan,
@@ -105,6 +188,7 @@ impl CriuSnapshot {
         let pipes = ControlPipes::new()?;
         let options = RestoreOptions {
             stdio: pipes.theirs.map(Some),
+            lazy_pages: self.lazy,
             ..RestoreOptions::default()
         };
         let (engine, snapshot) = (self.engine.clone(), self.snapshot.clone());

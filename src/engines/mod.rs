@@ -20,7 +20,7 @@ use crate::function::FunctionSpec;
 use crate::instance::Instance;
 use crate::start_error::StartError;
 
-pub use criu::CriuSnapshot;
+pub use criu::{CriuSnapshot, LAZY_PAYS_OFF, LazyPages};
 pub use native::NativeSnapshot;
 
 /// What to snapshot and where, for either engine.
@@ -35,6 +35,9 @@ pub struct SnapshotPlan {
     /// Host services reachable inside instances at the same address (CRIU
     /// only: native instances share the host's network).
     pub forwards: Vec<SocketAddr>,
+    /// When restores load memory lazily, on first touch (CRIU only: native
+    /// restores always map memory lazily).
+    pub lazy_pages: LazyPages,
     /// Limit on a restore plus after-restore hooks.
     pub restore_timeout: Duration,
 }

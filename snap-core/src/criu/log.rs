@@ -39,6 +39,11 @@ impl WorkDir {
         Ok(Self { path, keep: false })
     }
 
+    /// Its path.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// An open descriptor of the directory, for `work_dir_fd`.
     pub(super) fn open(&self) -> io::Result<OwnedFd> {
         File::open(&self.path).map(OwnedFd::from)
@@ -46,9 +51,15 @@ impl WorkDir {
 
     /// Keeps the directory and returns the log's path and its last lines,
     /// the error lines preferred.
-    pub(super) fn keep_for_error(mut self) -> (PathBuf, Vec<String>) {
+    pub(super) fn keep_for_error(self) -> (PathBuf, Vec<String>) {
+        self.keep_log(LOG_NAME)
+    }
+
+    /// Keeps the directory and returns the path of the log `name` in it and
+    /// its last lines, the error lines preferred.
+    pub(super) fn keep_log(mut self, name: &str) -> (PathBuf, Vec<String>) {
         self.keep = true;
-        let log = self.path.join(LOG_NAME);
+        let log = self.path.join(name);
         let tail = tail(&log);
         (log, tail)
     }

@@ -8,6 +8,7 @@
 //! becomes a child of the restoring process (`rst_sibling`).
 
 mod checkpoint;
+mod lazy_pages;
 mod locate;
 mod log;
 mod restore;
@@ -19,6 +20,7 @@ mod tree;
 use std::path::{Path, PathBuf};
 
 pub use checkpoint::{CheckpointError, CheckpointOptions};
+pub use lazy_pages::{LazyPagesError, check_lazy_pages};
 pub use locate::{INSTALL_SCRIPT, INSTALLED_PATH, LocateError, MIN_VERSION, Version, locate};
 pub use restore::{RestoreError, RestoreOptions, RestoredTree};
 pub use rpc::RpcError;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use nix::sys::wait::WaitStatus;
 use rust_criu::rust_criu_protobuf::rpc::{Criu_network_lock_method, Criu_opts, Criu_req_type};
 
+use super::lazy_pages::{self, LazyPages, LazyPagesError};
 use super::log::{self, LOG_NAME, WorkDir};
 use super::tree::{CriuState, StdioEnd};
 use super::{CriuEngine, RpcError, log_level, rpc, sys};
@@ -26,6 +27,11 @@ pub struct RestoreOptions {
     /// More outside resources to hand in, by CRIU key (`pipe:[ino]`): the
     /// restored tree gets each descriptor in place of that resource.
     pub inherit: Vec<(OwnedFd, String)>,
+    /// Restore private anonymous memory lazily: the tree starts before its
+    /// memory is copied, a `criu lazy-pages` daemon of this restore's own
+    /// hands it each page at first touch and copies the rest in the
+    /// background. Needs userfaultfd ([`super::check_lazy_pages`]).
+    pub lazy_pages: bool,
 }
 
 /// Why a restore failed. The snapshot is untouched.
@@ -49,6 +55,19 @@ pub enum RestoreError {
     /// CRIU's work directory could not be prepared.
     #[error("cannot prepare a work directory for CRIU")]
     WorkDir(#[source] io::Error),
+    /// The lazy-pages daemon could not be started, or died mid-restore.
+    #[error("cannot restore {} lazily: {cause}; log {}: {}", snapshot.display(), log.display(), log::one_line(log_tail))]
+    LazyPages {
+        /// The snapshot directory.
+        snapshot: PathBuf,
+        /// Why.
+        #[source]
+        cause: LazyPagesError,
+        /// The daemon's log, kept for inspection.
+        log: PathBuf,
+        /// Its last error lines.
+        log_tail: Vec<String>,
+    },
     /// CRIU failed; its log is kept.
     #[error("criu restore of {} failed: {cause}; log {}: {}", snapshot.display(), log.display(), log::one_line(log_tail))]
     Criu {
@@ -118,6 +137,23 @@ impl CriuEngine {
         })
     }
 
+    /// How many bytes of memory pages the snapshot's images hold: what a
+    /// full restore copies before the tree runs, and what a lazy restore
+    /// defers ([`RestoreOptions::lazy_pages`]).
+    pub fn page_bytes(snapshot: &Snapshot) -> u64 {
+        snapshot
+            .manifest()
+            .files
+            .iter()
+            .filter(|file| {
+                file.path
+                    .strip_prefix("pages-")
+                    .is_some_and(|rest| rest.ends_with(".img"))
+            })
+            .map(|file| file.size)
+            .sum()
+    }
+
     pub(super) fn restore_tree(
         &self,
         snapshot: &Snapshot,
@@ -142,6 +178,21 @@ impl CriuEngine {
             .into();
         let work = WorkDir::create("restore").map_err(RestoreError::WorkDir)?;
         let work_fd = work.open().map_err(RestoreError::WorkDir)?;
+        let pager = match options.lazy_pages {
+            false => None,
+            true => match LazyPages::start(&self.binary, &payload, work.path()) {
+                Ok(pager) => Some(pager),
+                Err(cause) => {
+                    let (log, log_tail) = work.keep_log(lazy_pages::LOG_NAME);
+                    return Err(RestoreError::LazyPages {
+                        snapshot: snapshot.dir().to_path_buf(),
+                        cause,
+                        log,
+                        log_tail,
+                    });
+                }
+            },
+        };
 
         let mut opts = Criu_opts::new();
         opts.set_images_dir_fd(images.as_raw_fd());
@@ -151,6 +202,7 @@ impl CriuEngine {
         opts.set_rst_sibling(true);
         opts.set_tcp_established(true);
         opts.set_shell_job(!state.session_leader);
+        opts.set_lazy_pages(pager.is_some());
         if state.stdio.iter().any(StdioEnd::is_socket) {
             opts.set_ext_unix_sk(true);
         }
@@ -179,8 +231,22 @@ impl CriuEngine {
             opts,
             &inherit,
             &mut on_notify,
+            &mut |worker| {
+                if let Some(pager) = &pager {
+                    pager.restoring_with(worker);
+                }
+            },
         ) {
             Ok(reply) => reply,
+            Err(_) if pager.as_ref().is_some_and(LazyPages::failed) => {
+                let (log, log_tail) = work.keep_log(lazy_pages::LOG_NAME);
+                return Err(RestoreError::LazyPages {
+                    snapshot: snapshot.dir().to_path_buf(),
+                    cause: LazyPagesError::Died,
+                    log,
+                    log_tail,
+                });
+            }
             Err(cause) => {
                 let (log, log_tail) = work.keep_for_error();
                 tracing::debug!(snapshot = %snapshot.dir().display(), log = %log.display(), %cause, "criu restore failed");
@@ -200,6 +266,9 @@ impl CriuEngine {
             });
         }
         tracing::debug!(pid, ?elapsed, notifications = ?reply.notifications, "restored");
+        if let Some(pager) = pager {
+            pager.serve(pid, work);
+        }
         Ok(RestoredTree {
             root: TreeRoot::new(pid),
             elapsed,

@@ -80,12 +80,14 @@ pub(super) struct Reply {
 /// `inherit_fd` entry: the restored resource `key` becomes `fd`.
 /// `on_notify` sees each notification (with `notify_scripts` set) as the
 /// script name and the pid CRIU gives; an error fails the operation.
+/// `on_spawn` learns the worker's pid as soon as it runs.
 pub(super) fn call(
     binary: &Path,
     kind: Criu_req_type,
     mut opts: Criu_opts,
     inherit: &[(BorrowedFd<'_>, String)],
     on_notify: &mut dyn FnMut(&str, i32) -> Result<(), String>,
+    on_spawn: &mut dyn FnMut(u32),
 ) -> Result<Reply, RpcError> {
     let started = Instant::now();
     let (ours, theirs): (OwnedFd, OwnedFd) = socketpair(
@@ -107,6 +109,7 @@ pub(super) fn call(
             },
         )?;
     drop(theirs);
+    on_spawn(child.id());
     for ((_, key), number) in inherit.iter().zip(&numbers[1..]) {
         let mut entry = rust_criu::rust_criu_protobuf::rpc::Inherit_fd::new();
         entry.set_key(key.clone());
