@@ -334,3 +334,52 @@ fn bench_reports_cold_restore_and_warm_side_by_side() {
         assert!(stdout.contains(needle), "{needle:?} not in {stdout}");
     }
 }
+
+#[test]
+fn a_rebuilt_snaprun_makes_a_new_snapshot_instead_of_failing_restores() {
+    if criu_engine().is_none() {
+        return;
+    }
+    // The relay inside a CRIU snapshot is snaprun's own binary, which CRIU
+    // restores only if the file is unchanged.
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = tmp.path().join("snaprun");
+    std::fs::copy(env!("CARGO_BIN_EXE_snaprun"), &exe).unwrap();
+    let snapshot = tmp.path().join("snap");
+    let args = [
+        "--engine",
+        "criu",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--",
+        rust_hello().to_str().unwrap().to_owned().leak(),
+    ];
+    let first = {
+        let run = RunningFunction::start_exe(&exe, &args);
+        let (status, failed, body) = run.invoke(b"{}");
+        assert_eq!((status, failed), (200, false), "{body}");
+        json(&body)["init_nonce"].clone()
+    };
+    // "Rebuild" it as a build would, a new file in its place: one more byte
+    // at the end changes its size, not its code.
+    let mut rebuilt = std::fs::read(&exe).unwrap();
+    rebuilt.push(0);
+    let next = tmp.path().join("snaprun.new");
+    std::fs::write(&next, rebuilt).unwrap();
+    std::fs::set_permissions(&next, std::fs::metadata(&exe).unwrap().permissions()).unwrap();
+    std::fs::rename(&next, &exe).unwrap();
+    let run = RunningFunction::start_exe(&exe, &args);
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, false), "{body}: {:#?}", run.logs());
+    assert_ne!(
+        json(&body)["init_nonce"],
+        first,
+        "a new init, a new snapshot"
+    );
+    let logs = run.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("making a new snapshot: the existing one is not usable")),
+        "{logs:#?}"
+    );
+}

@@ -218,8 +218,13 @@ pub struct RunningFunction {
 impl RunningFunction {
     /// Starts `snaprun run --listen 127.0.0.1:0 ARGS` and waits until it listens.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_exe(Path::new(env!("CARGO_BIN_EXE_snaprun")), args)
+    }
+
+    /// [`RunningFunction::start`] with the snaprun binary at `exe`.
+    pub fn start_exe(exe: &Path, args: &[&str]) -> Self {
         use std::os::unix::process::CommandExt;
-        let mut child = snaprun()
+        let mut child = Command::new(exe)
             .arg("run")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
