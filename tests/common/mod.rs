@@ -180,6 +180,13 @@ pub fn rust_heavy_init() -> PathBuf {
     BUILT.get_or_init(|| build_demo("rust-heavy-init")).clone()
 }
 
+/// The rust-data-heavy demo's bootstrap (an unmodified `lambda_runtime`
+/// function whose init fills a large table).
+pub fn rust_data_heavy() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| build_demo("rust-data-heavy")).clone()
+}
+
 fn build_demo(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("demo-functions")
