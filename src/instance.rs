@@ -33,6 +33,17 @@ pub enum Start {
     },
 }
 
+impl Start {
+    /// How long the start took, until the bootstrap asked for its first
+    /// event.
+    pub fn ready_after(self) -> Duration {
+        match self {
+            Self::Cold { init } => init,
+            Self::Restored { restore } => restore,
+        }
+    }
+}
+
 /// A bootstrap that has finished init and waits in `invocation/next`.
 #[derive(Debug)]
 pub struct Instance {

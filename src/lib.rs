@@ -4,8 +4,10 @@
 
 #![warn(missing_docs)]
 
+pub mod adaptive;
 pub mod bench;
 pub mod child;
+pub mod choice;
 pub mod engines;
 pub mod frontdoor;
 pub mod function;

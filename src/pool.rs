@@ -12,7 +12,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::engines::{Restorer, SnapshotEngine};
+use crate::adaptive::{Adaptive, LazyRestorer};
+use crate::choice::Way;
+use crate::engines::SnapshotEngine;
 use crate::function::FunctionSpec;
 use crate::instance::{Instance, Start};
 use crate::report;
@@ -37,48 +39,46 @@ pub enum Launcher {
     /// Start the bootstrap from scratch every time (engine `none`).
     Cold(FunctionSpec),
     /// Restore it from a snapshot, found or made on first need.
-    Restore {
-        /// The engine and what it snapshots.
-        engine: SnapshotEngine,
-        /// The snapshot, once found or made.
-        restorer: Mutex<Option<Arc<Restorer>>>,
-    },
+    Restore(LazyRestorer),
+    /// Start it cold or restore it, whichever answers sooner (`--engine
+    /// auto` with a snapshot engine).
+    Adaptive(Box<Adaptive>),
 }
 
 impl Launcher {
     /// A launcher that restores from a snapshot made by `engine`.
     pub fn restore(engine: SnapshotEngine) -> Self {
-        Self::Restore {
-            engine,
-            restorer: Mutex::new(None),
-        }
+        Self::Restore(LazyRestorer::new(engine))
+    }
+
+    /// A launcher that measures cold starts against restores from `engine`'s
+    /// snapshot and serves from the faster.
+    pub fn adaptive(engine: SnapshotEngine) -> Self {
+        Self::Adaptive(Box::new(Adaptive::new(engine)))
     }
 
     fn spec(&self) -> &FunctionSpec {
         match self {
             Self::Cold(spec) => spec,
-            Self::Restore { engine, .. } => engine.spec(),
+            Self::Restore(snapshot) => snapshot.engine().spec(),
+            Self::Adaptive(adaptive) => adaptive.spec(),
         }
     }
 
-    /// A ready instance: started cold, or restored.
-    pub async fn launch(&self) -> Result<Instance, StartError> {
+    /// A ready instance, started cold or restored, and which of the two.
+    pub async fn launch(&self) -> (Way, Result<Instance, StartError>) {
         match self {
-            Self::Cold(spec) => Instance::cold(spec).await,
-            Self::Restore { engine, restorer } => {
-                let ready = {
-                    let mut restorer = restorer.lock().await;
-                    match &*restorer {
-                        Some(ready) => Arc::clone(ready),
-                        None => {
-                            let ready = Arc::new(engine.clone().prepare().await?);
-                            *restorer = Some(Arc::clone(&ready));
-                            ready
-                        }
-                    }
-                };
-                ready.restore().await
-            }
+            Self::Cold(spec) => (Way::Cold, Instance::cold(spec).await),
+            Self::Restore(snapshot) => (Way::Restore, snapshot.restore().await),
+            Self::Adaptive(adaptive) => adaptive.launch().await,
+        }
+    }
+
+    /// An instance that started as `start` answered its first invocation,
+    /// which took `invocation`.
+    fn first_response(&self, start: Start, invocation: std::time::Duration) {
+        if let Self::Adaptive(adaptive) = self {
+            adaptive.first_response(start, invocation);
         }
     }
 }
@@ -171,7 +171,7 @@ async fn serve(
         tokio::select! {
             result = outcome => match result {
                 Ok(outcome) => {
-                    finish_report(current, &request_id, started, spec);
+                    finish_report(current, &request_id, started, launcher);
                     return outcome;
                 }
                 // Never delivered: the bootstrap went away while idle. Retry.
@@ -187,7 +187,7 @@ async fn serve(
                     format!("RequestId: {request_id} Error: Runtime exited ({status})"),
                 );
                 let delivered = current.api.fail_in_flight(error.clone());
-                finish_report(current, &request_id, started, spec);
+                finish_report(current, &request_id, started, launcher);
                 if let Some(old) = instance.take() {
                     old.kill().await;
                 }
@@ -202,7 +202,7 @@ async fn serve(
                     format!("RequestId: {request_id} Error: Task timed out after {:.2} seconds", timeout.as_secs_f64()),
                 );
                 current.api.fail_in_flight(error.clone());
-                finish_report(current, &request_id, started, spec);
+                finish_report(current, &request_id, started, launcher);
                 if let Some(old) = instance.take() {
                     old.kill().await;
                 }
@@ -216,17 +216,16 @@ async fn serve(
 async fn start_instance(launcher: &Launcher) -> Result<Instance, ErrorBody> {
     let started = Instant::now();
     match launcher.launch().await {
-        Ok(instance) => {
+        (_, Ok(instance)) => {
             if let Some(Start::Cold { init }) = instance.start() {
                 report::init(init, None);
             }
             Ok(instance)
         }
-        Err(err) => {
+        (way, Err(err)) => {
             let body = err.to_error_body();
-            match (&err, launcher) {
-                (StartError::Init(_), Launcher::Cold(_))
-                | (StartError::Timeout { .. }, Launcher::Cold(_)) => {
+            match (&err, way) {
+                (StartError::Init(_), Way::Cold) | (StartError::Timeout { .. }, Way::Cold) => {
                     report::init(started.elapsed(), Some(&body));
                 }
                 _ => eprintln!("snaprun: {err}"),
@@ -236,11 +235,16 @@ async fn start_instance(launcher: &Launcher) -> Result<Instance, ErrorBody> {
     }
 }
 
-fn finish_report(instance: &mut Instance, request_id: &str, started: Instant, spec: &FunctionSpec) {
+fn finish_report(instance: &mut Instance, request_id: &str, started: Instant, launcher: &Launcher) {
+    let spec = launcher.spec();
     let first = instance.take_first();
+    let duration = started.elapsed();
+    if let Some(start) = first {
+        launcher.first_response(start, duration);
+    }
     report::invocation(&report::Invocation {
         request_id,
-        duration: started.elapsed(),
+        duration,
         memory_size_mb: spec.config.memory_mb,
         max_memory_used_mb: instance.max_memory_used_mb(),
         first,

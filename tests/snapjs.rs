@@ -22,10 +22,18 @@ fn start(extra: &[&str], handler: &str) -> RunningFunction {
     RunningFunction::start(&args)
 }
 
-/// The same, snapshotted (engine auto) into a directory under `tmp`.
+/// The same, snapshotted (engine native) into a directory under `tmp`.
 fn start_snapshotted(tmp: &tempfile::TempDir, handler: &str) -> RunningFunction {
     let snapshot = tmp.path().join("snap");
-    start(&["--snapshot-dir", snapshot.to_str().unwrap()], handler)
+    start(
+        &[
+            "--engine",
+            "native",
+            "--snapshot-dir",
+            snapshot.to_str().unwrap(),
+        ],
+        handler,
+    )
 }
 
 fn assert_success_paths(run: &RunningFunction) -> serde_json::Value {
@@ -93,11 +101,21 @@ fn restored_instances_serve_with_hooks_in_order_and_auto_picks_native() {
     );
     let logs = run.wait_for_log("REPORT RequestId:", 2);
     assert!(
-        logs.iter().any(|l| l.contains("engine auto: using native")),
+        logs.iter().any(|l| l.contains("Restore Duration:")),
         "{logs:#?}"
     );
+
+    // Without --engine, auto notices that snapjs links snap.
+    let snapshot = tmp.path().join("auto");
+    let run = start(
+        &["--snapshot-dir", snapshot.to_str().unwrap()],
+        "basic.handler",
+    );
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, false), "{body}");
+    let logs = run.logs();
     assert!(
-        logs.iter().any(|l| l.contains("Restore Duration:")),
+        logs.iter().any(|l| l.contains("engine auto: using native")),
         "{logs:#?}"
     );
 }

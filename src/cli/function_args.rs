@@ -21,7 +21,9 @@ pub(crate) enum EngineChoice {
     /// A plain cold start for every instance: the baseline.
     None,
     /// native if the bootstrap links snap, else CRIU where it works here,
-    /// else none; says which.
+    /// else none; says which. With a snapshot engine, `run` times the first
+    /// cold starts against the first restores, serves from whichever reached
+    /// its first response sooner, says so, and re-checks now and then.
     Auto,
 }
 
@@ -86,12 +88,15 @@ pub(crate) struct FunctionArgs {
     command: Vec<String>,
 }
 
-/// A function ready to start: always its spec, and a snapshot plan when the
-/// CRIU engine is in use.
+/// A function ready to start: always its spec, and a snapshot plan when a
+/// snapshot engine is in use.
 #[derive(Debug)]
 pub(crate) struct Function {
     pub(crate) spec: FunctionSpec,
     pub(crate) snapshot: Option<SnapshotEngine>,
+    /// `--engine auto` picked the snapshot engine: `run` may start cold
+    /// instead when that is faster.
+    pub(crate) adaptive: bool,
 }
 
 impl Function {
@@ -189,7 +194,12 @@ impl FunctionArgs {
                 }))
             }
         };
-        Ok(Function { spec, snapshot })
+        let adaptive = self.engine == EngineChoice::Auto && snapshot.is_some();
+        Ok(Function {
+            spec,
+            snapshot,
+            adaptive,
+        })
     }
 }
 

@@ -15,7 +15,11 @@ use super::function_args::FunctionArgs;
 /// snapshots it when it calls GET /runtime/restore/next (or its first
 /// /invocation/next), and starts every instance by restoring that snapshot.
 /// A valid snapshot from an earlier run is reused. With --engine none every
-/// instance is a plain cold start.
+/// instance is a plain cold start. With --engine auto (the default) and a
+/// snapshot engine, the first four starts alternate cold and restore, one at
+/// a time; once each has answered its first invocation, instances start
+/// whichever way reached its first response sooner (a line on stderr says
+/// which), and now and then a start tries the other way again.
 ///
 /// Invocations arrive at the emulator-compatible front door,
 /// POST /2015-03-31/functions/function/invocations on --listen, and queue when
@@ -38,6 +42,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let engine_name = function.engine_name();
     let launcher = match function.snapshot {
         None => Launcher::Cold(function.spec),
+        Some(engine) if function.adaptive => Launcher::adaptive(engine),
         Some(engine) => Launcher::restore(engine),
     };
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
