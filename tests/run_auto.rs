@@ -1,7 +1,8 @@
 //! `snaprun run --engine auto` with a snapshot engine: the first four
-//! starts alternate cold and restore, and once each has answered its first
+//! starts alternate restore and cold, and once each has answered its first
 //! invocation snaprun serves from the faster way and says so. For
-//! rust-data-heavy (cheap init, large table) under CRIU that is cold; for
+//! rust-data-heavy (cheap init, large table) under CRIU restoring every page
+//! before the tree runs (`--lazy-pages=off`) that is cold; for
 //! rust-heavy-init (half a second of init) under the native engine it is
 //! restore. Each test then kills an instance and checks that its
 //! replacement starts the chosen way. The tests here run one at a time, so
@@ -107,10 +108,17 @@ fn auto_serves_the_data_heavy_demo_cold_under_criu() {
     let _serial = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     // The demo as shipped: a 40 MiB table. Measured on a busy 2-core VM,
-    // restoring it took 1.6 to 2.3 times as long as a cold start. A bigger
-    // table narrows that margin (computing and copying both grow with it;
-    // the restore's fixed cost does not), so this keeps the default.
-    let run = start_auto(&tmp.path().join("snap"), &[], &rust_data_heavy());
+    // restoring it with every page copied first took 1.6 to 2.3 times as
+    // long as a cold start. A bigger table narrows that margin (computing
+    // and copying both grow with it; the restore's fixed cost does not), so
+    // this keeps the default. A lazy restore (the default for an image this
+    // size) beats the cold start here, so it is turned off: this test is
+    // about the choice when restoring loses.
+    let run = start_auto(
+        &tmp.path().join("snap"),
+        &["--lazy-pages=off"],
+        &rust_data_heavy(),
+    );
     let (answers, line) = invoke_until_decided(&run, r#"{"index": 7}"#);
     let logs = run.logs();
     assert!(
@@ -131,11 +139,19 @@ fn auto_serves_the_data_heavy_demo_cold_under_criu() {
             .count(),
         1
     );
-    // Each answer is the table's entry; the cold instance, up first while
-    // the snapshot was made, answered first.
+    // Each answer is the table's entry.
     let value = answers[0]["value"].clone();
     assert!(answers.iter().all(|v| v["value"] == value), "{answers:?}");
-    let cold_pid = answers[0]["pid"].as_u64().unwrap();
+    // A cold instance runs as a plain child, its pid a host pid of the
+    // bootstrap; restored ones report their pid inside their sandbox.
+    let bootstrap = rust_data_heavy();
+    let cold_pid = answers
+        .iter()
+        .map(|v| v["pid"].as_u64().unwrap())
+        .find(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == bootstrap)
+        })
+        .expect("a cold instance answered");
 
     // Every instance, restored or not, holds the whole table intact. (The
     // restored ones all see the same pid in their sandboxes.)
@@ -185,9 +201,11 @@ fn auto_serves_the_heavy_init_demo_from_native_restores() {
     );
     assert_eq!(first_reports(&run), (2, 2), "{logs:#?}");
     assert!(answers.iter().all(|v| v["nth_prime"] == 11), "{answers:?}");
-    // The first cold instance answered first (generation 0); restored ones
-    // are generation 1.
-    assert_eq!(answers[0]["generation"], 0, "{answers:?}");
+    // Cold instances are generation 0, restored ones generation 1.
+    assert!(
+        answers.iter().any(|v| v["generation"] == 0),
+        "a cold instance answered: {answers:?}"
+    );
     let restored = answers
         .iter()
         .find(|v| v["generation"] == 1)
