@@ -8,6 +8,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
 use common::{RunningFunction, criu_engine, json, rust_hello};
 
@@ -381,5 +382,53 @@ fn a_rebuilt_snaprun_makes_a_new_snapshot_instead_of_failing_restores() {
         logs.iter()
             .any(|l| l.contains("making a new snapshot: the existing one is not usable")),
         "{logs:#?}"
+    );
+}
+
+#[test]
+fn the_next_restore_waits_prepared_and_dies_with_snaprun() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut run = start(&tmp.path().join("snap"), &[]);
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, false), "{body}");
+    // After a restore, a CRIU worker waits for the next one.
+    let snaprun = run.pid();
+    let mut spare = Vec::new();
+    assert!(
+        common::eventually(Duration::from_secs(20), || {
+            spare = common::criu_children(snaprun, "swrk");
+            !spare.is_empty()
+        }),
+        "no CRIU worker prepared ahead"
+    );
+    // A crashed instance is replaced by a restore through it.
+    let (status, failed, body) = run.invoke(br#"{"crash":true}"#);
+    assert_eq!((status, failed), (200, true), "{body}");
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, false), "{body}");
+    assert!(
+        common::eventually(Duration::from_secs(20), || !spare
+            .iter()
+            .any(|pid| Path::new(&format!("/proc/{pid}")).exists())),
+        "the prepared worker {spare:?} did not restore the replacement"
+    );
+    // Killed outright, snaprun cannot stop its idle worker: the worker sees
+    // its socket close and exits by itself.
+    assert!(common::eventually(Duration::from_secs(20), || {
+        spare = common::criu_children(snaprun, "swrk");
+        !spare.is_empty()
+    }));
+    run.kill_snaprun();
+    assert!(
+        common::eventually(Duration::from_secs(20), || !spare.iter().any(
+            |pid| Path::new(&format!("/proc/{pid}")).exists()
+                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .contains(") Z ")
+        )),
+        "an idle CRIU worker outlived snaprun: {spare:?}"
     );
 }

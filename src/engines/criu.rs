@@ -5,10 +5,10 @@
 
 use std::io::pipe;
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use snap::criu::{CheckpointOptions, CriuEngine, RestoreOptions};
+use snap::criu::{CheckpointOptions, CriuEngine, PreparedRestore, RestoreOptions};
 use snap::lambda::ErrorType;
 use snap::sandbox::SandboxCommand;
 use snap::snapshot::Identity;
@@ -140,6 +140,8 @@ pub struct CriuSnapshot {
     snapshot: Snapshot,
     /// Whether restores load memory lazily.
     lazy: bool,
+    /// The next restore, prepared ahead.
+    spare: Arc<Mutex<Option<Spare>>>,
     pending: (u32, Vec<u8>),
     plan: Arc<SnapshotPlan>,
 }
@@ -158,6 +160,7 @@ impl CriuSnapshot {
                     plan.say_reused();
                     return Ok(Self {
                         engine,
+                        spare: Arc::default(),
                         lazy: plan.lazy_pages.decide(&snapshot),
                         snapshot,
                         pending,
@@ -173,6 +176,7 @@ impl CriuSnapshot {
         let (snapshot, pending) = make(&engine, &plan, identity).await?;
         Ok(Self {
             engine,
+            spare: Arc::default(),
             lazy: plan.lazy_pages.decide(&snapshot),
             snapshot,
             pending,
@@ -180,38 +184,65 @@ impl CriuSnapshot {
         })
     }
 
+    /// Prepares the next restore in the background, so that its CRIU worker
+    /// (whose start costs several milliseconds) is waiting when asked.
+    fn prepare_spare(&self) {
+        let (engine, snapshot, lazy) = (self.engine.clone(), self.snapshot.clone(), self.lazy);
+        let slot = Arc::clone(&self.spare);
+        tokio::task::spawn_blocking(move || {
+            if lock(&slot).is_some() {
+                return;
+            }
+            match Spare::prepare(&engine, &snapshot, lazy) {
+                // A concurrent restore may have filled the slot meanwhile;
+                // the extra spare is dropped (its worker killed).
+                Ok(spare) => {
+                    lock(&slot).get_or_insert(spare);
+                }
+                Err(err) => tracing::debug!(%err, "cannot prepare the next restore ahead"),
+            }
+        });
+    }
+
     /// Restores one instance and waits until it is ready for an event:
     /// the pending request is answered, after-restore hooks run, and the
     /// bootstrap asks for its next event.
     pub async fn restore(&self) -> Result<Instance, StartError> {
         let started = Instant::now();
-        let pipes = ControlPipes::new()?;
-        let options = RestoreOptions {
-            stdio: pipes.theirs.map(Some),
-            lazy_pages: self.lazy,
-            ..RestoreOptions::default()
+        let taken = lock(&self.spare).take();
+        let (engine, snapshot, lazy) = (self.engine.clone(), self.snapshot.clone(), self.lazy);
+        let spare = match taken {
+            Some(spare) => spare,
+            None => {
+                tokio::task::spawn_blocking(move || Spare::prepare(&engine, &snapshot, lazy))
+                    .await??
+            }
         };
-        let (engine, snapshot) = (self.engine.clone(), self.snapshot.clone());
-        let restored =
-            tokio::task::spawn_blocking(move || engine.restore(&snapshot, options)).await??;
+        // Not for lazy restores: a spare's lazy-pages daemon would wait for
+        // its restore forever if snaprun died first (an idle worker sees its
+        // socket close and exits).
+        if !self.lazy {
+            self.prepare_spare();
+        }
+        let Spare {
+            prepared,
+            ours,
+            logs,
+        } = spare;
+        let restored = tokio::task::spawn_blocking(move || prepared.restore()).await??;
         let mut root = restored.into_root();
         let api = Arc::new(RuntimeApi::new(
             self.plan.spec.config.clone(),
             SnapStart::Restored,
         ));
-        let mux = match Mux::start(
-            pipes.ours.0,
-            pipes.ours.1,
-            Arc::clone(&api),
-            self.plan.forwards.clone(),
-        ) {
+        let mux = match Mux::start(ours.0, ours.1, Arc::clone(&api), self.plan.forwards.clone()) {
             Ok(mux) => mux,
             Err(cause) => {
                 let _ = root.kill();
                 return Err(StartError::Relay(cause));
             }
         };
-        forward_logs(pipes.logs);
+        forward_logs(logs);
         mux.replay(self.pending.0, self.pending.1.clone());
         let ready = wait_ready(
             &api,
@@ -326,6 +357,36 @@ fn pending_of(snapshot: &Snapshot) -> Option<(u32, Vec<u8>)> {
     let pending = manifest.annotation(PENDING)?;
     let id = u32::from_le_bytes(pending.get(..4)?.try_into().ok()?);
     Some((id, pending[4..].to_vec()))
+}
+
+/// A restore prepared ahead, with our ends of the relay's pipes.
+#[derive(Debug)]
+struct Spare {
+    prepared: PreparedRestore,
+    ours: (OwnedFd, OwnedFd),
+    logs: OwnedFd,
+}
+
+impl Spare {
+    fn prepare(engine: &CriuEngine, snapshot: &Snapshot, lazy: bool) -> Result<Self, StartError> {
+        let pipes = ControlPipes::new()?;
+        let options = RestoreOptions {
+            stdio: pipes.theirs.map(Some),
+            lazy_pages: lazy,
+            ..RestoreOptions::default()
+        };
+        Ok(Self {
+            prepared: engine.prepare_restore(snapshot, options)?,
+            ours: pipes.ours,
+            logs: pipes.logs,
+        })
+    }
+}
+
+fn lock(spare: &Mutex<Option<Spare>>) -> std::sync::MutexGuard<'_, Option<Spare>> {
+    spare
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The relay's three pipes: control in, control out, logs.

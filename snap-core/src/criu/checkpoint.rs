@@ -107,14 +107,9 @@ impl CriuEngine {
 
         let lock = log::dump_lock().map_err(CheckpointError::WorkDir)?;
         let started = Instant::now();
-        let dumped = rpc::call(
-            &self.binary,
-            Criu_req_type::DUMP,
-            opts,
-            &[],
-            &mut |_, _| Ok(()),
-            &mut |_| {},
-        );
+        let dumped = rpc::call(&self.binary, Criu_req_type::DUMP, opts, &[], &mut |_, _| {
+            Ok(())
+        });
         drop(lock);
         match dumped {
             Ok(_) => {}

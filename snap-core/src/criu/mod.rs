@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub use checkpoint::{CheckpointError, CheckpointOptions};
 pub use lazy_pages::{LazyPagesError, check_lazy_pages};
 pub use locate::{INSTALL_SCRIPT, INSTALLED_PATH, LocateError, MIN_VERSION, Version, locate};
-pub use restore::{RestoreError, RestoreOptions, RestoredTree};
+pub use restore::{PreparedRestore, RestoreError, RestoreOptions, RestoredTree};
 pub use rpc::RpcError;
 pub(crate) use self_dump::run_dump_helper_if_asked;
 pub use self_dump::{SelfDumpError, checkpoint_self, restore_self};

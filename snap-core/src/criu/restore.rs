@@ -68,6 +68,9 @@ pub enum RestoreError {
         /// Its last error lines.
         log_tail: Vec<String>,
     },
+    /// The CRIU worker could not be started.
+    #[error("cannot start a CRIU worker to restore with")]
+    Worker(#[source] RpcError),
     /// CRIU failed; its log is kept.
     #[error("criu restore of {} failed: {cause}; log {}: {}", snapshot.display(), log.display(), log::one_line(log_tail))]
     Criu {
@@ -159,19 +162,22 @@ impl CriuEngine {
         snapshot: &Snapshot,
         options: RestoreOptions,
     ) -> Result<RestoredTree, RestoreError> {
+        self.prepare_restore(snapshot, options)?.restore()
+    }
+
+    /// Does everything a restore of `snapshot` needs before CRIU is asked:
+    /// starts the CRIU worker (and, for a lazy restore, its lazy-pages
+    /// daemon) with the restore's descriptors in place. Starting them costs
+    /// several milliseconds, which a caller that prepares its next restore
+    /// ahead of time takes off the restore's path.
+    pub fn prepare_restore(
+        &self,
+        snapshot: &Snapshot,
+        options: RestoreOptions,
+    ) -> Result<PreparedRestore, RestoreError> {
         let state = Self::state(snapshot)?;
-        if !state.owns_pid_ns && Path::new(&format!("/proc/{}", state.root_pid)).exists() {
-            return Err(RestoreError::PidInUse {
-                pid: state.root_pid,
-            });
-        }
         let mut stdio = replacements(&state, options.stdio)?;
         stdio.extend(options.inherit);
-        let inherit: Vec<(BorrowedFd<'_>, String)> = stdio
-            .iter()
-            .map(|(fd, key)| (fd.as_fd(), key.clone()))
-            .collect();
-
         let payload = snapshot.payload_dir();
         let images: OwnedFd = File::open(&payload)
             .map_err(|e| OpenError::io("open", &payload, e))?
@@ -193,6 +199,61 @@ impl CriuEngine {
                 }
             },
         };
+        let fds: Vec<BorrowedFd<'_>> = stdio.iter().map(|(fd, _)| fd.as_fd()).collect();
+        let worker = rpc::Worker::spawn(&self.binary, Criu_req_type::RESTORE, &fds)
+            .map_err(RestoreError::Worker)?;
+        if let Some(pager) = &pager {
+            pager.restoring_with(worker.pid());
+        }
+        Ok(PreparedRestore {
+            snapshot: snapshot.clone(),
+            state,
+            stdio,
+            images,
+            work,
+            work_fd,
+            pager,
+            worker,
+        })
+    }
+}
+
+/// A restore made ready by [`CriuEngine::prepare_restore`]: its CRIU worker
+/// waits for the request. Dropped unused, the worker (and any lazy-pages
+/// daemon) is killed and the work directory removed.
+#[derive(Debug)]
+pub struct PreparedRestore {
+    snapshot: Snapshot,
+    state: CriuState,
+    /// The descriptors the worker inherited, with their CRIU keys; kept open
+    /// until CRIU has installed them.
+    stdio: Vec<(OwnedFd, String)>,
+    images: OwnedFd,
+    work: WorkDir,
+    work_fd: OwnedFd,
+    pager: Option<LazyPages>,
+    worker: rpc::Worker,
+}
+
+impl PreparedRestore {
+    /// Asks CRIU to restore and waits for the restored tree.
+    pub fn restore(self) -> Result<RestoredTree, RestoreError> {
+        let Self {
+            snapshot,
+            state,
+            stdio,
+            images,
+            work,
+            work_fd,
+            pager,
+            worker,
+        } = self;
+        if !state.owns_pid_ns && Path::new(&format!("/proc/{}", state.root_pid)).exists() {
+            return Err(RestoreError::PidInUse {
+                pid: state.root_pid,
+            });
+        }
+        let keys: Vec<String> = stdio.iter().map(|(_, key)| key.clone()).collect();
 
         let mut opts = Criu_opts::new();
         opts.set_images_dir_fd(images.as_raw_fd());
@@ -225,18 +286,9 @@ impl CriuEngine {
         };
 
         let started = Instant::now();
-        let reply = match rpc::call(
-            &self.binary,
-            Criu_req_type::RESTORE,
-            opts,
-            &inherit,
-            &mut on_notify,
-            &mut |worker| {
-                if let Some(pager) = &pager {
-                    pager.restoring_with(worker);
-                }
-            },
-        ) {
+        let result = worker.call(opts, &keys, &mut on_notify);
+        drop(stdio);
+        let reply = match result {
             Ok(reply) => reply,
             Err(_) if pager.as_ref().is_some_and(LazyPages::failed) => {
                 let (log, log_tail) = work.keep_log(lazy_pages::LOG_NAME);

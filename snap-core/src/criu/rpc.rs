@@ -10,8 +10,9 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, socketpair};
@@ -80,58 +81,110 @@ pub(super) struct Reply {
 /// `inherit_fd` entry: the restored resource `key` becomes `fd`.
 /// `on_notify` sees each notification (with `notify_scripts` set) as the
 /// script name and the pid CRIU gives; an error fails the operation.
-/// `on_spawn` learns the worker's pid as soon as it runs.
 pub(super) fn call(
     binary: &Path,
     kind: Criu_req_type,
-    mut opts: Criu_opts,
+    opts: Criu_opts,
     inherit: &[(BorrowedFd<'_>, String)],
     on_notify: &mut dyn FnMut(&str, i32) -> Result<(), String>,
-    on_spawn: &mut dyn FnMut(u32),
 ) -> Result<Reply, RpcError> {
-    let started = Instant::now();
-    let (ours, theirs): (OwnedFd, OwnedFd) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|e| RpcError::Socket {
-        op: "socketpair",
-        cause: e.into(),
-    })?;
     let fds: Vec<BorrowedFd<'_>> = inherit.iter().map(|(fd, _)| *fd).collect();
-    let (mut child, numbers) =
-        sys::spawn_swrk(binary, theirs.as_fd(), &fds, kind == Criu_req_type::DUMP).map_err(
-            |cause| RpcError::Spawn {
-                binary: binary.display().to_string(),
-                cause,
-            },
-        )?;
-    drop(theirs);
-    on_spawn(child.id());
-    for ((_, key), number) in inherit.iter().zip(&numbers[1..]) {
-        let mut entry = rust_criu::rust_criu_protobuf::rpc::Inherit_fd::new();
-        entry.set_key(key.clone());
-        entry.set_fd(*number);
-        opts.inherit_fd.push(entry);
-    }
-    let mut req = Criu_req::new();
-    req.set_type(kind);
-    req.opts = MessageField::some(opts);
+    let keys: Vec<String> = inherit.iter().map(|(_, key)| key.clone()).collect();
+    Worker::spawn(binary, kind, &fds)?.call(opts, &keys, on_notify)
+}
 
-    let result = exchange(&ours, &req, kind, started, on_notify);
-    drop(ours);
-    // CRIU exits once it has answered (or once its socket closes).
-    let status = child.wait();
-    match result {
-        Err(RpcError::Socket { op: "receive", .. }) | Err(RpcError::Vanished(_)) => {
-            Err(RpcError::Vanished(match status {
-                Ok(status) => status.to_string(),
-                Err(e) => e.to_string(),
-            }))
+/// A `criu swrk` waiting for its one request. Starting one costs several
+/// milliseconds (CRIU links some twenty shared libraries), so a caller may
+/// start it ahead of time. Dropped unused, it is killed and reaped.
+#[derive(Debug)]
+pub(super) struct Worker {
+    child: Child,
+    sock: OwnedFd,
+    kind: Criu_req_type,
+    /// The numbers the inherited descriptors have in the worker, in order.
+    inherited: Vec<RawFd>,
+}
+
+impl Worker {
+    /// Starts a worker for a request of `kind` with `inherit` available to it.
+    pub(super) fn spawn(
+        binary: &Path,
+        kind: Criu_req_type,
+        inherit: &[BorrowedFd<'_>],
+    ) -> Result<Self, RpcError> {
+        let (ours, theirs): (OwnedFd, OwnedFd) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| RpcError::Socket {
+            op: "socketpair",
+            cause: e.into(),
+        })?;
+        let (child, numbers) =
+            sys::spawn_swrk(binary, theirs.as_fd(), inherit, kind == Criu_req_type::DUMP).map_err(
+                |cause| RpcError::Spawn {
+                    binary: binary.display().to_string(),
+                    cause,
+                },
+            )?;
+        Ok(Self {
+            child,
+            sock: ours,
+            kind,
+            inherited: numbers[1..].to_vec(),
+        })
+    }
+
+    /// The worker's pid.
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends the request with `opts`, the inherited descriptors named by
+    /// `keys` (in the order given to [`Worker::spawn`]), and waits for the
+    /// answer.
+    pub(super) fn call(
+        mut self,
+        mut opts: Criu_opts,
+        keys: &[String],
+        on_notify: &mut dyn FnMut(&str, i32) -> Result<(), String>,
+    ) -> Result<Reply, RpcError> {
+        let started = Instant::now();
+        for (key, number) in keys.iter().zip(&self.inherited) {
+            let mut entry = rust_criu::rust_criu_protobuf::rpc::Inherit_fd::new();
+            entry.set_key(key.clone());
+            entry.set_fd(*number);
+            opts.inherit_fd.push(entry);
         }
-        other => other,
+        let mut req = Criu_req::new();
+        req.set_type(self.kind);
+        req.opts = MessageField::some(opts);
+
+        let result = exchange(&self.sock, &req, self.kind, started, on_notify);
+        // CRIU exits once it has answered (or once its socket closes).
+        let _ = nix::sys::socket::shutdown(self.sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        let status = self.child.wait();
+        match result {
+            Err(RpcError::Socket { op: "receive", .. }) | Err(RpcError::Vanished(_)) => {
+                Err(RpcError::Vanished(match status {
+                    Ok(status) => status.to_string(),
+                    Err(e) => e.to_string(),
+                }))
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Reaped already when `call` ran; a worker never asked is killed.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
