@@ -283,3 +283,39 @@ fn bench_with_engine_none_has_no_restore_column() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bootstrap_named_without_a_path_is_looked_up_on_path_as_a_shell_would() {
+    // A directory on PATH holding the function under a name of its own.
+    let tmp = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(rust_hello(), tmp.path().join("hello-bootstrap")).unwrap();
+    let path = format!(
+        "{}:{}",
+        tmp.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut snaprun = common::snaprun();
+    snaprun.env("PATH", &path);
+    let run = RunningFunction::start_command(
+        snaprun,
+        &["--engine", "none", "--", "hello-bootstrap", "--ignored-arg"],
+    );
+    let (status, failed, body) = run.invoke(br#"{"n":1}"#);
+    assert_eq!((status, failed), (200, false), "{body}");
+    assert_eq!(json(&body)["echo"]["n"], 1, "{body}");
+
+    // A name found nowhere on PATH: one line naming it and where it looked.
+    let out = common::snaprun()
+        .env("PATH", tmp.path())
+        .args(["run", "--engine", "none", "--", "no-such-bootstrap"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bootstrap no-such-bootstrap: not found on PATH (")
+            && stderr.contains(&tmp.path().display().to_string()),
+        "{stderr}"
+    );
+}

@@ -83,7 +83,8 @@ pub(crate) struct FunctionArgs {
     /// The function's name.
     #[arg(long, default_value = "function")]
     function_name: String,
-    /// The bootstrap and its arguments.
+    /// The bootstrap and its arguments. A name without a slash is looked up
+    /// on PATH, as a shell would.
     #[arg(required = true, last = true, value_name = "BOOTSTRAP [ARGS]")]
     command: Vec<String>,
 }
@@ -116,7 +117,7 @@ impl FunctionArgs {
     /// Checks the flags and picks the engine.
     pub(crate) fn resolve(self) -> anyhow::Result<Function> {
         let (bootstrap, rest) = self.command.split_first().context("no bootstrap given")?;
-        let bootstrap = PathBuf::from(bootstrap);
+        let bootstrap = locate_bootstrap(bootstrap)?;
         let meta = std::fs::metadata(&bootstrap)
             .with_context(|| format!("bootstrap {}", bootstrap.display()))?;
         anyhow::ensure!(
@@ -201,6 +202,23 @@ impl FunctionArgs {
             adaptive,
         })
     }
+}
+
+/// The bootstrap as a shell would run it: a name without a slash is looked
+/// up on `PATH` (and kept as the absolute path found, which is then part of
+/// the snapshot's identity); a path is taken as it is.
+fn locate_bootstrap(name: &str) -> anyhow::Result<PathBuf> {
+    if name.contains('/') {
+        return Ok(PathBuf::from(name));
+    }
+    let found = which::which(name).with_context(|| {
+        format!(
+            "bootstrap {name}: not found on PATH ({}); give its path instead",
+            std::env::var("PATH").unwrap_or_default()
+        )
+    })?;
+    std::path::absolute(&found)
+        .with_context(|| format!("bootstrap {name}: cannot make {} absolute", found.display()))
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {

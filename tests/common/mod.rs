@@ -223,8 +223,14 @@ impl RunningFunction {
 
     /// [`RunningFunction::start`] with the snaprun binary at `exe`.
     pub fn start_exe(exe: &Path, args: &[&str]) -> Self {
+        Self::start_command(Command::new(exe), args)
+    }
+
+    /// [`RunningFunction::start`] through `snaprun`, a command for snaprun
+    /// that may carry its own environment.
+    pub fn start_command(mut snaprun: Command, args: &[&str]) -> Self {
         use std::os::unix::process::CommandExt;
-        let mut child = Command::new(exe)
+        let mut child = snaprun
             .arg("run")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
