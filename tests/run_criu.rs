@@ -121,16 +121,14 @@ fn a_later_run_reuses_the_snapshot_and_fresh_or_corrupt_makes_a_new_one() {
     let snapshot = tmp.path().join("snap");
     let first_nonce = {
         let run = start(&snapshot, &[]);
-        let (_, _, body) = run.invoke(b"{}");
-        json(&body)["init_nonce"].clone()
+        let answer = run.invoke_ok(b"{}");
+        answer["init_nonce"].clone()
     };
     {
         let run = start(&snapshot, &[]);
-        let (_, failed, body) = run.invoke(b"{}");
-        assert!(!failed, "{body}");
+        let answer = run.invoke_ok(b"{}");
         assert_eq!(
-            json(&body)["init_nonce"],
-            first_nonce,
+            answer["init_nonce"], first_nonce,
             "restored from the same snapshot"
         );
         let logs = run.logs();
@@ -146,9 +144,9 @@ fn a_later_run_reuses_the_snapshot_and_fresh_or_corrupt_makes_a_new_one() {
     }
     let second_nonce = {
         let run = start(&snapshot, &["--fresh"]);
-        let (_, _, body) = run.invoke(b"{}");
+        let answer = run.invoke_ok(b"{}");
         run.wait_for_log("snapshot written to", 1);
-        json(&body)["init_nonce"].clone()
+        answer["init_nonce"].clone()
     };
     assert_ne!(second_nonce, first_nonce, "--fresh ran init again");
 
@@ -170,9 +168,8 @@ fn a_later_run_reuses_the_snapshot_and_fresh_or_corrupt_makes_a_new_one() {
     bytes[middle] ^= 0xff;
     std::fs::write(&victim, bytes).unwrap();
     let run = start(&snapshot, &[]);
-    let (_, failed, body) = run.invoke(b"{}");
-    assert!(!failed, "{body}");
-    assert_ne!(json(&body)["init_nonce"], second_nonce);
+    let answer = run.invoke_ok(b"{}");
+    assert_ne!(answer["init_nonce"], second_nonce);
     let logs = run.logs();
     assert!(
         logs.iter()
@@ -188,14 +185,12 @@ fn a_crash_gets_an_error_and_a_freshly_restored_replacement() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let run = start(&tmp.path().join("snap"), &[]);
-    let (_, _, body) = run.invoke(b"{}");
-    let first = json(&body)["restore_nonce"].clone();
+    let answer = run.invoke_ok(b"{}");
+    let first = answer["restore_nonce"].clone();
     let (status, failed, body) = run.invoke(b"{\"crash\":true}");
     assert_eq!((status, failed), (200, true), "{body}");
     assert_eq!(json(&body)["errorType"], "Runtime.ExitError");
-    let (_, failed, body) = run.invoke(b"{}");
-    assert!(!failed, "{body}");
-    let v = json(&body);
+    let v = run.invoke_ok(b"{}");
     assert_eq!(v["invocations"], 1, "a new instance");
     assert_ne!(v["restore_nonce"], first, "restored again, not reused");
     assert_eq!(

@@ -296,6 +296,14 @@ impl RunningFunction {
         self.logs.lock().unwrap().clone()
     }
 
+    /// Invokes `payload`, which must succeed (200, no function error);
+    /// returns the parsed answer.
+    pub fn invoke_ok(&self, payload: &[u8]) -> serde_json::Value {
+        let (status, failed, body) = self.invoke(payload);
+        assert_eq!((status, failed), (200, false), "{body}");
+        json(&body)
+    }
+
     /// POSTs `payload` to the front door: (status, function error?, body).
     pub fn invoke(&self, payload: &[u8]) -> (u16, bool, String) {
         http_post(
