@@ -50,11 +50,12 @@ fi
 command -v moto_server >/dev/null || die "moto_server is not on PATH after installing moto[server]"
 
 # Demo functions are standalone projects, as users' functions would be.
+# Each builds from its own directory, where its .cargo/config.toml applies.
 for demo in demo-functions/*/Cargo.toml; do
   log "cargo build --release $demo"
-  cargo build --release --locked --manifest-path "$demo"
+  (cd "$(dirname "$demo")" && cargo build --release --locked)
   if cargo clippy --version >/dev/null 2>&1; then
-    cargo clippy --release --locked --manifest-path "$demo" -- -D warnings
+    (cd "$(dirname "$demo")" && cargo clippy --release --locked -- -D warnings)
   fi
 done
 

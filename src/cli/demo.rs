@@ -10,6 +10,11 @@ use snaprun::engines::{LazyPages, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
 use snaprun::runtime::FunctionConfig;
 
+/// The demo's bootstrap, relative to the checkout: its `.cargo/config.toml`
+/// names the build target, so cargo puts it under the target's triple.
+const DEMO_BOOTSTRAP: &str =
+    "demo-functions/rust-heavy-init/target/x86_64-unknown-linux-gnu/release/bootstrap";
+
 /// Snapshot a function with a heavy init and compare cold, restored and warm
 /// starts.
 ///
@@ -32,21 +37,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let manifest = root.join("demo-functions/rust-heavy-init/Cargo.toml");
     eprintln!("snaprun demo: building {}", manifest.display());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // From the demo's directory, so that its .cargo/config.toml (a static,
+    // non-PIE build) applies.
     let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--quiet",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
+        .args(["build", "--release", "--locked", "--quiet"])
+        .current_dir(root.join("demo-functions/rust-heavy-init"))
         .status()
         .context("run cargo to build the demo function")?;
     if !status.success() {
         bail!("building {} failed ({status})", manifest.display());
     }
-    let bootstrap = root.join("demo-functions/rust-heavy-init/target/release/bootstrap");
+    let bootstrap = root.join(DEMO_BOOTSTRAP);
     let spec = FunctionSpec {
         bootstrap,
         args: Vec::new(),

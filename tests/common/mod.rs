@@ -187,23 +187,38 @@ pub fn rust_data_heavy() -> PathBuf {
     BUILT.get_or_init(|| build_demo("rust-data-heavy")).clone()
 }
 
+/// Builds a demo from its own directory, so that its `.cargo/config.toml`
+/// applies, and returns its bootstrap.
 fn build_demo(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("demo-functions")
         .join(name);
     let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--quiet",
-            "--manifest-path",
-        ])
-        .arg(dir.join("Cargo.toml"))
+        .args(["build", "--release", "--locked", "--quiet"])
+        .current_dir(&dir)
         .status()
         .expect("run cargo");
     assert!(status.success(), "building {name} failed");
-    dir.join("target/release/bootstrap")
+    dir.join(release_dir(&dir)).join("bootstrap")
+}
+
+/// Where cargo puts a demo's release build: a demo whose
+/// `.cargo/config.toml` names a build target (rust-heavy-init, linked
+/// statically) builds into `target/TRIPLE/release`.
+fn release_dir(dir: &Path) -> String {
+    let config = std::fs::read_to_string(dir.join(".cargo/config.toml")).unwrap_or_default();
+    let triple = config.lines().find_map(|line| {
+        let value = line
+            .trim()
+            .strip_prefix("target")?
+            .trim()
+            .strip_prefix('=')?;
+        Some(value.trim().trim_matches('"').to_owned())
+    });
+    match triple {
+        Some(triple) => format!("target/{triple}/release"),
+        None => "target/release".to_owned(),
+    }
 }
 
 /// A `snaprun run` in the background, in a process group of its own: on

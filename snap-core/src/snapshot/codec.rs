@@ -61,7 +61,10 @@ pub(crate) fn read(path: &Path) -> Result<Manifest, OpenError> {
         _ => OpenError::io("open", path, cause),
     })?;
     let limit = (HEADER_LEN + MAX_MANIFEST_BODY as usize + 1) as u64;
-    let mut bytes = Vec::new();
+    // Sized from the file, so the manifest comes in one read (every native
+    // restore opens it) instead of reads of 32 bytes and up.
+    let size = file.metadata().map_or(0, |m| m.len()).saturating_add(1);
+    let mut bytes = Vec::with_capacity(size.min(limit) as usize);
     file.take(limit)
         .read_to_end(&mut bytes)
         .map_err(|cause| OpenError::io("read", path, cause))?;
