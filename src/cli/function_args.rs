@@ -49,7 +49,7 @@ pub(crate) struct FunctionArgs {
     /// Restore memory lazily (CRIU engine): each restored instance starts
     /// before its memory is copied and gets every page at first touch from a
     /// `criu lazy-pages` daemon of its own, which copies the rest in the
-    /// background. `auto` does so for snapshots with 16 MiB of memory pages or
+    /// background. `auto` does so for snapshots with 32 MiB of memory pages or
     /// more, where it pays off, when userfaultfd is available. Needs
     /// userfaultfd (root).
     #[arg(

@@ -30,16 +30,19 @@ const PENDING: &str = "snaprun.pending-request";
 const RELAY: &str = "snaprun.relay-protocol";
 
 /// Snapshots with at least this many bytes of memory pages restore lazily
-/// under [`LazyPages::Auto`]. Measured here: a 40 MiB table restored in
-/// 45 ms lazily against 62 ms copied; a 6 MiB image in 42 ms lazily against
-/// 36 ms copied (the daemon's start costs more than the copy saves).
-pub const LAZY_PAYS_OFF: u64 = 16 << 20;
+/// under [`LazyPages::Auto`]. A lazy restore starts a daemon (about 6 ms)
+/// and cannot use a worker prepared ahead (about 8 ms), so it pays off only
+/// where copying costs more. Measured here (`snaprun bench --runs 10`, two
+/// rounds): rust-data-heavy's 40.7 MiB restored in 42-45 ms lazily against
+/// 57-61 ms copied; node-s3's 20.8 MiB in 88-89 ms lazily against 81-87 ms
+/// copied.
+pub const LAZY_PAYS_OFF: u64 = 32 << 20;
 
 /// When a CRIU restore loads the tree's memory lazily, through a
 /// `criu lazy-pages` daemon per restore.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LazyPages {
-    /// For snapshots with 16 MiB of memory pages or more, where userfaultfd
+    /// For snapshots with 32 MiB of memory pages or more, where userfaultfd
     /// is available.
     Auto,
     /// Always.
