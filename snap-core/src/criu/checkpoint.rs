@@ -107,9 +107,13 @@ impl CriuEngine {
 
         let lock = log::dump_lock().map_err(CheckpointError::WorkDir)?;
         let started = Instant::now();
-        let dumped = rpc::call(&self.binary, Criu_req_type::DUMP, opts, &[], &mut |_, _| {
-            Ok(())
-        });
+        let dumped = rpc::call(
+            &self.binary,
+            Criu_req_type::DUMP,
+            Some(opts),
+            &[],
+            &mut |_, _| Ok(()),
+        );
         drop(lock);
         match dumped {
             Ok(_) => {}

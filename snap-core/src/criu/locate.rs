@@ -2,6 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use rust_criu::rust_criu_protobuf::rpc::Criu_req_type;
+
+use super::{RpcError, rpc};
+
 /// The oldest CRIU that works on the kernels this project targets: 3.17
 /// fails on 6.13+ (`[vvar_vclock]`), 4.1 cannot dump TCP sockets on 6.16+.
 pub const MIN_VERSION: Version = Version {
@@ -60,12 +64,13 @@ pub enum LocateError {
         path: PathBuf,
     },
     /// The binary did not answer a version request.
-    #[error("{}: cannot ask CRIU for its version: {reason}", path.display())]
+    #[error("{}: cannot ask CRIU for its version", path.display())]
     Unresponsive {
         /// The binary.
         path: PathBuf,
         /// What went wrong.
-        reason: String,
+        #[source]
+        cause: RpcError,
     },
     /// The binary is older than [`MIN_VERSION`].
     #[error("{}: CRIU {found} is too old; snap needs {MIN_VERSION} or later: run {INSTALL_SCRIPT}", path.display())]
@@ -78,21 +83,26 @@ pub enum LocateError {
 }
 
 /// Finds CRIU through `SNAP_CRIU`, then [`INSTALLED_PATH`], then `PATH`, and
-/// checks its version over RPC with the `rust-criu` crate.
+/// asks it for its version over RPC.
+///
+/// The request goes through this engine's own RPC client, not
+/// `rust_criu::Criu`: that one hands `criu swrk` both ends of its socket, so
+/// a worker whose caller was killed mid-request waits forever.
 pub fn locate() -> Result<(PathBuf, Version), LocateError> {
     let path = candidate()?;
-    let mut criu = rust_criu::Criu::new_with_criu_path(path.to_string_lossy().into_owned())
-        .map_err(|e| LocateError::Unresponsive {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-    let version = criu
-        .get_criu_version()
-        .map(Version::from_rpc)
-        .map_err(|e| LocateError::Unresponsive {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+    let unresponsive = |cause| LocateError::Unresponsive {
+        path: path.clone(),
+        cause,
+    };
+    let reply = rpc::call(&path, Criu_req_type::VERSION, None, &[], &mut |_, _| Ok(()))
+        .map_err(unresponsive)?;
+    let answer = &reply.response.version;
+    let number = |n: i32| u32::try_from(n).unwrap_or(0);
+    let version = Version {
+        major: number(answer.major_number()),
+        minor: number(answer.minor_number()),
+        sublevel: number(answer.sublevel()),
+    };
     if version < MIN_VERSION {
         return Err(LocateError::TooOld {
             path,

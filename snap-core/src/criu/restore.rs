@@ -286,7 +286,7 @@ impl PreparedRestore {
         };
 
         let started = Instant::now();
-        let result = worker.call(opts, &keys, &mut on_notify);
+        let result = worker.call(Some(opts), &keys, &mut on_notify);
         drop(stdio);
         let reply = match result {
             Ok(reply) => reply,

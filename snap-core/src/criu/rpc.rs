@@ -84,7 +84,7 @@ pub(super) struct Reply {
 pub(super) fn call(
     binary: &Path,
     kind: Criu_req_type,
-    opts: Criu_opts,
+    opts: Option<Criu_opts>,
     inherit: &[(BorrowedFd<'_>, String)],
     on_notify: &mut dyn FnMut(&str, i32) -> Result<(), String>,
 ) -> Result<Reply, RpcError> {
@@ -123,7 +123,10 @@ impl Worker {
             cause: e.into(),
         })?;
         let (child, numbers) =
-            sys::spawn_swrk(binary, theirs.as_fd(), inherit, kind == Criu_req_type::DUMP).map_err(
+            // A dump or a version request is asked and answered on the
+            // calling thread; a restore may be prepared on one thread and
+            // asked on another, so it must not die with the first.
+            sys::spawn_swrk(binary, theirs.as_fd(), inherit, kind != Criu_req_type::RESTORE).map_err(
                 |cause| RpcError::Spawn {
                     binary: binary.display().to_string(),
                     cause,
@@ -145,9 +148,11 @@ impl Worker {
     /// Sends the request with `opts`, the inherited descriptors named by
     /// `keys` (in the order given to [`Worker::spawn`]), and waits for the
     /// answer.
+    /// `opts` is `None` for a request that takes none (a version request:
+    /// CRIU's options message has required fields).
     pub(super) fn call(
         mut self,
-        mut opts: Criu_opts,
+        mut opts: Option<Criu_opts>,
         keys: &[String],
         on_notify: &mut dyn FnMut(&str, i32) -> Result<(), String>,
     ) -> Result<Reply, RpcError> {
@@ -156,11 +161,13 @@ impl Worker {
             let mut entry = rust_criu::rust_criu_protobuf::rpc::Inherit_fd::new();
             entry.set_key(key.clone());
             entry.set_fd(*number);
-            opts.inherit_fd.push(entry);
+            opts.get_or_insert_with(Criu_opts::new)
+                .inherit_fd
+                .push(entry);
         }
         let mut req = Criu_req::new();
         req.set_type(self.kind);
-        req.opts = MessageField::some(opts);
+        req.opts = MessageField::from_option(opts);
 
         let result = exchange(&self.sock, &req, self.kind, started, on_notify);
         // CRIU exits once it has answered (or once its socket closes).
@@ -276,4 +283,39 @@ fn receive(sock: &OwnedFd) -> Result<Criu_resp, RpcError> {
         )));
     }
     Criu_resp::parse_from_bytes(&buf[..n]).map_err(RpcError::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker holds its own end of the socket and not ours, so that it
+    /// sees the socket close, and exits, when its caller dies.
+    #[test]
+    fn a_worker_holds_only_its_own_end_of_the_socket() {
+        let binary = match crate::criu::locate() {
+            Ok((binary, _)) => binary,
+            Err(err) if std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1") => {
+                panic!("SNAP_REQUIRE_CRIU=1 but {err}")
+            }
+            Err(err) => {
+                eprintln!("SKIPPED: {err}");
+                return;
+            }
+        };
+        let worker = Worker::spawn(&binary, Criu_req_type::VERSION, &[]).expect("spawn criu swrk");
+        let sockets: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", worker.pid()))
+            .expect("read the worker's descriptors")
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .map(|target| target.display().to_string())
+            .filter(|target| target.starts_with("socket:"))
+            .collect();
+        assert_eq!(sockets.len(), 1, "{sockets:?}");
+        // It still answers.
+        let reply = worker
+            .call(None, &[], &mut |_, _| Ok(()))
+            .expect("a version answer");
+        assert!(reply.response.version.major_number() >= 4);
+    }
 }
