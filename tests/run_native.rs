@@ -137,6 +137,9 @@ fn hook_failures_reach_snaprun_with_their_runtime_error_types() {
         "{message}"
     );
     assert!(!tmp.path().join("before").exists());
+    // The error came through a file beside the snapshot directory (never in
+    // the system temp directory), gone once snaprun has read it.
+    assert!(!tmp.path().join("before.init-error.json").exists());
     drop(run);
 
     // After the restore: the instance is discarded, Runtime.AfterRestoreError.

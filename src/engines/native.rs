@@ -4,7 +4,7 @@
 //! `SNAP_RESTORE_FROM`, a fixed layout, and a Runtime API of its own.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -72,7 +72,7 @@ async fn make(plan: &SnapshotPlan) -> Result<(), StartError> {
     let spec = &plan.spec;
     let started = Instant::now();
     // Where snapshot_point reports a failed before-checkpoint hook.
-    let init_error = InitErrorFile::new();
+    let init_error = InitErrorFile::beside(&plan.dir);
     let mut command = tokio::process::Command::new(&spec.bootstrap);
     command
         .args(&spec.args)
@@ -122,17 +122,26 @@ async fn make(plan: &SnapshotPlan) -> Result<(), StartError> {
     Ok(())
 }
 
-/// A file for the bootstrap's init error, removed when dropped.
+/// A file for the bootstrap's init error, removed when dropped. It sits
+/// beside the snapshot directory (`DIR.init-error.json`), not in the system
+/// temp directory: if snaprun is killed before it can remove it, the next
+/// snapshot of the same function replaces it, and a snapshot directory in a
+/// test's temporary directory takes it along.
 struct InitErrorFile(PathBuf);
 
 impl InitErrorFile {
-    fn new() -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Self(std::env::temp_dir().join(format!(
-            "snaprun-init-error-{}-{n}.json",
-            std::process::id()
-        )))
+    fn beside(dir: &Path) -> Self {
+        let mut name = dir.file_name().unwrap_or_default().to_os_string();
+        name.push(".init-error.json");
+        let path = dir.with_file_name(name);
+        // Left by a snaprun killed mid-snapshot: it is not this run's error.
+        let _ = std::fs::remove_file(&path);
+        // The bootstrap creates the file, not its directory. Should this
+        // fail, so does the snapshot, which says why.
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        Self(path)
     }
 
     /// The error the bootstrap wrote, if it wrote one.
