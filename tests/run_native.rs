@@ -154,3 +154,17 @@ fn hook_failures_reach_snaprun_with_their_runtime_error_types() {
         "the snapshot itself is fine"
     );
 }
+
+#[test]
+fn a_snapshot_that_cannot_be_written_fails_init_with_its_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The snapshot directory's parent is a regular file.
+    let file = tmp.path().join("file");
+    std::fs::write(&file, b"").unwrap();
+    let run = RunningFunction::with_snapshot("native", &file.join("snap"), &[], &rust_heavy_init());
+    let message = run.invoke_failing(b"{\"nth\":1}", "Runtime.InitError");
+    assert!(
+        message.contains("cannot make the native snapshot") && message.contains("Not a directory"),
+        "the cause leads, not a guess: {message}"
+    );
+}

@@ -123,10 +123,10 @@ async fn make(plan: &SnapshotPlan) -> Result<(), StartError> {
 }
 
 /// A file for the bootstrap's init error, removed when dropped. It sits
-/// beside the snapshot directory (`DIR.init-error.json`), not in the system
-/// temp directory: if snaprun is killed before it can remove it, the next
-/// snapshot of the same function replaces it, and a snapshot directory in a
-/// test's temporary directory takes it along.
+/// beside the snapshot directory (`DIR.init-error.json`) rather than in the
+/// system temp directory wherever it can: if snaprun is killed before it can
+/// remove it, the next snapshot of the same function replaces it, and a
+/// snapshot directory in a test's temporary directory takes it along.
 struct InitErrorFile(PathBuf);
 
 impl InitErrorFile {
@@ -136,12 +136,21 @@ impl InitErrorFile {
         let path = dir.with_file_name(name);
         // Left by a snaprun killed mid-snapshot: it is not this run's error.
         let _ = std::fs::remove_file(&path);
-        // The bootstrap creates the file, not its directory. Should this
-        // fail, so does the snapshot, which says why.
-        if let Some(parent) = path.parent() {
-            let _ = std::fs::create_dir_all(parent);
+        // The bootstrap creates the file, not its directory. Where the
+        // directory cannot be (its parent is a file, or read-only), the
+        // snapshot will fail too, and its error must still get through: then
+        // the file goes in the system temp directory.
+        match path.parent().map(std::fs::create_dir_all) {
+            Some(Ok(())) => Self(path),
+            _ => {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Self(std::env::temp_dir().join(format!(
+                    "snaprun-init-error-{}-{n}.json",
+                    std::process::id()
+                )))
+            }
         }
-        Self(path)
     }
 
     /// The error the bootstrap wrote, if it wrote one.

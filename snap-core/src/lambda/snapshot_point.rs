@@ -72,12 +72,7 @@ pub fn snapshot_point() -> Result<Point, CheckpointError> {
         // after-hooks do not matter.
         Err(CheckpointError::AfterHooks(_)) if crate::generation() == 0 => std::process::exit(0),
         Err(err @ CheckpointError::BeforeHooks(_)) => {
-            if let Some(path) = std::env::var_os(INIT_ERROR_ENV) {
-                let body = error_body(ErrorType::BeforeSnapshotError, &chain(&err));
-                if let Err(e) = std::fs::write(&path, body) {
-                    tracing::error!(%e, "cannot write the init error");
-                }
-            }
+            write_init_error(ErrorType::BeforeSnapshotError, &chain(&err));
             Err(err)
         }
         Err(err @ CheckpointError::AfterHooks(_)) => {
@@ -87,7 +82,27 @@ pub fn snapshot_point() -> Result<Point, CheckpointError> {
             }
             Err(err)
         }
+        // The snapshot could not be made (its directory cannot be written,
+        // the process cannot be dumped): snaprun would otherwise see only an
+        // exit, with the cause in the function's log.
+        Err(err) if crate::generation() == 0 => {
+            write_init_error(
+                ErrorType::InitError,
+                &format!("cannot make the native snapshot: {}", chain(&err)),
+            );
+            Err(err)
+        }
         Err(err) => Err(err),
+    }
+}
+
+/// Hands snaprun an init error through the file `SNAP_NATIVE_INIT_ERROR`
+/// names (there is no Runtime API to post it to before the snapshot).
+fn write_init_error(kind: ErrorType, message: &str) {
+    if let Some(path) = std::env::var_os(INIT_ERROR_ENV) {
+        if let Err(e) = std::fs::write(&path, error_body(kind, message)) {
+            tracing::error!(%e, "cannot write the init error");
+        }
     }
 }
 
