@@ -65,7 +65,7 @@ pub fn check_lazy_pages() -> Result<(), LazyPagesError> {
 /// itself waits for a traced child) and the restored tree (whose missing
 /// pages would read as zeros).
 #[derive(Debug)]
-pub(super) struct LazyPages {
+pub(super) struct LazyPagesDaemon {
     watch: Arc<Mutex<Watch>>,
     /// The daemon, to stop if the restore fails.
     daemon: OwnedFd,
@@ -89,7 +89,7 @@ struct Watch {
     failed: bool,
 }
 
-impl LazyPages {
+impl LazyPagesDaemon {
     /// Starts a daemon that serves the images in `images` and listens in
     /// `work`, and waits until it listens.
     pub(super) fn start(binary: &Path, images: &Path, work: &Path) -> Result<Self, LazyPagesError> {
@@ -195,7 +195,7 @@ impl LazyPages {
     }
 }
 
-impl Drop for LazyPages {
+impl Drop for LazyPagesDaemon {
     fn drop(&mut self) {
         if !self.serving {
             // The restore failed: nobody needs the daemon. Its watcher reaps it.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use nix::sys::wait::WaitStatus;
 use rust_criu::rust_criu_protobuf::rpc::{Criu_network_lock_method, Criu_opts, Criu_req_type};
 
-use super::lazy_pages::{self, LazyPages, LazyPagesError};
+use super::lazy_pages::{self, LazyPagesDaemon, LazyPagesError};
 use super::log::{self, LOG_NAME, WorkDir};
 use super::tree::{CriuState, StdioEnd};
 use super::{CriuEngine, RpcError, log_level, rpc, sys};
@@ -186,7 +186,7 @@ impl CriuEngine {
         let work_fd = work.open().map_err(RestoreError::WorkDir)?;
         let pager = match options.lazy_pages {
             false => None,
-            true => match LazyPages::start(&self.binary, &payload, work.path()) {
+            true => match LazyPagesDaemon::start(&self.binary, &payload, work.path()) {
                 Ok(pager) => Some(pager),
                 Err(cause) => {
                     let (log, log_tail) = work.keep_log(lazy_pages::LOG_NAME);
@@ -231,7 +231,7 @@ pub struct PreparedRestore {
     images: OwnedFd,
     work: WorkDir,
     work_fd: OwnedFd,
-    pager: Option<LazyPages>,
+    pager: Option<LazyPagesDaemon>,
     worker: rpc::Worker,
 }
 
@@ -290,7 +290,7 @@ impl PreparedRestore {
         drop(stdio);
         let reply = match result {
             Ok(reply) => reply,
-            Err(_) if pager.as_ref().is_some_and(LazyPages::failed) => {
+            Err(_) if pager.as_ref().is_some_and(LazyPagesDaemon::failed) => {
                 let (log, log_tail) = work.keep_log(lazy_pages::LOG_NAME);
                 return Err(RestoreError::LazyPages {
                     snapshot: snapshot.dir().to_path_buf(),
