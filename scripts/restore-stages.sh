@@ -33,7 +33,8 @@ echo > $tracing/set_event
 for event in sched:sched_process_fork sched:sched_process_exec \
   syscalls:sys_enter_execve syscalls:sys_enter_bind syscalls:sys_enter_personality \
   syscalls:sys_enter_arch_prctl syscalls:sys_enter_epoll_create1 syscalls:sys_enter_connect \
-  syscalls:sys_enter_writev syscalls:sys_enter_kill syscalls:sys_enter_pidfd_send_signal; do
+  syscalls:sys_enter_writev syscalls:sys_enter_kill syscalls:sys_enter_pidfd_send_signal \
+  syscalls:sys_enter_write syscalls:sys_enter_dup2; do
   echo "$event" >> $tracing/set_event
 done
 echo 1 > $tracing/tracing_on
@@ -65,9 +66,12 @@ for t, _, name, rest in events:
     try:
         exec_done = first(evs, 'sched_process_exec')
         connects = [e[0] for e in evs if e[2] == 'sys_connect']
-        # A restore reaches the Runtime API within milliseconds; a cold
-        # start only after its init.
-        if not connects or connects[0] - exec_done > 50:
+        # A restore started ahead: its gate opens with snaprun's one-byte
+        # write, and the spare then puts /dev/null on its stdin (dup2).
+        opened = [e[0] for e in evs if e[2] == 'sys_dup2' and e[0] > exec_done]
+        # A restore reaches the Runtime API within milliseconds of its
+        # start (or its gate); a cold start only after its init.
+        if not connects or connects[0] - (opened[0] if opened else exec_done) > 50:
             continue
         bind = max(e[0] for e in events if e[2] == 'sys_bind' and e[0] < t)
         execve = first(evs, 'sys_execve')
@@ -75,18 +79,32 @@ for t, _, name, rest in events:
         restored = max(e[0] for e in evs if e[2] == 'sys_arch_prctl' and 'option: 0x1002' in e[3])
         runtime = first(evs, 'sys_epoll_create1')
         writes = [e[0] for e in evs if e[2] == 'sys_writev']
-        killed = min(e[0] for e in events
-                     if e[2] in ('sys_kill', 'sys_pidfd_send_signal') and e[0] > exec_done and e[1] != pid)
-    except (StopIteration, ValueError):
+        killed = min(e[0] for e in events if e[2] in ('sys_kill', 'sys_pidfd_send_signal')
+                     and e[0] > max(writes[-1:] or [exec_done]) and e[1] != pid)
+        gate = None
+        if opened:
+            gate = max(e[0] for e in events if e[2] == 'sys_write' and e[1] != pid
+                       and re.search(r'count: (0x0*)?1\)?$', e[3]) and e[0] < opened[0])
+    except (StopIteration, ValueError) as err:
+        print("skip", pid, repr(err), file=sys.stderr)
         continue
     if len(connects) < 2 or len(writes) < 3:
         continue
-    rows.append({
-        "snaprun: listener, command, spawn": t - bind,
-        "vfork to execve": execve - t,
-        "execve": exec_done - execve,
-        "exec to snap::init (loader, libc, std)": init - exec_done,
-        "snap::init to restored (engine)": restored - init,
+    row = {}
+    if gate is None:
+        row.update({
+            "snaprun: listener, command, spawn": t - bind,
+            "vfork to execve": execve - t,
+            "execve": exec_done - execve,
+            "exec to snap::init (loader, libc, std)": init - exec_done,
+            "snap::init to restored (engine)": restored - init,
+        })
+    else:
+        row.update({
+            "gate: snaprun's write to the spare awake": opened[0] - gate,
+            "gate to restored (map, jump)": restored - opened[0],
+        })
+    row.update({
         "restored to tokio (handoff, hooks)": runtime - restored,
         "tokio to first connect": connects[0] - runtime,
         "connect to restore/next sent": writes[0] - connects[0],
@@ -94,12 +112,15 @@ for t, _, name, rest in events:
         "connect to invocation/next sent": writes[1] - connects[1],
         "invocation/next to response sent": writes[2] - writes[1],
         "response sent to snaprun done": killed - writes[2],
-        "TOTAL": killed - bind,
+        "TOTAL": killed - (bind if gate is None else gate),
     })
+    rows.append(row)
 if not rows:
     sys.exit("restore-stages: no restores found in the trace")
 print(f"{len(rows)} restores, ms      median      min      max")
-for key in rows[0]:
-    values = [r[key] for r in rows]
-    print(f"{key:40s} {statistics.median(values):7.3f}  {min(values):7.3f}  {max(values):7.3f}")
+keys = list(dict.fromkeys(k for r in rows for k in r))
+keys.remove("TOTAL")
+for key in keys + ["TOTAL"]:
+    values = [r[key] for r in rows if key in r]
+    print(f"{key:40s} {statistics.median(values):7.3f}  {min(values):7.3f}  {max(values):7.3f}  ({len(values)})")
 PY

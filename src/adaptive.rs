@@ -56,6 +56,16 @@ impl LazyRestorer {
         };
         ready.restore().await
     }
+
+    /// Starts the next restore ahead ([`Restorer::prepare_next`]), once the
+    /// snapshot exists.
+    pub fn prepare_next(&self) {
+        if let Ok(restorer) = self.restorer.try_lock()
+            && let Some(ready) = &*restorer
+        {
+            ready.prepare_next();
+        }
+    }
 }
 
 /// Starts instances cold or restored, as the figures say.
@@ -118,6 +128,9 @@ impl Adaptive {
             Start::Cold { .. } => Way::Cold,
             Start::Restored { .. } => Way::Restore,
         };
+        if way == Way::Restore {
+            self.snapshot.prepare_next();
+        }
         let took = start.ready_after() + invocation;
         tracing::debug!(?way, ?took, "engine auto: time to first response");
         let decision = self.chooser().first_response(way, took);

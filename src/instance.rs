@@ -59,10 +59,7 @@ pub struct Instance {
 #[derive(Debug)]
 enum Backend {
     /// A plain child process talking to a local TCP listener.
-    Process {
-        child: Child,
-        server: JoinHandle<()>,
-    },
+    Process { child: Child, server: ServerTask },
     /// A sandboxed tree (restored or fresh) behind a relay.
     Sandbox { root: TreeRoot, mux: Mux },
 }
@@ -77,53 +74,9 @@ impl Instance {
     /// Starts the bootstrap as a plain child process talking to a local
     /// listener, and waits until it asks for its first event.
     pub async fn process(spec: &FunctionSpec, how: &ProcessStart<'_>) -> Result<Self, StartError> {
-        let started = Instant::now();
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Starting::spawn(spec, how, std::process::Stdio::null())?
+            .ready(spec, how)
             .await
-            .map_err(StartError::Listen)?;
-        let addr = listener.local_addr().map_err(StartError::Listen)?;
-        let api = Arc::new(RuntimeApi::new(spec.config.clone(), how.snapstart));
-        let server = tokio::spawn(accept_loop(listener, Arc::clone(&api)));
-        let mut command = Command::new(&spec.bootstrap);
-        command
-            .args(&spec.args)
-            .env_clear()
-            .envs(spec.environment(&addr.to_string(), how.initialization_type))
-            .envs(how.extra_env.iter().map(|(k, v)| (*k, v.as_os_str())))
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true);
-        crate::child::configure(&mut command, how.fixed_layout);
-        let mut child = command.spawn().map_err(|cause| {
-            server.abort();
-            StartError::Spawn {
-                bootstrap: spec.bootstrap.display().to_string(),
-                cause,
-            }
-        })?;
-        let ready = wait_ready(
-            &api,
-            exit_of(&mut child),
-            how.limit.unwrap_or(spec.init_timeout),
-            BootstrapState::Ready,
-            how.timeout_type,
-        )
-        .await;
-        if let Err(err) = ready {
-            let _ = child.kill().await;
-            server.abort();
-            return Err(err);
-        }
-        let took = started.elapsed();
-        Ok(Self {
-            api,
-            first: Some(if how.snapstart == SnapStart::Restored {
-                Start::Restored { restore: took }
-            } else {
-                Start::Cold { init: took }
-            }),
-            peak_mb: 0,
-            backend: Backend::Process { child, server },
-        })
     }
 
     /// An instance whose bootstrap runs in a sandboxed tree behind a relay.
@@ -198,6 +151,125 @@ impl Drop for Instance {
                 let _ = root.kill();
             }
         }
+    }
+}
+
+/// A bootstrap started as a plain child process with a Runtime API of its
+/// own, not yet ready: it has not asked for its first event. Dropping it
+/// kills the process.
+#[derive(Debug)]
+pub struct Starting {
+    api: Arc<RuntimeApi>,
+    child: Child,
+    server: ServerTask,
+    started: Instant,
+}
+
+impl Starting {
+    /// Binds the instance's Runtime API and spawns the bootstrap with
+    /// `stdin`.
+    pub fn spawn(
+        spec: &FunctionSpec,
+        how: &ProcessStart<'_>,
+        stdin: std::process::Stdio,
+    ) -> Result<Self, StartError> {
+        let started = Instant::now();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| {
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener)
+            })
+            .map_err(StartError::Listen)?;
+        let addr = listener.local_addr().map_err(StartError::Listen)?;
+        let api = Arc::new(RuntimeApi::new(spec.config.clone(), how.snapstart));
+        let server = tokio::spawn(accept_loop(listener, Arc::clone(&api)));
+        let mut command = Command::new(&spec.bootstrap);
+        command
+            .args(&spec.args)
+            .env_clear()
+            .envs(spec.environment(&addr.to_string(), how.initialization_type))
+            .envs(how.extra_env.iter().map(|(k, v)| (*k, v.as_os_str())))
+            .stdin(stdin)
+            .kill_on_drop(true);
+        crate::child::configure(&mut command, how.fixed_layout);
+        match command.spawn() {
+            Ok(child) => Ok(Self {
+                api,
+                child,
+                server: ServerTask(server),
+                started,
+            }),
+            Err(cause) => {
+                server.abort();
+                Err(StartError::Spawn {
+                    bootstrap: spec.bootstrap.display().to_string(),
+                    cause,
+                })
+            }
+        }
+    }
+
+    /// Starts the clock of [`Self::ready`] again, for a process started
+    /// ahead that only now begins its start.
+    pub fn restart_clock(&mut self) {
+        self.started = Instant::now();
+    }
+
+    /// Whether the process has exited already.
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits until the bootstrap asks for its first event, within `how`'s
+    /// limit (the function's init limit if it has none).
+    pub async fn ready(
+        mut self,
+        spec: &FunctionSpec,
+        how: &ProcessStart<'_>,
+    ) -> Result<Instance, StartError> {
+        let ready = wait_ready(
+            &self.api,
+            exit_of(&mut self.child),
+            how.limit.unwrap_or(spec.init_timeout),
+            BootstrapState::Ready,
+            how.timeout_type,
+        )
+        .await;
+        if let Err(err) = ready {
+            let _ = self.child.kill().await;
+            return Err(err);
+        }
+        let took = self.started.elapsed();
+        Ok(Instance {
+            api: self.api,
+            first: Some(if how.snapstart == SnapStart::Restored {
+                Start::Restored { restore: took }
+            } else {
+                Start::Cold { init: took }
+            }),
+            peak_mb: 0,
+            backend: Backend::Process {
+                child: self.child,
+                server: self.server,
+            },
+        })
+    }
+}
+
+/// The task serving an instance's Runtime API, stopped when the instance
+/// is dropped, ready or not.
+#[derive(Debug)]
+struct ServerTask(JoinHandle<()>);
+
+impl ServerTask {
+    fn abort(&self) {
+        self.0.abort();
+    }
+}
+
+impl Drop for ServerTask {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

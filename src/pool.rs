@@ -76,9 +76,13 @@ impl Launcher {
 
     /// An instance that started as `start` answered its first invocation,
     /// which took `invocation`.
+    /// The quiet moment after a first response is when the next restore is
+    /// started ahead.
     fn first_response(&self, start: Start, invocation: std::time::Duration) {
-        if let Self::Adaptive(adaptive) = self {
-            adaptive.first_response(start, invocation);
+        match self {
+            Self::Cold(_) => {}
+            Self::Restore(snapshot) => snapshot.prepare_next(),
+            Self::Adaptive(adaptive) => adaptive.first_response(start, invocation),
         }
     }
 }

@@ -168,3 +168,113 @@ fn a_snapshot_that_cannot_be_written_fails_init_with_its_cause() {
         "the cause leads, not a guess: {message}"
     );
 }
+
+/// The pids of snaprun's children whose environment has `SNAP_RESTORE_GATE`:
+/// restores started ahead.
+fn spares_of(snaprun: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let gated = environ
+            .split(|b| *b == 0)
+            .any(|kv| kv == b"SNAP_RESTORE_GATE=stdin");
+        if ppid == Some(snaprun) && gated {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_next_restore_waits_ahead_at_its_gate_and_goes_with_snaprun() {
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let mut run = RunningFunction::with_snapshot(
+        "native",
+        &snapshot,
+        &["--env", "SNAP_RESTORE_TIMING=1"],
+        &bootstrap,
+    );
+    let first = run.invoke_ok(b"{\"nth\":5}");
+    assert_eq!(first["generation"], 1, "{first}");
+    // After the first response, the next restore is started ahead: a child
+    // of snaprun, prepared and asleep at its gate.
+    let mut spares = Vec::new();
+    assert!(
+        common::eventually(std::time::Duration::from_secs(10), || {
+            spares = spares_of(run.pid());
+            spares.len() == 1
+        }),
+        "no restore waiting ahead: {spares:?}"
+    );
+    let spare = spares[0];
+
+    // The instance dies; its replacement is the spare, which continues
+    // from the snapshot like any restore.
+    let old = first["pid"].as_u64().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let mut next = None;
+    for _ in 0..3 {
+        let (status, failed, body) = run.invoke(b"{\"nth\":5}");
+        assert_eq!(status, 200, "{body}");
+        if !failed {
+            next = Some(json(&body));
+            break;
+        }
+        // The event that reached the dead instance's waiting request.
+        assert_eq!(json(&body)["errorType"], "Runtime.ExitError", "{body}");
+    }
+    let next = next.expect("a fresh instance answered");
+    assert_eq!(next["pid"].as_u64(), Some(u64::from(spare)), "{next}");
+    assert_eq!(next["generation"], 1, "{next}");
+    assert_eq!(next["nth_prime"], 11, "{next}");
+    assert_ne!(next["instance_id"], first["instance_id"]);
+    // Its restore timing leaves the wait at the gate out.
+    let logs = run.wait_for_log(", gate ", 1);
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("snap: restore timing (ms):") && l.contains(", gate ")),
+        "{logs:#?}"
+    );
+
+    // A new spare waits again. snaprun killed outright takes it along:
+    // its gate closes, and it exits without a word.
+    let mut again = Vec::new();
+    assert!(
+        common::eventually(std::time::Duration::from_secs(10), || {
+            again = spares_of(run.pid());
+            again.len() == 1 && again[0] != spare
+        }),
+        "no new restore waiting ahead: {again:?}"
+    );
+    let waiting = again[0];
+    run.kill_snaprun();
+    assert!(
+        common::eventually(std::time::Duration::from_secs(10), || {
+            !std::path::Path::new(&format!("/proc/{waiting}")).exists()
+                || std::fs::read_to_string(format!("/proc/{waiting}/stat"))
+                    .is_ok_and(|s| s.rsplit(')').next().unwrap().trim_start().starts_with('Z'))
+        }),
+        "the restore started ahead outlived snaprun"
+    );
+    assert!(
+        !run.logs().iter().any(|l| l.contains("called off")),
+        "{:#?}",
+        run.logs()
+    );
+}

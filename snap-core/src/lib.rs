@@ -50,6 +50,7 @@ pub use layout::{LayoutError, layout_is_fixed, set_fixed_layout};
 pub use lifecycle::{HookFailure, Lifecycle, set_lifecycle};
 pub use os_error::{OsError, chain};
 pub use resumed::{
-    RESTORE_ENV, RESTORE_FAILED, RequestError, RestoreContext, ResumeKind, Resumed, generation,
+    GATE_STDIN, RESTORE_ENV, RESTORE_FAILED, RESTORE_GATE_ENV, RequestError, RestoreContext,
+    ResumeKind, Resumed, generation,
 };
 pub use snapshot::{Host, Identity, Manifest, Snapshot, SnapshotWriter};

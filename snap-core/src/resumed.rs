@@ -14,6 +14,16 @@ use bincode::{Decode, Encode};
 /// directory.
 pub const RESTORE_ENV: &str = "SNAP_RESTORE_FROM";
 
+/// Set to [`GATE_STDIN`] beside [`RESTORE_ENV`] to start a native restore
+/// ahead of need: it prepares everything that leaves the process's memory
+/// alone, then waits for one byte on standard input before it restores, and
+/// is called off (exit status [`RESTORE_FAILED`], silently) if standard
+/// input closes first. The restored side's environment does not have it.
+pub const RESTORE_GATE_ENV: &str = "SNAP_RESTORE_GATE";
+
+/// The only value [`RESTORE_GATE_ENV`] takes: the gate is standard input.
+pub const GATE_STDIN: &str = "stdin";
+
 /// Exit status of a process whose restore failed in
 /// [`init`](crate::init()).
 pub const RESTORE_FAILED: i32 = 75;
@@ -88,12 +98,14 @@ pub enum RequestError {
 }
 
 impl RestoreRequest {
-    /// What this process was started with, minus `skip`.
+    /// What this process was started with, minus the variables in `skip`.
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    pub(crate) fn of_this_process(snapshot: &std::path::Path, skip: &str) -> Self {
+    pub(crate) fn of_this_process(snapshot: &std::path::Path, skip: &[&str]) -> Self {
         Self {
             args: std::env::args().collect(),
-            env: std::env::vars().filter(|(k, _)| k != skip).collect(),
+            env: std::env::vars()
+                .filter(|(k, _)| !skip.contains(&k.as_str()))
+                .collect(),
             snapshot: snapshot.display().to_string(),
         }
     }

@@ -213,6 +213,50 @@ fn an_image_from_another_binary_is_refused() {
     assert!(stderr(&out).contains("not a snapshot"), "{}", stderr(&out));
 }
 
+#[test]
+fn a_program_rebuilt_to_the_same_bytes_restores_and_a_changed_one_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let program = tmp.path().join("probe");
+    let install = |bytes: &[u8]| {
+        // As a build does: a new file (a new inode) moved over the old one.
+        let fresh = tmp.path().join("probe.new");
+        std::fs::write(&fresh, bytes).unwrap();
+        std::fs::set_permissions(&fresh, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        std::fs::rename(&fresh, &program).unwrap();
+    };
+    let bytes = std::fs::read(probe()).unwrap();
+    install(&bytes);
+    let dir = tmp.path().join("snap");
+    let out = run(
+        program.to_str().unwrap(),
+        &[dir.to_str().unwrap(), "1000"],
+        None,
+    );
+    assert!(out.status.success(), "checkpoint failed: {}", stderr(&out));
+    let taken = stdout(&out);
+
+    install(&bytes);
+    let out = run(program.to_str().unwrap(), &[], Some(&dir));
+    assert!(
+        out.status.success(),
+        "same bytes, new inode: {}",
+        stderr(&out)
+    );
+    assert_eq!(field(&stdout(&out), "digest"), field(&taken, "digest"));
+
+    let mut changed = bytes;
+    changed.extend_from_slice(b"changed");
+    install(&changed);
+    let out = run(program.to_str().unwrap(), &[], Some(&dir));
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("snapshot is of something else"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Sums a field of `/proc/PID/smaps_rollup`, in kB.
 fn rollup(pid: u32, field: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
@@ -317,4 +361,100 @@ fn a_restore_reports_its_stages_when_asked_and_only_then() {
             .unwrap_or_else(|_| panic!("{stage}: {value:?} in {line}"));
         assert!((0.0..10_000.0).contains(&ms), "{stage}: {ms} in {line}");
     }
+}
+
+/// Starts a restore of `dir` ahead, waiting at its gate (its stdin).
+fn start_gated(dir: &Path, timing: bool) -> std::process::Child {
+    let mut cmd = Command::new(probe());
+    cmd.arg("restoring")
+        .env("SNAP_PROBE_MARKER", "fresh-config")
+        .env(snap::RESTORE_ENV, dir)
+        .env(snap::RESTORE_GATE_ENV, snap::GATE_STDIN)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if timing {
+        cmd.env(snap::native::RESTORE_TIMING_ENV, "1");
+    }
+    cmd.spawn().unwrap()
+}
+
+#[test]
+fn a_restore_started_ahead_waits_at_its_gate_then_continues_from_the_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let taken = checkpoint(&dir, &["100000"]);
+    let mut child = start_gated(&dir, true);
+    // It has prepared its restore and waits: still alive, nothing printed,
+    // still the fresh program (its memory is not replaced before the gate).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "it did not wait");
+    let status = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+    let state = status.rsplit(')').next().unwrap().split_whitespace().next();
+    assert_eq!(state, Some("S"), "not asleep at the gate: {status}");
+
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "restore failed: {}", stderr(&out));
+    let line = stdout(&out);
+    assert_eq!(field(&line, "side"), "restored", "{line}");
+    assert_eq!(field(&line, "digest"), field(&taken, "digest"), "{line}");
+    assert_eq!(field(&line, "entries"), "100000");
+    assert_eq!(field(&line, "marker"), "fresh-config");
+    // The gate is gone: stdin is /dev/null, the variable is not passed on.
+    assert_eq!(field(&line, "stdin"), "/dev/null", "{line}");
+    assert_eq!(field(&line, "gate_env"), "false", "{line}");
+    // The wait is reported apart from the stages, and was the long part.
+    let timing = stderr(&out);
+    let gate: f64 = timing
+        .split(", gate ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no gate in {timing}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(gate >= 250.0, "waited {gate} ms at the gate: {timing}");
+    let total: f64 = timing
+        .split(" total ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(total < gate, "the wait counted in the total: {timing}");
+}
+
+#[test]
+fn a_restore_started_ahead_is_called_off_silently_when_its_gate_closes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["1000"]);
+    let mut child = start_gated(&dir, false);
+    // Closing stdin without a byte: nobody wants the restore any more.
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(snap::RESTORE_FAILED), "{out:?}");
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "", "a called-off restore says nothing");
+}
+
+#[test]
+fn an_unknown_gate_is_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["1000"]);
+    let out = Command::new(probe())
+        .env(snap::RESTORE_ENV, &dir)
+        .env(snap::RESTORE_GATE_ENV, "fd:7")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(snap::RESTORE_FAILED), "{out:?}");
+    assert!(
+        stderr(&out).contains("SNAP_RESTORE_GATE is \"fd:7\"; the only gate is \"stdin\""),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -188,8 +188,12 @@ impl CriuSnapshot {
     }
 
     /// Prepares the next restore in the background, so that its CRIU worker
-    /// (whose start costs several milliseconds) is waiting when asked.
-    fn prepare_spare(&self) {
+    /// (whose start costs several milliseconds) is waiting when asked. Every
+    /// eager restore does this itself as it starts.
+    pub fn prepare_next(&self) {
+        if self.lazy {
+            return;
+        }
         let (engine, snapshot, lazy) = (self.engine.clone(), self.snapshot.clone(), self.lazy);
         let slot = Arc::clone(&self.spare);
         tokio::task::spawn_blocking(move || {
@@ -224,9 +228,7 @@ impl CriuSnapshot {
         // Not for lazy restores: a spare's lazy-pages daemon would wait for
         // its restore forever if snaprun died first (an idle worker sees its
         // socket close and exits).
-        if !self.lazy {
-            self.prepare_spare();
-        }
+        self.prepare_next();
         let Spare {
             prepared,
             ours,

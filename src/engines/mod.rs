@@ -103,9 +103,9 @@ impl SnapshotEngine {
                 let snapshot = CriuSnapshot::find_or_make(engine, Arc::new(plan)).await?;
                 Ok(Restorer::Criu(Box::new(snapshot)))
             }
-            Self::Native(plan) => Ok(Restorer::Native(
+            Self::Native(plan) => Ok(Restorer::Native(Box::new(
                 NativeSnapshot::find_or_make(Arc::new(plan)).await?,
-            )),
+            ))),
         }
     }
 }
@@ -116,7 +116,7 @@ pub enum Restorer {
     /// A CRIU snapshot.
     Criu(Box<CriuSnapshot>),
     /// A native snapshot.
-    Native(NativeSnapshot),
+    Native(Box<NativeSnapshot>),
 }
 
 impl Restorer {
@@ -125,6 +125,17 @@ impl Restorer {
         match self {
             Self::Criu(snapshot) => snapshot.restore().await,
             Self::Native(snapshot) => snapshot.restore().await,
+        }
+    }
+
+    /// Starts the next restore ahead where the engine can (a CRIU worker
+    /// ready, or a native restore waiting at its gate), so that less of it
+    /// is left when an instance is wanted. Call it when the machine is quiet,
+    /// such as after an instance's first response.
+    pub fn prepare_next(&self) {
+        match self {
+            Self::Criu(snapshot) => snapshot.prepare_next(),
+            Self::Native(snapshot) => snapshot.prepare_next(),
         }
     }
 }

@@ -4,8 +4,9 @@
 //! `SNAP_RESTORE_FROM`, a fixed layout, and a Runtime API of its own.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use snap::lambda::ErrorType;
@@ -13,7 +14,7 @@ use snap::snapshot::{Expect, HostRule, Identity};
 
 use super::SnapshotPlan;
 use crate::child::ProcessStart;
-use crate::instance::Instance;
+use crate::instance::{Instance, Starting};
 use crate::report;
 use crate::runtime::{ErrorBody, SnapStart};
 use crate::start_error::StartError;
@@ -22,6 +23,8 @@ use crate::start_error::StartError;
 #[derive(Debug)]
 pub struct NativeSnapshot {
     plan: Arc<SnapshotPlan>,
+    /// The next restore, started ahead and waiting at its gate.
+    spare: Mutex<Option<Spare>>,
 }
 
 impl NativeSnapshot {
@@ -43,28 +46,109 @@ impl NativeSnapshot {
             identity: Some(&identity),
             host: HostRule::SameKernel,
         };
-        if plan.existing(&expect).is_some() {
+        if plan.existing(&expect).is_none() {
+            make(&plan).await?;
+            snap::Snapshot::open(&plan.dir, &expect).map_err(StartError::Unusable)?;
+        } else {
             plan.say_reused();
-            return Ok(Self { plan });
         }
-        make(&plan).await?;
-        snap::Snapshot::open(&plan.dir, &expect).map_err(StartError::Unusable)?;
-        Ok(Self { plan })
+        Ok(Self {
+            plan,
+            spare: Mutex::default(),
+        })
     }
 
     /// Restores one instance and waits until it asks for its first event.
+    ///
+    /// The process is the one [`Self::prepare_next`] started ahead, if it
+    /// did: then it has done everything but map the memory and jump, and the
+    /// restore's time counts from the opening of its gate.
     pub async fn restore(&self) -> Result<Instance, StartError> {
-        let extra = [(snap::RESTORE_ENV, OsString::from(&self.plan.dir))];
-        let how = ProcessStart {
-            snapstart: SnapStart::Restored,
-            initialization_type: "snap-start",
-            extra_env: &extra,
-            fixed_layout: true,
-            limit: Some(self.plan.restore_timeout),
-            timeout_type: ErrorType::RestoreHookUserTimeout,
-        };
-        Instance::process(&self.plan.spec, &how).await
+        let taken = lock(&self.spare).take();
+        match taken {
+            Some(spare) => spare.open(&self.plan).await,
+            None => {
+                let extra = [(snap::RESTORE_ENV, OsString::from(&self.plan.dir))];
+                Instance::process(&self.plan.spec, &restore_start(&self.plan, &extra)).await
+            }
+        }
     }
+
+    /// Starts the next restore ahead, unless one is waiting: the bootstrap
+    /// is exec'd with `SNAP_RESTORE_GATE=stdin`, prepares its restore and
+    /// waits at the gate. Call it when the machine is quiet (after an
+    /// instance's first response), since the start takes a core for a
+    /// millisecond or so.
+    pub fn prepare_next(&self) {
+        let mut spare = lock(&self.spare);
+        if spare
+            .as_mut()
+            .is_some_and(|spare| !spare.starting.has_exited())
+        {
+            return;
+        }
+        *spare = match Spare::start(&self.plan) {
+            Ok(started) => Some(started),
+            Err(err) => {
+                tracing::debug!(%err, "cannot start the next restore ahead");
+                None
+            }
+        };
+    }
+}
+
+/// How a restored instance starts, with `extra` (`SNAP_RESTORE_FROM`, and
+/// for one started ahead `SNAP_RESTORE_GATE`) added to the function's
+/// environment.
+fn restore_start<'a>(plan: &SnapshotPlan, extra: &'a [(&'a str, OsString)]) -> ProcessStart<'a> {
+    ProcessStart {
+        snapstart: SnapStart::Restored,
+        initialization_type: "snap-start",
+        extra_env: extra,
+        fixed_layout: true,
+        limit: Some(plan.restore_timeout),
+        timeout_type: ErrorType::RestoreHookUserTimeout,
+    }
+}
+
+/// A restore started ahead: the bootstrap exec'd with `SNAP_RESTORE_FROM`
+/// and `SNAP_RESTORE_GATE=stdin`, prepared up to the restorer's plan and
+/// waiting for a byte on its standard input. Dropping it kills it.
+#[derive(Debug)]
+struct Spare {
+    starting: Starting,
+    gate: std::io::PipeWriter,
+}
+
+impl Spare {
+    fn start(plan: &SnapshotPlan) -> Result<Self, StartError> {
+        let (gate_in, gate) =
+            std::io::pipe().map_err(snap::OsError::during("make a restore gate"))?;
+        let extra = [
+            (snap::RESTORE_ENV, OsString::from(&plan.dir)),
+            (snap::RESTORE_GATE_ENV, OsString::from(snap::GATE_STDIN)),
+        ];
+        let starting = Starting::spawn(&plan.spec, &restore_start(plan, &extra), gate_in.into())?;
+        Ok(Self { starting, gate })
+    }
+
+    /// Opens the gate and waits until the restored bootstrap asks for its
+    /// first event.
+    async fn open(mut self, plan: &SnapshotPlan) -> Result<Instance, StartError> {
+        self.starting.restart_clock();
+        // A spare that died waiting cannot read it; its exit is then the
+        // restore's error, which `ready` reports.
+        let _ = self.gate.write_all(b"\n");
+        self.starting
+            .ready(&plan.spec, &restore_start(plan, &[]))
+            .await
+    }
+}
+
+fn lock(spare: &Mutex<Option<Spare>>) -> std::sync::MutexGuard<'_, Option<Spare>> {
+    spare
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Runs the bootstrap until it checkpoints itself and exits.

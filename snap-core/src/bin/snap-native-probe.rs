@@ -128,10 +128,16 @@ mod probe {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default();
                 let marker = std::env::var("SNAP_PROBE_MARKER").unwrap_or_default();
+                // What a restore started ahead leaves: stdin back on
+                // /dev/null, and no gate variable.
+                let stdin = std::fs::read_link("/proc/self/fd/0")
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let gate = std::env::var_os(snap::RESTORE_GATE_ENV).is_some();
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(
                     out,
-                    "{{\"side\":\"restored\",\"digest\":{after},\"before\":{before},\"generation\":{},\"ctx_generation\":{},\"entries\":{},\"next_line\":{:?},\"signal\":{},\"local\":{},\"counter\":{},\"exe\":{exe:?},\"marker\":{marker:?},\"args\":{}}}",
+                    "{{\"side\":\"restored\",\"digest\":{after},\"before\":{before},\"generation\":{},\"ctx_generation\":{},\"entries\":{},\"next_line\":{:?},\"signal\":{},\"local\":{},\"counter\":{},\"exe\":{exe:?},\"marker\":{marker:?},\"stdin\":{stdin:?},\"gate_env\":{gate},\"args\":{}}}",
                     snap::generation(),
                     ctx.generation,
                     map.len(),

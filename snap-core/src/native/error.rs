@@ -82,6 +82,16 @@ pub enum RestoreError {
     /// The restore request does not encode.
     #[error(transparent)]
     Request(#[from] crate::resumed::RequestError),
+    /// `SNAP_RESTORE_GATE` has a value other than `stdin`.
+    #[error("SNAP_RESTORE_GATE is {value:?}; the only gate is \"stdin\"")]
+    Gate {
+        /// The value found.
+        value: String,
+    },
+    /// Standard input closed before the restore gate opened: whoever
+    /// started the restore ahead no longer wants it.
+    #[error("the restore was called off: its gate (standard input) closed before it opened")]
+    CalledOff,
     /// A system call failed.
     #[error(transparent)]
     Os(#[from] OsError),

@@ -23,6 +23,9 @@
 //!   the process's writable memory, fixes glibc's thread id and the TLS
 //!   base, and jumps back into the dump, which returns a second time
 //!   ([`handoff`] says how the two returns are told apart).
+//! - A restore can be started ahead of need and wait, fully prepared, at a
+//!   gate on its standard input ([`RESTORE_GATE_ENV`](crate::RESTORE_GATE_ENV)), so that only the
+//!   mapping and the jump remain when an instance is wanted.
 //!
 //! Limits, enforced with errors: one thread; no descriptor it cannot reopen
 //! by path (sockets, pipes, epoll, ...) unless an
@@ -33,6 +36,7 @@
 mod dump;
 mod error;
 mod fds;
+mod gate;
 mod handoff;
 mod maps;
 mod restore;

@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use super::gate;
 use super::handoff::{GUARD, Handoff, MAX_REGIONS, RawRegion, RestorerPlan};
 use super::maps::{self, Treatment};
 use super::state::NativeState;
@@ -21,7 +22,7 @@ use super::timing::{Stage, Stamps};
 use super::{NAME, RestoreError};
 use crate::OsError;
 use crate::resumed::RestoreRequest;
-use crate::resumed::{RESTORE_ENV, RESTORE_FAILED};
+use crate::resumed::{RESTORE_ENV, RESTORE_FAILED, RESTORE_GATE_ENV};
 use crate::snapshot::{Expect, HostRule, MANIFEST_FILE, OpenError, Snapshot};
 
 /// The restorer's stack.
@@ -32,6 +33,7 @@ const STACK: usize = 256 * 1024;
 /// On failure nothing of the process was replaced.
 pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     let mut stamps = Stamps::start();
+    let gated = gate::asked()?;
     let snapshot = Snapshot::open(
         dir,
         &Expect {
@@ -68,7 +70,7 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
         }
     })?;
     stamps.end(Stage::Identity);
-    let current = check_layout(&state)?;
+    let current = check_layout(&state, &exe)?;
     stamps.end(Stage::Layout);
     reopen_files(&state)?;
     reinstall_signals(&state);
@@ -76,9 +78,13 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
 
     let image = File::open(snapshot.payload_dir().join("memory.img"))
         .map_err(OsError::during("open the memory image"))?;
-    let request = RestoreRequest::of_this_process(dir, RESTORE_ENV);
+    let request = RestoreRequest::of_this_process(dir, &[RESTORE_ENV, RESTORE_GATE_ENV]);
     let plan = write_plan(&state, &current, image, &request)?;
     stamps.end(Stage::Plan);
+    if gated {
+        gate::wait()?;
+        stamps.gate_opened();
+    }
     // SAFETY: `plan` is the fully written plan area, ours alone.
     unsafe { (*plan).stamps = stamps };
     // SAFETY: `plan` is a fully written RestorerPlan at the start of a
@@ -95,26 +101,36 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
 
 /// Checks that this process has the snapshot's code, libraries, TLS and
 /// vDSO where the snapshot had them. Returns the memory map it checked.
-fn check_layout(state: &NativeState) -> Result<Vec<maps::Mapping>, RestoreError> {
+///
+/// A library must be the same file (inode) as at checkpoint time. The
+/// program itself need only have the same content, which the identity
+/// check has proven by its sha256: a rebuild that produced the same bytes
+/// restores.
+fn check_layout(state: &NativeState, exe: &Path) -> Result<Vec<maps::Mapping>, RestoreError> {
     let current = maps::read_self().map_err(OsError::during("read /proc/self/maps"))?;
+    let exe = exe.to_string_lossy();
     for want in &state.expected {
         let found = current.iter().find(|m| m.start == want.start);
         let same = found.is_some_and(|m| {
             m.end == want.end
                 && m.path == want.path
                 && m.offset == want.offset
-                && m.inode == want.inode
+                && (m.inode == want.inode || m.path == exe)
         });
         if !same {
             return Err(RestoreError::LayoutMismatch(format!(
-                "{} at {:#x}-{:#x} (offset {:#x}) is {}",
+                "{} at {:#x}-{:#x} (offset {:#x}, inode {}) is {}",
                 want.path,
                 want.start,
                 want.end,
                 want.offset,
+                want.inode,
                 found.map_or_else(
                     || "not mapped here".to_owned(),
-                    |m| format!("{} {:#x}-{:#x} here", m.path, m.start, m.end)
+                    |m| format!(
+                        "{} {:#x}-{:#x} (offset {:#x}, inode {}) here",
+                        m.path, m.start, m.end, m.offset, m.inode
+                    )
                 ),
             )));
         }
