@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::engines::SnapshotEngine;
+use crate::engines::{Restorer, SnapshotEngine};
 use crate::function::FunctionSpec;
 use crate::instance::Instance;
 use crate::runtime::Outcome;
@@ -83,6 +83,22 @@ pub enum BenchError {
     Invocation(String),
 }
 
+/// What the bench is doing, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// Finding or making an engine's snapshot.
+    Snapshot(&'static str),
+    /// One measured cold start, restore or warm invocation is done.
+    Measured,
+}
+
+/// How many [`Step::Measured`] a comparison of `engines` (`None` for the
+/// engine `none`) over `runs` runs reports.
+pub fn measurements(engines: &[Option<&'static str>], runs: usize) -> u64 {
+    let restores = engines.iter().filter(|e| e.is_some()).count();
+    (runs * (1 + restores) + runs * engines.len()) as u64
+}
+
 /// Measures `runs` cold starts and, with `snapshot`, `runs` restores,
 /// alternating them so both see the same machine, then `runs` warm
 /// invocations.
@@ -92,25 +108,48 @@ pub async fn run(
     runs: usize,
     payload: Bytes,
 ) -> Result<BenchResults, BenchError> {
-    let engine = snapshot.as_ref().map_or("none", SnapshotEngine::name);
-    let prepared = match snapshot {
-        Some(snapshot) => Some(
-            snapshot
-                .prepare()
-                .await
-                .map_err(|cause| BenchError::Start {
+    let mut results = compare(spec, vec![snapshot], runs, payload, |_| {}).await?;
+    Ok(results.remove(0))
+}
+
+/// Measures the engines side by side (`None` is the engine `none`): every
+/// run makes one cold start and one restore per snapshot engine, the
+/// engines' order rotating from run to run, so that every figure sees the
+/// same machine. Cold starts do not depend on the engine: every result
+/// carries the same cold figures. Then each engine serves `runs` warm
+/// invocations on an instance of its own. One result per engine, in order.
+pub async fn compare(
+    spec: &FunctionSpec,
+    engines: Vec<Option<SnapshotEngine>>,
+    runs: usize,
+    payload: Bytes,
+    mut progress: impl FnMut(Step),
+) -> Result<Vec<BenchResults>, BenchError> {
+    let mut sides = Vec::new();
+    for engine in engines {
+        let restorer = match engine {
+            Some(engine) => {
+                progress(Step::Snapshot(engine.name()));
+                let name = engine.name();
+                let restorer = engine.prepare().await.map_err(|cause| BenchError::Start {
                     what: "snapshot",
                     cause,
-                })?,
-        ),
-        None => None,
-    };
-    if let Some(prepared) = &prepared {
-        prepared.prepare_next();
+                })?;
+                // Restores started ahead (a CRIU worker, a native restore at
+                // its gate) start outside the figures, as under `snaprun run`.
+                restorer.prepare_next();
+                Some((name, restorer))
+            }
+            None => None,
+        };
+        sides.push(Side {
+            restorer,
+            restore: Vec::new(),
+            restore_mem: Vec::new(),
+        });
     }
     let (mut cold, mut cold_mem) = (Vec::new(), Vec::new());
-    let (mut restore, mut restore_mem) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
+    for run in 0..runs {
         let started = Instant::now();
         let mut instance = Instance::cold(spec)
             .await
@@ -122,10 +161,16 @@ pub async fn run(
         cold.push(started.elapsed());
         cold_mem.push(instance.max_memory_used_mb());
         instance.kill().await;
+        progress(Step::Measured);
 
-        if let Some(prepared) = &prepared {
+        let count = sides.len();
+        for k in 0..count {
+            let side = &mut sides[(run + k) % count];
+            let Some((_, restorer)) = &side.restorer else {
+                continue;
+            };
             let started = Instant::now();
-            let mut instance = prepared
+            let mut instance = restorer
                 .restore()
                 .await
                 .map_err(|cause| BenchError::Start {
@@ -133,46 +178,57 @@ pub async fn run(
                     cause,
                 })?;
             invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
-            restore.push(started.elapsed());
-            restore_mem.push(instance.max_memory_used_mb());
+            side.restore.push(started.elapsed());
+            side.restore_mem.push(instance.max_memory_used_mb());
             instance.kill().await;
-            // As `snaprun run` does after a first response: the next restore
-            // starts ahead, outside the figures.
-            prepared.prepare_next();
+            restorer.prepare_next();
+            progress(Step::Measured);
         }
     }
-    let mut warm = Vec::new();
-    let mut instance = match &prepared {
-        Some(prepared) => prepared
-            .restore()
-            .await
-            .map_err(|cause| BenchError::Start {
-                what: "restore",
-                cause,
-            })?,
-        None => Instance::cold(spec)
-            .await
-            .map_err(|cause| BenchError::Start {
-                what: "cold start",
-                cause,
-            })?,
-    };
-    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
-    for _ in 0..runs {
-        let started = Instant::now();
+    let mut results = Vec::new();
+    for side in sides {
+        let mut instance = match &side.restorer {
+            Some((_, restorer)) => restorer
+                .restore()
+                .await
+                .map_err(|cause| BenchError::Start {
+                    what: "restore",
+                    cause,
+                })?,
+            None => Instance::cold(spec)
+                .await
+                .map_err(|cause| BenchError::Start {
+                    what: "cold start",
+                    cause,
+                })?,
+        };
         invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
-        warm.push(started.elapsed());
+        let mut warm = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+            warm.push(started.elapsed());
+            progress(Step::Measured);
+        }
+        instance.kill().await;
+        results.push(BenchResults {
+            engine: side.restorer.as_ref().map_or("none", |(name, _)| name),
+            runs,
+            cold: Spread::of(&cold),
+            restore: (!side.restore.is_empty()).then(|| Spread::of(&side.restore)),
+            warm: Spread::of(&warm),
+            cold_memory_mb: median_mb(cold_mem.clone()),
+            restore_memory_mb: (!side.restore_mem.is_empty()).then(|| median_mb(side.restore_mem)),
+        });
     }
-    instance.kill().await;
-    Ok(BenchResults {
-        engine,
-        runs,
-        cold: Spread::of(&cold),
-        restore: (!restore.is_empty()).then(|| Spread::of(&restore)),
-        warm: Spread::of(&warm),
-        cold_memory_mb: median_mb(cold_mem),
-        restore_memory_mb: (!restore_mem.is_empty()).then(|| median_mb(restore_mem)),
-    })
+    Ok(results)
+}
+
+/// One engine's restores in a comparison.
+struct Side {
+    restorer: Option<(&'static str, Restorer)>,
+    restore: Vec<Duration>,
+    restore_mem: Vec<u64>,
 }
 
 fn median_mb(mut mb: Vec<u64>) -> u64 {

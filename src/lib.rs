@@ -6,6 +6,7 @@
 
 pub mod adaptive;
 pub mod bench;
+pub mod chart;
 pub mod child;
 pub mod choice;
 pub mod engines;

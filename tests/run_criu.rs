@@ -285,7 +285,9 @@ fn bench_reports_cold_restore_and_warm_side_by_side() {
         bootstrap.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    let v = json(&stdout);
+    let list = json(&stdout);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "one engine: {list}");
+    let v = &list[0];
     assert_eq!(v["engine"], "criu");
     assert_eq!(v["runs"], 3);
     for key in ["cold_ms", "restore_ms", "warm_ms"] {

@@ -111,9 +111,126 @@ fn bench_with_the_native_engine() {
     ]);
     assert!(ok, "{stderr}");
     let v = json(&stdout);
-    assert_eq!(v["engine"], "native");
-    assert!(v["restore_ms"]["median"].as_f64().unwrap() > 0.0);
-    assert!(v["cold_over_restore"].as_f64().is_some());
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v[0]["engine"], "native");
+    assert!(v[0]["restore_ms"]["median"].as_f64().unwrap() > 0.0);
+    assert!(v[0]["cold_over_restore"].as_f64().is_some());
+}
+
+#[test]
+fn bench_compares_engines_side_by_side_and_draws_a_chart() {
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("bench.svg");
+    let (ok, stdout, stderr) = run_snaprun(&[
+        "bench",
+        "--engine",
+        "none,native",
+        "--runs",
+        "2",
+        "--json",
+        "--chart",
+        chart.to_str().unwrap(),
+        "--function-name",
+        "heavy",
+        "--snapshot-dir",
+        tmp.path().join("snap").to_str().unwrap(),
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    // Piped stderr: no progress bar drawn into it.
+    assert!(!stderr.contains("measuring"), "{stderr}");
+    let v = json(&stdout);
+    let list = v.as_array().unwrap_or_else(|| panic!("not a list: {v}"));
+    assert_eq!(list.len(), 2, "{v}");
+    let (none, native) = (&list[0], &list[1]);
+    assert_eq!(none["engine"], "none");
+    assert_eq!(native["engine"], "native");
+    for entry in list {
+        assert_eq!(entry["runs"], 2);
+        for kind in ["cold_ms", "warm_ms"] {
+            let s = &entry[kind];
+            let (min, median, max) = (
+                s["min"].as_f64().unwrap(),
+                s["median"].as_f64().unwrap(),
+                s["max"].as_f64().unwrap(),
+            );
+            assert!(0.0 < min && min <= median && median <= max, "{kind}: {s}");
+        }
+        assert!(entry["max_memory_used_mb"]["cold"].as_u64().unwrap() > 0);
+    }
+    // The same cold starts serve both; only the snapshot engine restores.
+    assert_eq!(none["cold_ms"], native["cold_ms"]);
+    assert!(none["restore_ms"].is_null(), "{none}");
+    assert!(none["cold_over_restore"].is_null(), "{none}");
+    // Loosely: a restore of a 0.5 s init answers sooner than a cold start.
+    let restore = native["restore_ms"]["median"].as_f64().unwrap();
+    let cold = native["cold_ms"]["median"].as_f64().unwrap();
+    assert!(restore < cold, "restore {restore} ms, cold {cold} ms");
+    assert!(native["max_memory_used_mb"]["restore"].as_u64().unwrap() > 0);
+
+    // The chart: an SVG document with a bar per measured kind and engine
+    // (cold and warm for none; cold, restore and warm for native) and the
+    // medians written on them.
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("heavy: time to first response, 2 runs each"),
+        "{svg}"
+    );
+    for engine in ["none", "native"] {
+        assert!(
+            svg.contains(&format!("\n{engine}\n</text>")),
+            "no {engine} group"
+        );
+    }
+    for label in ["cold start", "restore", "warm invocation"] {
+        assert!(svg.contains(label), "{label} missing from the legend");
+    }
+    let median = |ms: f64| match ms {
+        ms if ms >= 100.0 => format!("{ms:.0}"),
+        ms if ms >= 10.0 => format!("{ms:.1}"),
+        ms => format!("{ms:.2}"),
+    };
+    assert!(
+        svg.contains(&format!("\n{}\n</text>", median(restore))),
+        "restore median {restore} not labelled"
+    );
+}
+
+#[test]
+fn bench_refuses_a_chart_it_cannot_draw_and_run_refuses_a_list_of_engines() {
+    let bootstrap = rust_heavy_init();
+    let (ok, _, stderr) = run_snaprun(&[
+        "bench",
+        "--engine",
+        "none",
+        "--chart",
+        "/tmp/bench.png",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--chart /tmp/bench.png: charts are drawn as SVG"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run_snaprun(&[
+        "run",
+        "--engine",
+        "none,native",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--engine takes one engine here; a list is for `snaprun bench`"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -263,7 +263,9 @@ fn bench_with_engine_none_has_no_restore_column() {
         bootstrap.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    let v = json(&stdout);
+    let list = json(&stdout);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "one engine: {list}");
+    let v = &list[0];
     assert_eq!(v["engine"], "none");
     assert!(
         v["restore_ms"].is_null() && v["cold_over_restore"].is_null(),

@@ -77,10 +77,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     );
     super::bench::measure_and_print(
         &spec,
-        Some(engine),
+        vec![Some(engine)],
         args.runs,
         Bytes::from_static(b"{\"nth\":100000}"),
-        args.json,
+        &super::bench::Output {
+            json: args.json,
+            chart: None,
+        },
     )
 }
 

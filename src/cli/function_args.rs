@@ -25,14 +25,24 @@ pub(crate) enum EngineChoice {
     /// cold starts against the first restores, serves from whichever reached
     /// its first response sooner, says so, and re-checks now and then.
     Auto,
+    /// (bench) Every engine that works here for the bootstrap: none; criu as
+    /// root where CRIU is installed; native if the bootstrap links snap.
+    All,
 }
 
 /// A function: its bootstrap, configuration and engine.
 #[derive(Debug, clap::Args)]
 pub(crate) struct FunctionArgs {
-    /// How instances start.
-    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
-    engine: EngineChoice,
+    /// How instances start. `bench` takes a list (none,criu,native) or
+    /// `all`, and measures the engines side by side, interleaved run by run.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "ENGINE",
+        default_value = "auto"
+    )]
+    engine: Vec<EngineChoice>,
     /// Where the snapshot lives (default: a directory per function under the
     /// system temp dir). A valid snapshot of the same bootstrap, arguments
     /// and configuration is reused.
@@ -114,8 +124,59 @@ enum Picked {
 }
 
 impl FunctionArgs {
-    /// Checks the flags and picks the engine.
+    /// Checks the flags and picks the one engine `--engine` names.
     pub(crate) fn resolve(self) -> anyhow::Result<Function> {
+        let [choice] = self.engine[..] else {
+            anyhow::bail!("--engine takes one engine here; a list is for `snaprun bench`");
+        };
+        anyhow::ensure!(
+            choice != EngineChoice::All,
+            "--engine all is for `snaprun bench`; name one engine"
+        );
+        let checked = self.check()?;
+        let engine = pick_engine(choice, &checked.spec.bootstrap)?;
+        let dir = checked.dir.clone();
+        let adaptive = choice == EngineChoice::Auto && !matches!(engine, Picked::None);
+        let mut function = checked.function(engine, dir)?;
+        function.adaptive = adaptive;
+        Ok(function)
+    }
+
+    /// Checks the flags and picks every engine `--engine` names, in order
+    /// and each once (`all` expands to the engines that work here). With
+    /// more than one snapshot engine, each keeps its snapshot in a
+    /// subdirectory of the snapshot directory named after it.
+    pub(crate) fn resolve_each(self) -> anyhow::Result<Vec<Function>> {
+        let checked = self.check()?;
+        let bootstrap = checked.spec.bootstrap.clone();
+        let mut picked: Vec<Picked> = Vec::new();
+        for choice in &self.engine {
+            let more = match choice {
+                EngineChoice::All => all_engines(&bootstrap),
+                choice => vec![pick_engine(*choice, &bootstrap)?],
+            };
+            for engine in more {
+                if !picked.iter().any(|p| p.name() == engine.name()) {
+                    picked.push(engine);
+                }
+            }
+        }
+        let snapshots = picked.iter().filter(|p| !matches!(p, Picked::None)).count();
+        picked
+            .into_iter()
+            .map(|engine| {
+                let dir = if snapshots > 1 {
+                    checked.dir.join(engine.name())
+                } else {
+                    checked.dir.clone()
+                };
+                checked.function(engine, dir)
+            })
+            .collect()
+    }
+
+    /// Everything but the engine: the bootstrap found, the flags checked.
+    fn check(&self) -> anyhow::Result<Checked> {
         let (bootstrap, rest) = self.command.split_first().context("no bootstrap given")?;
         let bootstrap = locate_bootstrap(bootstrap)?;
         let meta = std::fs::metadata(&bootstrap)
@@ -132,28 +193,59 @@ impl FunctionArgs {
                 "--forward {forward}: only loopback addresses can be forwarded"
             );
         }
-        let engine = pick_engine(self.engine, &bootstrap)?;
+        let spec = FunctionSpec {
+            bootstrap,
+            args: rest.to_vec(),
+            env: self.env.clone(),
+            config: FunctionConfig {
+                name: self.function_name.clone(),
+                memory_mb: self.memory_size,
+                handler: self.handler.clone(),
+                timeout: seconds("timeout", self.timeout)?,
+            },
+            // Set per engine.
+            init_timeout: Duration::ZERO,
+        };
+        let dir = self
+            .snapshot_dir
+            .clone()
+            .unwrap_or_else(|| default_snapshot_dir(&spec));
+        if let Some(init) = self.init_timeout {
+            seconds("init-timeout", init)?;
+        }
+        Ok(Checked {
+            spec,
+            dir,
+            restore_timeout: seconds("restore-timeout", self.restore_timeout)?,
+            init_timeout: self.init_timeout,
+            fresh: self.fresh,
+            forward: self.forward.clone(),
+            lazy_pages: self.lazy_pages,
+        })
+    }
+}
+
+/// A function's checked flags, before an engine is picked.
+struct Checked {
+    spec: FunctionSpec,
+    dir: PathBuf,
+    restore_timeout: Duration,
+    init_timeout: Option<f64>,
+    fresh: bool,
+    forward: Vec<SocketAddr>,
+    lazy_pages: LazyPages,
+}
+
+impl Checked {
+    /// The function under `engine`, with its snapshot in `dir`.
+    fn function(&self, engine: Picked, dir: PathBuf) -> anyhow::Result<Function> {
         let default_init = if matches!(engine, Picked::None) {
             10.0
         } else {
             130.0
         };
-        let spec = FunctionSpec {
-            bootstrap,
-            args: rest.to_vec(),
-            env: self.env,
-            config: FunctionConfig {
-                name: self.function_name,
-                memory_mb: self.memory_size,
-                handler: self.handler,
-                timeout: seconds("timeout", self.timeout)?,
-            },
-            init_timeout: seconds("init-timeout", self.init_timeout.unwrap_or(default_init))?,
-        };
-        let restore_timeout = seconds("restore-timeout", self.restore_timeout)?;
-        let dir = self
-            .snapshot_dir
-            .unwrap_or_else(|| default_snapshot_dir(&spec));
+        let mut spec = self.spec.clone();
+        spec.init_timeout = seconds("init-timeout", self.init_timeout.unwrap_or(default_init))?;
         if self.lazy_pages == LazyPages::On {
             anyhow::ensure!(
                 !matches!(engine, Picked::None),
@@ -171,9 +263,9 @@ impl FunctionArgs {
                     spec: spec.clone(),
                     dir,
                     fresh: self.fresh,
-                    forwards: self.forward,
+                    forwards: self.forward.clone(),
                     lazy_pages: self.lazy_pages,
-                    restore_timeout,
+                    restore_timeout: self.restore_timeout,
                 },
             )),
             Picked::Native => {
@@ -191,17 +283,56 @@ impl FunctionArgs {
                     fresh: self.fresh,
                     forwards: Vec::new(),
                     lazy_pages: LazyPages::Off,
-                    restore_timeout,
+                    restore_timeout: self.restore_timeout,
                 }))
             }
         };
-        let adaptive = self.engine == EngineChoice::Auto && snapshot.is_some();
         Ok(Function {
             spec,
             snapshot,
-            adaptive,
+            adaptive: false,
         })
     }
+}
+
+impl Picked {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Criu(_) => snap::engine::CRIU,
+            Self::Native => snap::engine::NATIVE,
+        }
+    }
+}
+
+/// `--engine all`: none, then CRIU where it works here (root, installed),
+/// then native where the bootstrap links it; says on stderr which it left
+/// out and why.
+fn all_engines(bootstrap: &std::path::Path) -> Vec<Picked> {
+    let mut all = vec![Picked::None];
+    match CriuEngine::locate() {
+        Ok(engine) if nix::unistd::geteuid().is_root() => all.push(Picked::Criu(engine)),
+        Ok(_) => eprintln!("snaprun: engine all: leaving out criu (it needs root)"),
+        Err(err) => eprintln!(
+            "snaprun: engine all: leaving out criu ({})",
+            snap::chain(&err)
+        ),
+    }
+    match auto_native(
+        snap::lambda::supports_native(bootstrap),
+        snap::NATIVE_SUPPORTED,
+    ) {
+        AutoNative::Use => all.push(Picked::Native),
+        AutoNative::NotLinked => eprintln!(
+            "snaprun: engine all: leaving out native ({} does not link snap)",
+            bootstrap.display()
+        ),
+        AutoNative::Unsupported => eprintln!(
+            "snaprun: engine all: leaving out native (not supported on {})",
+            std::env::consts::ARCH
+        ),
+    }
+    all
 }
 
 /// The bootstrap as a shell would run it: a name without a slash is looked
@@ -247,6 +378,7 @@ fn pick_engine(choice: EngineChoice, bootstrap: &std::path::Path) -> anyhow::Res
             );
             Ok(Picked::Native)
         }
+        EngineChoice::All => anyhow::bail!("--engine all is for `snaprun bench`; name one engine"),
         EngineChoice::Auto => match auto_native(links_native, snap::NATIVE_SUPPORTED) {
             AutoNative::Use => {
                 eprintln!(
