@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Benchmarks both demo functions with `snaprun bench`, CRIU engine and none,
-# one after the other in one run. Needs root (CRIU), the Node packages of the
-# node-s3 demo and moto_server (scripts/test.sh installs all of them).
+# Benchmarks every demo function under every engine that supports it, in one
+# run, and draws the chart: `snaprun bench --all-demos`, with a local
+# moto_server for the S3 demos. Needs root (CRIU), the demos built and the
+# Node packages and moto_server installed (scripts/test.sh does all of it).
 #
-# Usage: scripts/bench-demos.sh [RUNS]
+# Usage: scripts/bench-demos.sh [RUNS] [CHART.svg]
+#   scripts/bench-demos.sh 10 docs/benchmarks.svg   # regenerates the README's chart
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs="${1:-20}"
+runs="${1:-10}"
+chart="${2:-docs/benchmarks.svg}"
 
-cargo build --release --locked --quiet
-cargo build --release --locked --quiet --manifest-path demo-functions/rust-hello/Cargo.toml
+cargo build --release --locked --quiet --workspace
 snaprun=target/release/snaprun
 work=$(mktemp -d)
 moto_pid=""
@@ -34,17 +36,12 @@ s3.create_bucket(Bucket="snap-demo")
 s3.put_object(Bucket="snap-demo", Key="hello.txt", Body=b"hello from a real S3-compatible server\n")
 PY
 
-node_flags=(--forward "127.0.0.1:$port" --env "S3_ENDPOINT=http://127.0.0.1:$port"
-            --env AWS_ACCESS_KEY_ID=test --env AWS_SECRET_ACCESS_KEY=test)
-for engine in criu none; do
-  echo "== rust-hello, --engine $engine"
-  "$snaprun" bench --engine "$engine" --runs "$runs" --fresh --snapshot-dir "$work/rust-hello" \
-    -- demo-functions/rust-hello/target/release/bootstrap 2>>"$work/logs"
-  echo "== node-s3, --engine $engine"
-  "$snaprun" bench --engine "$engine" --runs "$runs" --fresh --snapshot-dir "$work/node-s3" "${node_flags[@]}" \
-    -- demo-functions/node-s3/bootstrap 2>>"$work/logs"
-done
+"$snaprun" bench --all-demos --runs "$runs" --fresh --s3-endpoint "http://127.0.0.1:$port" \
+  --chart "$chart" 2>>"$work/logs" || { tail -n 40 "$work/logs" >&2; exit 1; }
+
 # What @snap/hooks' built-ins cost a restore, side by side with the run above.
 echo "== node-s3, --engine criu, @snap/hooks built-ins off (SNAP_HOOKS_BUILTINS=0: unsafe, for comparison only)"
-"$snaprun" bench --engine criu --runs "$runs" --fresh --snapshot-dir "$work/node-s3-nohooks" "${node_flags[@]}" \
+"$snaprun" bench --engine criu --runs "$runs" --fresh --snapshot-dir "$work/node-s3-nohooks" \
+  --forward "127.0.0.1:$port" --env "S3_ENDPOINT=http://127.0.0.1:$port" \
+  --env AWS_ACCESS_KEY_ID=test --env AWS_SECRET_ACCESS_KEY=test \
   --env SNAP_HOOKS_BUILTINS=0 -- demo-functions/node-s3/bootstrap 2>>"$work/logs"

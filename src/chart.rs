@@ -1,7 +1,7 @@
-//! `snaprun bench --chart FILE.svg`: cold start, restore and warm
-//! invocation per function and engine, as bars of their medians with
-//! min–max whiskers, on a log axis (a cold start and a warm call are three
-//! orders of magnitude apart), drawn with `plotters`.
+//! `snaprun bench --chart FILE.svg`: per function, its cold start, its
+//! restore under each snapshot engine and a warm invocation, as bars of
+//! their medians with min–max whiskers on a log axis (a cold start and a
+//! warm call are three orders of magnitude apart), drawn with `plotters`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,14 +9,13 @@ use plotters::prelude::*;
 
 use crate::bench::{BenchResults, Spread};
 
-/// One group of bars: a function under one engine.
-#[derive(Debug, Clone)]
-pub struct Group<'a> {
-    /// Its label on the x axis: the engine, and the function where several
-    /// are drawn.
-    pub label: String,
-    /// What it measured.
-    pub results: &'a BenchResults,
+/// One function's results, one per engine, from one comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct Function<'a> {
+    /// Its label on the x axis.
+    pub name: &'a str,
+    /// What each engine measured (the cold starts are the same in all).
+    pub results: &'a [BenchResults],
 }
 
 /// Why a chart could not be drawn.
@@ -39,53 +38,110 @@ pub enum ChartError {
     },
 }
 
-/// The three kinds of bar, their colours and where they sit in a group.
-const KINDS: [(&str, RGBColor); 3] = [
-    ("cold start", RGBColor(0x9e, 0x9e, 0x9e)),
-    ("restore", RGBColor(0x1f, 0x77, 0xb4)),
-    ("warm invocation", RGBColor(0x2c, 0xa0, 0x2c)),
+const COLD: RGBColor = RGBColor(0x9e, 0x9e, 0x9e);
+const WARM: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+/// Restores, by engine in order of appearance.
+const RESTORES: [RGBColor; 3] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x94, 0x67, 0xbd),
 ];
 
-/// Draws `groups` into `path` (an `.svg` file), titled `title`.
-pub fn draw(path: &Path, title: &str, groups: &[Group<'_>]) -> Result<(), ChartError> {
+/// A kind of bar: its legend and colour, and where each function's figure
+/// for it comes from.
+struct Kind {
+    legend: String,
+    colour: RGBColor,
+    pick: Pick,
+}
+
+enum Pick {
+    Cold,
+    Restore(&'static str),
+    Warm,
+}
+
+impl Pick {
+    /// `results`' figure for this kind, if it has one: the warm figure is
+    /// the engine `none`'s where it ran (a plain process), else the first
+    /// engine's.
+    fn of(&self, results: &[BenchResults]) -> Option<Spread> {
+        match self {
+            Self::Cold => results.first().map(|r| r.cold),
+            Self::Restore(engine) => results.iter().find(|r| r.engine == *engine)?.restore,
+            Self::Warm => results
+                .iter()
+                .find(|r| r.engine == "none")
+                .or(results.first())
+                .map(|r| r.warm),
+        }
+    }
+}
+
+/// Cold, a restore per snapshot engine present, warm.
+fn kinds(functions: &[Function<'_>]) -> Vec<Kind> {
+    let mut engines: Vec<&'static str> = Vec::new();
+    for result in functions.iter().flat_map(|f| f.results) {
+        if result.restore.is_some() && !engines.contains(&result.engine) {
+            engines.push(result.engine);
+        }
+    }
+    let mut kinds = vec![Kind {
+        legend: "cold start".into(),
+        colour: COLD,
+        pick: Pick::Cold,
+    }];
+    kinds.extend(engines.into_iter().enumerate().map(|(i, engine)| Kind {
+        legend: format!("restore, {engine}"),
+        colour: RESTORES[i % RESTORES.len()],
+        pick: Pick::Restore(engine),
+    }));
+    kinds.push(Kind {
+        legend: "warm invocation".into(),
+        colour: WARM,
+        pick: Pick::Warm,
+    });
+    kinds
+}
+
+/// Draws `functions` into `path` (an `.svg` file), titled `title`: per
+/// function, a bar for its cold start, one for its restore under each
+/// snapshot engine, and one for a warm invocation.
+pub fn draw(path: &Path, title: &str, functions: &[Function<'_>]) -> Result<(), ChartError> {
     if path.extension().and_then(|e| e.to_str()) != Some("svg") {
         return Err(ChartError::Format(path.to_owned()));
     }
-    if groups.is_empty() {
+    if functions.iter().all(|f| f.results.is_empty()) {
         return Err(ChartError::Empty);
     }
-    plot(path, title, groups).map_err(|cause| ChartError::Draw {
+    plot(path, title, functions).map_err(|cause| ChartError::Draw {
         path: path.to_owned(),
         cause,
     })
 }
 
-fn spreads(results: &BenchResults) -> [Option<Spread>; 3] {
-    [Some(results.cold), results.restore, Some(results.warm)]
-}
-
 fn plot(
     path: &Path,
     title: &str,
-    groups: &[Group<'_>],
+    functions: &[Function<'_>],
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let width = 220 + 180 * groups.len() as u32;
-    let root = SVGBackend::new(path, (width, 520)).into_drawing_area();
+    let kinds = kinds(functions);
+    let width = 240 + (40 * kinds.len() as u32 + 50) * functions.len() as u32;
+    let root = SVGBackend::new(path, (width.max(640), 540)).into_drawing_area();
     root.fill(&WHITE)?;
-    let values = groups
+    let values = functions
         .iter()
-        .flat_map(|g| spreads(g.results))
-        .flatten()
+        .flat_map(|f| kinds.iter().filter_map(|k| k.pick.of(f.results)))
         .flat_map(|s| [s.min, s.max]);
     let (low, high) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    // Room below the fastest whisker and above the slowest label.
-    // (and the legend, top right).
+    // Room below the fastest whisker, and above the slowest label for the
+    // legend, top right.
     let (low, high) = (low.max(1e-3) / 2.0, high * 15.0);
-    let n = groups.len() as f64;
+    let n = functions.len() as f64;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
         .margin(16)
-        .x_label_area_size(56)
+        .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(-0.5f64..n - 0.5, (low..high).log_scale())?;
     let label = |x: &f64| {
@@ -93,23 +149,24 @@ fn plot(
         if (x - i).abs() > 1e-6 || i < 0.0 || i >= n {
             return String::new();
         }
-        groups[i as usize].label.clone()
+        functions[i as usize].name.to_owned()
     };
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(groups.len() + 1)
+        .x_labels(functions.len() + 1)
         .x_label_formatter(&label)
         .y_desc("ms to first response (log scale)")
         .draw()?;
-    let bar = 0.25;
-    for (k, (name, colour)) in KINDS.iter().enumerate() {
-        let offset = (k as f64 - 1.0) * bar;
-        let bars: Vec<(f64, Spread)> = groups
+    let bar = 0.8 / kinds.len() as f64;
+    for (k, kind) in kinds.iter().enumerate() {
+        let offset = (k as f64 - (kinds.len() - 1) as f64 / 2.0) * bar;
+        let bars: Vec<(f64, Spread)> = functions
             .iter()
             .enumerate()
-            .filter_map(|(i, g)| spreads(g.results)[k].map(|s| (i as f64 + offset, s)))
+            .filter_map(|(i, f)| Some((i as f64 + offset, kind.pick.of(f.results)?)))
             .collect();
+        let colour = kind.colour;
         chart
             .draw_series(bars.iter().map(|(x, s)| {
                 Rectangle::new(
@@ -117,7 +174,7 @@ fn plot(
                     colour.filled(),
                 )
             }))?
-            .label(*name)
+            .label(kind.legend.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
         // Whiskers from the fastest to the slowest run, with caps.
         chart.draw_series(bars.iter().flat_map(|(x, s)| {
@@ -131,8 +188,8 @@ fn plot(
         chart.draw_series(bars.iter().map(|(x, s)| {
             Text::new(
                 median_label(s.median),
-                (x - bar * 0.4, s.max * 1.5),
-                ("sans-serif", 12).into_font(),
+                (x - bar * 0.45, s.max * 1.5),
+                ("sans-serif", 11).into_font(),
             )
         }))?;
     }

@@ -36,6 +36,16 @@ pub(crate) struct Args {
     /// The event each invocation gets.
     #[arg(long, default_value = "{}")]
     payload: String,
+    /// Measure every demo function in this checkout (demo-functions/ and
+    /// the snapjs ones) under every engine that supports it, instead of one
+    /// bootstrap. Demos not built yet are left out, with how to build them.
+    #[arg(long)]
+    all_demos: bool,
+    /// With --all-demos: an S3-compatible server (moto) on loopback with
+    /// the bucket snap-demo holding hello.txt, for the S3 demos, which are
+    /// left out without it.
+    #[arg(long, value_name = "http://127.0.0.1:PORT", requires = "all_demos")]
+    s3_endpoint: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -46,20 +56,50 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             chart.display()
         );
     }
-    let functions = args.function.resolve_each()?;
-    let spec = functions[0].spec.clone();
-    let engines = functions.into_iter().map(|f| f.snapshot).collect();
-    let options = Output {
+    let output = Output {
         json: args.json,
         chart: args.chart,
     };
-    measure_and_print(
-        &spec,
-        engines,
-        args.runs,
-        Bytes::from(args.payload),
-        &options,
-    )
+    let payload = Bytes::from(args.payload);
+    let runs = args.runs as usize;
+    let benches = if args.all_demos {
+        anyhow::ensure!(
+            !args.function.has_command(),
+            "--all-demos measures the checkout's demos; give no bootstrap"
+        );
+        let root = super::demo::repo_root()?;
+        let s3 = args
+            .s3_endpoint
+            .map(|endpoint| super::demos::S3 { endpoint });
+        let demos = super::demos::all(&root, s3.as_ref(), args.function.fresh())?;
+        anyhow::ensure!(!demos.is_empty(), "--all-demos: no demo is built here");
+        demos
+            .into_iter()
+            .map(|demo| Bench::new(Some(demo.name), demo.functions))
+            .collect()
+    } else {
+        vec![Bench::new(None, args.function.resolve_each()?)]
+    };
+    measure_and_print(benches, runs, &payload, &output)
+}
+
+/// One function to measure under its engines.
+pub(super) struct Bench {
+    /// Its name where several are measured.
+    pub(super) name: Option<&'static str>,
+    pub(super) spec: FunctionSpec,
+    pub(super) engines: Vec<Option<SnapshotEngine>>,
+}
+
+impl Bench {
+    fn new(name: Option<&'static str>, functions: Vec<super::function_args::Function>) -> Self {
+        let spec = functions[0].spec.clone();
+        Self {
+            name,
+            spec,
+            engines: functions.into_iter().map(|f| f.snapshot).collect(),
+        }
+    }
 }
 
 /// How the results are shown.
@@ -71,63 +111,104 @@ pub(super) struct Output {
     pub(super) chart: Option<PathBuf>,
 }
 
-/// Runs the bench and prints its report, as tables or as JSON, with a
-/// progress bar on stderr when it is a terminal.
+/// Runs the benches one after the other and prints their reports, as
+/// tables or as JSON, with a progress bar on stderr when it is a terminal.
 pub(super) fn measure_and_print(
-    spec: &FunctionSpec,
-    engines: Vec<Option<SnapshotEngine>>,
-    runs: u32,
-    payload: Bytes,
+    benches: Vec<Bench>,
+    runs: usize,
+    payload: &Bytes,
     output: &Output,
 ) -> anyhow::Result<()> {
-    let names: Vec<Option<&'static str>> = engines
+    let total = benches
         .iter()
-        .map(|e| e.as_ref().map(SnapshotEngine::name))
-        .collect();
-    let runs = runs as usize;
+        .map(|b| {
+            let names: Vec<_> = b
+                .engines
+                .iter()
+                .map(|e| e.as_ref().map(SnapshotEngine::name))
+                .collect();
+            snaprun::bench::measurements(&names, runs)
+        })
+        .sum();
     // Hidden, by indicatif, when stderr is not a terminal.
-    let bar = indicatif::ProgressBar::new(snaprun::bench::measurements(&names, runs));
+    let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {elapsed}")
+        indicatif::ProgressStyle::with_template("{msg:>30} [{bar:30}] {pos}/{len} {elapsed}")
             .context("the progress bar's template")?
             .progress_chars("=> "),
     );
-    bar.set_message("measuring");
-    let progress = |step: Step| match step {
-        Step::Snapshot(engine) => bar.set_message(format!("{engine} snapshot")),
-        Step::Measured => {
-            bar.set_message("measuring");
-            bar.inc(1);
-        }
-    };
     let runtime = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    let results = runtime.block_on(snaprun::bench::compare(
-        spec, engines, runs, payload, progress,
-    ));
+    let mut measured: Vec<(Option<&'static str>, &FunctionSpec, Vec<BenchResults>)> = Vec::new();
+    for bench in &benches {
+        let function = bench.name.unwrap_or(&bench.spec.config.name);
+        bar.set_message(function.to_owned());
+        let progress = |step: Step| match step {
+            Step::Snapshot(engine) => bar.set_message(format!("{function}: {engine} snapshot")),
+            Step::Measured => {
+                bar.set_message(function.to_owned());
+                bar.inc(1);
+            }
+        };
+        let results = runtime.block_on(snaprun::bench::compare(
+            &bench.spec,
+            bench.engines.clone(),
+            runs,
+            payload.clone(),
+            progress,
+        ));
+        let results = match results {
+            Ok(results) => results,
+            Err(err) => {
+                bar.finish_and_clear();
+                return Err(anyhow::Error::new(err).context(format!("bench of {function}")));
+            }
+        };
+        measured.push((bench.name, &bench.spec, results));
+    }
     bar.finish_and_clear();
-    let results = results?;
     if let Some(path) = &output.chart {
-        let groups: Vec<snaprun::chart::Group<'_>> = results
+        let several = measured.len() > 1;
+        let functions: Vec<snaprun::chart::Function<'_>> = measured
             .iter()
-            .map(|results| snaprun::chart::Group {
-                label: results.engine.to_owned(),
+            .map(|(name, spec, results)| snaprun::chart::Function {
+                name: name.unwrap_or(&spec.config.name),
                 results,
             })
             .collect();
-        let title = format!(
-            "{}: time to first response, {runs} runs each",
-            spec.config.name
-        );
-        snaprun::chart::draw(path, &title, &groups)?;
+        let title = if several {
+            format!("Demo functions: time to first response, {runs} runs each")
+        } else {
+            format!(
+                "{}: time to first response, {runs} runs each",
+                measured[0].1.config.name
+            )
+        };
+        snaprun::chart::draw(path, &title, &functions)?;
         eprintln!("snaprun: chart written to {}", path.display());
     }
     let text = if output.json {
-        let list: Vec<serde_json::Value> = results.iter().map(BenchResults::to_json).collect();
+        let list: Vec<serde_json::Value> = measured
+            .iter()
+            .flat_map(|(name, _, results)| {
+                results.iter().map(move |r| {
+                    let mut v = r.to_json();
+                    if let (Some(name), Some(object)) = (name, v.as_object_mut()) {
+                        object.insert("function".into(), (*name).into());
+                    }
+                    v
+                })
+            })
+            .collect();
         format!("{}\n", serde_json::Value::Array(list))
     } else {
-        results
+        measured
             .iter()
-            .map(BenchResults::to_table)
+            .flat_map(|(name, _, results)| {
+                results.iter().map(move |r| match name {
+                    Some(name) => format!("== {name}\n{}", r.to_table()),
+                    None => r.to_table(),
+                })
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };

@@ -76,10 +76,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         args.runs, args.runs, args.runs
     );
     super::bench::measure_and_print(
-        &spec,
-        vec![Some(engine)],
-        args.runs,
-        Bytes::from_static(b"{\"nth\":100000}"),
+        vec![super::bench::Bench {
+            name: None,
+            spec,
+            engines: vec![Some(engine)],
+        }],
+        args.runs as usize,
+        &Bytes::from_static(b"{\"nth\":100000}"),
         &super::bench::Output {
             json: args.json,
             chart: None,
@@ -89,7 +92,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
 
 /// The checkout this snaprun was built from, or the current directory if it
 /// holds the demo.
-fn repo_root() -> anyhow::Result<PathBuf> {
+pub(super) fn repo_root() -> anyhow::Result<PathBuf> {
     let built_from = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     for candidate in [built_from, std::env::current_dir().unwrap_or_default()] {
         if candidate

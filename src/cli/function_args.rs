@@ -95,7 +95,8 @@ pub(crate) struct FunctionArgs {
     function_name: String,
     /// The bootstrap and its arguments. A name without a slash is looked up
     /// on PATH, as a shell would.
-    #[arg(required = true, last = true, value_name = "BOOTSTRAP [ARGS]")]
+    /// (`bench --all-demos` takes none.)
+    #[arg(last = true, value_name = "BOOTSTRAP [ARGS]")]
     command: Vec<String>,
 }
 
@@ -124,6 +125,16 @@ enum Picked {
 }
 
 impl FunctionArgs {
+    /// Whether a bootstrap was given.
+    pub(crate) fn has_command(&self) -> bool {
+        !self.command.is_empty()
+    }
+
+    /// Whether `--fresh` was given.
+    pub(crate) fn fresh(&self) -> bool {
+        self.fresh
+    }
+
     /// Checks the flags and picks the one engine `--engine` names.
     pub(crate) fn resolve(self) -> anyhow::Result<Function> {
         let [choice] = self.engine[..] else {
@@ -177,7 +188,10 @@ impl FunctionArgs {
 
     /// Everything but the engine: the bootstrap found, the flags checked.
     fn check(&self) -> anyhow::Result<Checked> {
-        let (bootstrap, rest) = self.command.split_first().context("no bootstrap given")?;
+        let (bootstrap, rest) = self
+            .command
+            .split_first()
+            .context("no bootstrap given: put it last, after --")?;
         let bootstrap = locate_bootstrap(bootstrap)?;
         let meta = std::fs::metadata(&bootstrap)
             .with_context(|| format!("bootstrap {}", bootstrap.display()))?;

@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod checkpoint;
 mod demo;
+mod demos;
 mod function_args;
 mod inspect;
 mod invoke;

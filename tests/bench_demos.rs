@@ -1,0 +1,109 @@
+//! `snaprun bench --all-demos`: every demo function built in this checkout,
+//! under every engine that supports it, in one run (scripts/test.sh builds
+//! them all; CRIU needs root).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Moto, json, run_snaprun};
+
+#[test]
+fn all_demos_are_measured_under_every_engine_that_supports_them() {
+    if common::criu_engine().is_none() {
+        return;
+    }
+    // Built as scripts/test.sh builds them.
+    common::rust_hello();
+    common::rust_heavy_init();
+    common::rust_data_heavy();
+    let snapjs = common::snapjs();
+    let moto = Moto::start("hello from moto\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("demos.svg");
+    let (ok, stdout, stderr) = run_snaprun(&[
+        "bench",
+        "--all-demos",
+        "--runs",
+        "1",
+        "--json",
+        "--fresh",
+        "--s3-endpoint",
+        &moto.endpoint,
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let list = json(&stdout);
+    let measured: BTreeSet<(String, String)> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|v| {
+            // Every entry is a whole report that names its function.
+            assert!(v["cold_ms"]["median"].as_f64().unwrap() > 0.0, "{v}");
+            assert!(v["warm_ms"]["median"].as_f64().unwrap() > 0.0, "{v}");
+            if v["engine"] != "none" {
+                assert!(v["restore_ms"]["median"].as_f64().unwrap() > 0.0, "{v}");
+            }
+            (
+                v["function"].as_str().unwrap().to_owned(),
+                v["engine"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut expected: BTreeSet<(String, String)> = [
+        ("rust-hello", "none"),
+        ("rust-hello", "criu"),
+        ("rust-heavy-init", "none"),
+        ("rust-heavy-init", "criu"),
+        ("rust-heavy-init", "native"),
+        ("rust-data-heavy", "none"),
+        ("rust-data-heavy", "criu"),
+        ("node-s3", "none"),
+        ("node-s3", "criu"),
+        ("js-heavy-init (node)", "none"),
+        ("js-heavy-init (node)", "criu"),
+    ]
+    .into_iter()
+    .map(|(f, e)| (f.to_owned(), e.to_owned()))
+    .collect();
+    // snapjs's demos where the snapjs under test sits beside snaprun.
+    if snapjs.parent() == std::path::Path::new(env!("CARGO_BIN_EXE_snaprun")).parent() {
+        for demo in ["js-s3 (snapjs)", "js-heavy-init (snapjs)"] {
+            for engine in ["none", "native"] {
+                expected.insert((demo.to_owned(), engine.to_owned()));
+            }
+        }
+    }
+    assert_eq!(measured, expected, "{stderr}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.contains("Demo functions: time to first response, 1 runs each"));
+    for label in [
+        "\nrust-heavy-init\n",
+        "\nrestore, criu\n",
+        "\nrestore, native\n",
+    ] {
+        assert!(svg.contains(label), "{label:?} not in the chart");
+    }
+}
+
+#[test]
+fn all_demos_takes_no_bootstrap_and_an_s3_endpoint_only_with_it() {
+    let (ok, _, stderr) = run_snaprun(&["bench", "--all-demos", "--", "/bin/true"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--all-demos measures the checkout's demos; give no bootstrap"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run_snaprun(&[
+        "bench",
+        "--s3-endpoint",
+        "http://127.0.0.1:1",
+        "--",
+        "/bin/true",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("--all-demos"), "{stderr}");
+}
