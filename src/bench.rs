@@ -57,6 +57,23 @@ pub struct BenchResults {
     pub cold_memory_mb: u64,
     /// Peak RSS of a restored instance, median, MB.
     pub restore_memory_mb: Option<u64>,
+    /// What several instances alive at once cost together.
+    pub together: Option<Together>,
+}
+
+/// The memory of N instances alive at once, each after its first response:
+/// the sum of their Pss (each bootstrap and the processes below it), where
+/// a page N of them share counts once in all. Restored instances that map
+/// their memory from one snapshot share its untouched pages; cold ones
+/// share only their binaries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Together {
+    /// N.
+    pub instances: usize,
+    /// N cold instances, MB.
+    pub cold_pss_mb: f64,
+    /// N restored instances, MB (not for the engine `none`).
+    pub restore_pss_mb: Option<f64>,
 }
 
 /// Why a bench run failed.
@@ -108,7 +125,7 @@ pub async fn run(
     runs: usize,
     payload: Bytes,
 ) -> Result<BenchResults, BenchError> {
-    let mut results = compare(spec, vec![snapshot], runs, payload, |_| {}).await?;
+    let mut results = compare(spec, vec![snapshot], runs, 0, payload, |_| {}).await?;
     Ok(results.remove(0))
 }
 
@@ -117,11 +134,15 @@ pub async fn run(
 /// engines' order rotating from run to run, so that every figure sees the
 /// same machine. Cold starts do not depend on the engine: every result
 /// carries the same cold figures. Then each engine serves `runs` warm
-/// invocations on an instance of its own. One result per engine, in order.
+/// invocations on an instance of its own, and with `together` > 0,
+/// `together` instances of each kind are kept alive at once to measure
+/// what they cost together ([`Together`]). One result per engine, in
+/// order.
 pub async fn compare(
     spec: &FunctionSpec,
     engines: Vec<Option<SnapshotEngine>>,
     runs: usize,
+    together: usize,
     payload: Bytes,
     mut progress: impl FnMut(Step),
 ) -> Result<Vec<BenchResults>, BenchError> {
@@ -150,17 +171,9 @@ pub async fn compare(
     }
     let (mut cold, mut cold_mem) = (Vec::new(), Vec::new());
     for run in 0..runs {
-        let started = Instant::now();
-        let mut instance = Instance::cold(spec)
-            .await
-            .map_err(|cause| BenchError::Start {
-                what: "cold start",
-                cause,
-            })?;
-        invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
-        cold.push(started.elapsed());
-        cold_mem.push(instance.max_memory_used_mb());
-        instance.kill().await;
+        let sample = cold_start(spec, &payload).await?;
+        cold.push(sample.took);
+        cold_mem.push(sample.memory_mb);
         progress(Step::Measured);
 
         let count = sides.len();
@@ -169,22 +182,28 @@ pub async fn compare(
             let Some((_, restorer)) = &side.restorer else {
                 continue;
             };
-            let started = Instant::now();
-            let mut instance = restorer
-                .restore()
-                .await
-                .map_err(|cause| BenchError::Start {
-                    what: "restore",
-                    cause,
-                })?;
-            invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
-            side.restore.push(started.elapsed());
-            side.restore_mem.push(instance.max_memory_used_mb());
-            instance.kill().await;
-            restorer.prepare_next();
+            let sample = restore_start(restorer, spec, &payload).await?;
+            side.restore.push(sample.took);
+            side.restore_mem.push(sample.memory_mb);
             progress(Step::Measured);
         }
     }
+    let cold_pss = if together > 0 {
+        let mut instances = Vec::new();
+        for _ in 0..together {
+            let mut instance = Instance::cold(spec)
+                .await
+                .map_err(|cause| BenchError::Start {
+                    what: "cold start",
+                    cause,
+                })?;
+            invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+            instances.push(instance);
+        }
+        Some(pss_of_all(instances).await)
+    } else {
+        None
+    };
     let mut results = Vec::new();
     for side in sides {
         let mut instance = match &side.restorer {
@@ -211,6 +230,26 @@ pub async fn compare(
             progress(Step::Measured);
         }
         instance.kill().await;
+        let restore_pss = match (&side.restorer, cold_pss) {
+            (Some((_, restorer)), Some(_)) => {
+                let mut instances = Vec::new();
+                for _ in 0..together {
+                    let mut instance =
+                        restorer
+                            .restore()
+                            .await
+                            .map_err(|cause| BenchError::Start {
+                                what: "restore",
+                                cause,
+                            })?;
+                    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+                    instances.push(instance);
+                    restorer.prepare_next();
+                }
+                Some(pss_of_all(instances).await)
+            }
+            _ => None,
+        };
         results.push(BenchResults {
             engine: side.restorer.as_ref().map_or("none", |(name, _)| name),
             runs,
@@ -219,9 +258,64 @@ pub async fn compare(
             warm: Spread::of(&warm),
             cold_memory_mb: median_mb(cold_mem.clone()),
             restore_memory_mb: (!side.restore_mem.is_empty()).then(|| median_mb(side.restore_mem)),
+            together: cold_pss.map(|cold_pss_mb| Together {
+                instances: together,
+                cold_pss_mb,
+                restore_pss_mb: restore_pss,
+            }),
         });
     }
     Ok(results)
+}
+
+/// One measured start: the time to the first response and the instance's
+/// peak memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// From asking for the instance to its first response.
+    pub took: Duration,
+    /// Its Max Memory Used (peak RSS), MB.
+    pub memory_mb: u64,
+}
+
+/// Starts `spec` cold, invokes it once with `payload` and kills it.
+pub async fn cold_start(spec: &FunctionSpec, payload: &Bytes) -> Result<Sample, BenchError> {
+    let started = Instant::now();
+    let mut instance = Instance::cold(spec)
+        .await
+        .map_err(|cause| BenchError::Start {
+            what: "cold start",
+            cause,
+        })?;
+    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+    let took = started.elapsed();
+    let memory_mb = instance.max_memory_used_mb();
+    instance.kill().await;
+    Ok(Sample { took, memory_mb })
+}
+
+/// Restores an instance of `spec` from `restorer`, invokes it once with
+/// `payload` and kills it; then starts the next restore ahead, outside the
+/// figure, as `snaprun run` does after a first response.
+pub async fn restore_start(
+    restorer: &Restorer,
+    spec: &FunctionSpec,
+    payload: &Bytes,
+) -> Result<Sample, BenchError> {
+    let started = Instant::now();
+    let mut instance = restorer
+        .restore()
+        .await
+        .map_err(|cause| BenchError::Start {
+            what: "restore",
+            cause,
+        })?;
+    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+    let took = started.elapsed();
+    let memory_mb = instance.max_memory_used_mb();
+    instance.kill().await;
+    restorer.prepare_next();
+    Ok(Sample { took, memory_mb })
 }
 
 /// One engine's restores in a comparison.
@@ -231,12 +325,27 @@ struct Side {
     restore_mem: Vec<u64>,
 }
 
+/// The summed Pss of `instances`, in MB; then kills them.
+async fn pss_of_all(instances: Vec<Instance>) -> f64 {
+    let kb: u64 = instances
+        .iter()
+        .filter_map(Instance::pid)
+        .map(crate::procfs::tree_pss_kb)
+        .sum();
+    for instance in instances {
+        instance.kill().await;
+    }
+    kb as f64 / 1024.0
+}
+
 fn median_mb(mut mb: Vec<u64>) -> u64 {
     mb.sort_unstable();
     mb.get(mb.len() / 2).copied().unwrap_or(0)
 }
 
-async fn invoke(
+/// Invokes a running instance once with `payload`, within `timeout`; an
+/// error if the function failed or the instance went away.
+pub async fn invoke(
     instance: &mut Instance,
     payload: Bytes,
     timeout: Duration,
@@ -278,6 +387,11 @@ impl BenchResults {
             "warm_ms": spread(&self.warm),
             "cold_over_restore": self.cold_over_restore(),
             "max_memory_used_mb": { "cold": self.cold_memory_mb, "restore": self.restore_memory_mb },
+            "pss_together_mb": self.together.map(|t| serde_json::json!({
+                "instances": t.instances,
+                "cold": t.cold_pss_mb,
+                "restore": t.restore_pss_mb,
+            })),
         })
     }
 
@@ -306,6 +420,16 @@ impl BenchResults {
             out.push_str(&format!(", restore {mb} MB"));
         }
         out.push('\n');
+        if let Some(t) = self.together {
+            out.push_str(&format!(
+                "pss of {} at once: cold {:.1} MB",
+                t.instances, t.cold_pss_mb
+            ));
+            if let Some(mb) = t.restore_pss_mb {
+                out.push_str(&format!(", restore {mb:.1} MB"));
+            }
+            out.push('\n');
+        }
         out
     }
 }

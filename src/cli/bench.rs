@@ -26,6 +26,12 @@ pub(crate) struct Args {
     /// Runs of each kind.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     runs: u32,
+    /// Also keep this many cold instances, and this many restored ones per
+    /// engine, alive at once after their first response, and report the
+    /// sum of their Pss: what they cost together, shared pages counted
+    /// once. 0 leaves it out.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=64))]
+    together: u32,
     /// Print JSON instead of a table: a list with one object per engine.
     #[arg(long)]
     json: bool,
@@ -62,6 +68,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     };
     let payload = Bytes::from(args.payload);
     let runs = args.runs as usize;
+    let together = args.together as usize;
     let benches = if args.all_demos {
         anyhow::ensure!(
             !args.function.has_command(),
@@ -80,7 +87,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     } else {
         vec![Bench::new(None, args.function.resolve_each()?)]
     };
-    measure_and_print(benches, runs, &payload, &output)
+    measure_and_print(benches, runs, together, &payload, &output)
 }
 
 /// One function to measure under its engines.
@@ -116,6 +123,7 @@ pub(super) struct Output {
 pub(super) fn measure_and_print(
     benches: Vec<Bench>,
     runs: usize,
+    together: usize,
     payload: &Bytes,
     output: &Output,
 ) -> anyhow::Result<()> {
@@ -153,6 +161,7 @@ pub(super) fn measure_and_print(
             &bench.spec,
             bench.engines.clone(),
             runs,
+            together,
             payload.clone(),
             progress,
         ));

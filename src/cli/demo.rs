@@ -82,6 +82,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             engines: vec![Some(engine)],
         }],
         args.runs as usize,
+        0,
         &Bytes::from_static(b"{\"nth\":100000}"),
         &super::bench::Output {
             json: args.json,

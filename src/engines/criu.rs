@@ -117,10 +117,23 @@ fn identity(plan: &SnapshotPlan) -> Result<Identity, StartError> {
     Ok(identity)
 }
 
-/// Names the running snaprun binary by size and modification time.
+/// Set to a snaprun binary to run it as the relay inside snapshots, for
+/// programs that use this library without being snaprun (benches).
+pub const RELAY_ENV: &str = "SNAPRUN_RELAY";
+
+/// The snaprun binary that runs as the relay: `$SNAPRUN_RELAY`, or this
+/// executable.
+fn relay_exe() -> std::io::Result<std::path::PathBuf> {
+    match std::env::var_os(RELAY_ENV) {
+        Some(path) if !path.is_empty() => Ok(path.into()),
+        _ => std::env::current_exe(),
+    }
+}
+
+/// Names the relay binary by size and modification time.
 fn relay_stamp() -> String {
     use std::os::unix::fs::MetadataExt;
-    match std::env::current_exe().and_then(std::fs::metadata) {
+    match relay_exe().and_then(std::fs::metadata) {
         Ok(meta) => format!(
             "{} bytes, modified {}.{:09}",
             meta.len(),
@@ -281,7 +294,7 @@ async fn make(
     let started = Instant::now();
     let spec = &plan.spec;
     let pipes = ControlPipes::new()?;
-    let exe = std::env::current_exe().map_err(OsError::during("find snaprun itself"))?;
+    let exe = relay_exe().map_err(OsError::during("find snaprun itself"))?;
     let mut args: Vec<String> = vec!["relay".into(), "--listen".into(), RUNTIME_API_ADDR.into()];
     for forward in &plan.forwards {
         args.extend(["--forward".into(), forward.to_string()]);
