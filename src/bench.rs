@@ -80,11 +80,12 @@ pub struct Together {
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     /// An instance did not start.
-    #[error("{what} failed: {cause}")]
+    #[error("{what} failed")]
     Start {
         /// cold start or restore.
         what: &'static str,
         /// Why.
+        #[source]
         cause: StartError,
     },
     /// The function answered with an error.

@@ -232,7 +232,7 @@ async fn start_instance(launcher: &Launcher) -> Result<Instance, ErrorBody> {
                 (StartError::Init(_), Way::Cold) | (StartError::Timeout { .. }, Way::Cold) => {
                     report::init(started.elapsed(), Some(&body));
                 }
-                _ => eprintln!("snaprun: {err}"),
+                _ => eprintln!("snaprun: {}", snap::chain(&err)),
             }
             Err(body)
         }

@@ -232,6 +232,23 @@ fn bench_refuses_a_chart_it_cannot_draw_and_run_refuses_a_list_of_engines() {
         stderr.contains("--engine takes one engine here; a list is for `snaprun bench`"),
         "{stderr}"
     );
+    // A CRIU-only flag with a list of engines that has no CRIU in it.
+    let (ok, _, stderr) = run_snaprun(&[
+        "bench",
+        "--engine",
+        "none,native",
+        "--forward",
+        "127.0.0.1:9",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "--forward and --lazy-pages are for the CRIU engine, which is not among these"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

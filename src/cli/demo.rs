@@ -103,5 +103,7 @@ pub(super) fn repo_root() -> anyhow::Result<PathBuf> {
             return Ok(candidate);
         }
     }
-    bail!("cannot find demo-functions/rust-heavy-init: run `snaprun demo` from the snap checkout")
+    bail!(
+        "cannot find the demo functions (demo-functions/): run snaprun from the snap checkout it was built from"
+    )
 }

@@ -148,7 +148,7 @@ impl FunctionArgs {
         let engine = pick_engine(choice, &checked.spec.bootstrap)?;
         let dir = checked.dir.clone();
         let adaptive = choice == EngineChoice::Auto && !matches!(engine, Picked::None);
-        let mut function = checked.function(engine, dir)?;
+        let mut function = checked.function(engine, dir, false)?;
         function.adaptive = adaptive;
         Ok(function)
     }
@@ -173,6 +173,13 @@ impl FunctionArgs {
             }
         }
         let snapshots = picked.iter().filter(|p| !matches!(p, Picked::None)).count();
+        let several = picked.len() > 1;
+        if several && !picked.iter().any(|p| matches!(p, Picked::Criu(_))) {
+            anyhow::ensure!(
+                checked.forward.is_empty() && checked.lazy_pages != LazyPages::On,
+                "--forward and --lazy-pages are for the CRIU engine, which is not among these"
+            );
+        }
         picked
             .into_iter()
             .map(|engine| {
@@ -181,7 +188,7 @@ impl FunctionArgs {
                 } else {
                     checked.dir.clone()
                 };
-                checked.function(engine, dir)
+                checked.function(engine, dir, several)
             })
             .collect()
     }
@@ -251,8 +258,11 @@ struct Checked {
 }
 
 impl Checked {
-    /// The function under `engine`, with its snapshot in `dir`.
-    fn function(&self, engine: Picked, dir: PathBuf) -> anyhow::Result<Function> {
+    /// The function under `engine`, with its snapshot in `dir`. Alone, an
+    /// engine refuses flags that are not for it (`--lazy-pages` and
+    /// `--forward` for the native engine, `--lazy-pages` for none); one
+    /// of `several` leaves them to the engines they are for.
+    fn function(&self, engine: Picked, dir: PathBuf, several: bool) -> anyhow::Result<Function> {
         let default_init = if matches!(engine, Picked::None) {
             10.0
         } else {
@@ -262,7 +272,7 @@ impl Checked {
         spec.init_timeout = seconds("init-timeout", self.init_timeout.unwrap_or(default_init))?;
         if self.lazy_pages == LazyPages::On {
             anyhow::ensure!(
-                !matches!(engine, Picked::None),
+                several || !matches!(engine, Picked::None),
                 "--lazy-pages restores from a snapshot; --engine none starts every instance cold"
             );
             if matches!(engine, Picked::Criu(_)) {
@@ -284,11 +294,11 @@ impl Checked {
             )),
             Picked::Native => {
                 anyhow::ensure!(
-                    self.forward.is_empty(),
+                    several || self.forward.is_empty(),
                     "--forward is for the CRIU engine; native instances share the host's network"
                 );
                 anyhow::ensure!(
-                    self.lazy_pages != LazyPages::On,
+                    several || self.lazy_pages != LazyPages::On,
                     "--lazy-pages is for the CRIU engine; native restores always map memory lazily"
                 );
                 Some(SnapshotEngine::Native(SnapshotPlan {

@@ -130,11 +130,12 @@ pub enum CheckError {
     #[error("--instances must be at least 2 to compare restored instances, not {0}")]
     TooFewInstances(usize),
     /// The snapshot could not be made or an instance not restored.
-    #[error("{what} failed: {cause}")]
+    #[error("{what} failed")]
     Start {
         /// `snapshot` or `restore N`.
         what: String,
         /// Why.
+        #[source]
         cause: StartError,
     },
     /// An instance came up without being restored from the snapshot.
