@@ -192,14 +192,7 @@ pub async fn compare(
     let cold_pss = if together > 0 {
         let mut instances = Vec::new();
         for _ in 0..together {
-            let mut instance = Instance::cold(spec)
-                .await
-                .map_err(|cause| BenchError::Start {
-                    what: "cold start",
-                    cause,
-                })?;
-            invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
-            instances.push(instance);
+            instances.push(first_response(None, spec, &payload).await?);
         }
         Some(pss_of_all(instances).await)
     } else {
@@ -207,22 +200,8 @@ pub async fn compare(
     };
     let mut results = Vec::new();
     for side in sides {
-        let mut instance = match &side.restorer {
-            Some((_, restorer)) => restorer
-                .restore()
-                .await
-                .map_err(|cause| BenchError::Start {
-                    what: "restore",
-                    cause,
-                })?,
-            None => Instance::cold(spec)
-                .await
-                .map_err(|cause| BenchError::Start {
-                    what: "cold start",
-                    cause,
-                })?,
-        };
-        invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+        let restorer = side.restorer.as_ref().map(|(_, restorer)| restorer);
+        let mut instance = first_response(restorer, spec, &payload).await?;
         let mut warm = Vec::new();
         for _ in 0..runs {
             let started = Instant::now();
@@ -231,20 +210,11 @@ pub async fn compare(
             progress(Step::Measured);
         }
         instance.kill().await;
-        let restore_pss = match (&side.restorer, cold_pss) {
-            (Some((_, restorer)), Some(_)) => {
+        let restore_pss = match (restorer, cold_pss) {
+            (Some(restorer), Some(_)) => {
                 let mut instances = Vec::new();
                 for _ in 0..together {
-                    let mut instance =
-                        restorer
-                            .restore()
-                            .await
-                            .map_err(|cause| BenchError::Start {
-                                what: "restore",
-                                cause,
-                            })?;
-                    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
-                    instances.push(instance);
+                    instances.push(first_response(Some(restorer), spec, &payload).await?);
                     restorer.prepare_next();
                 }
                 Some(pss_of_all(instances).await)
@@ -281,18 +251,7 @@ pub struct Sample {
 
 /// Starts `spec` cold, invokes it once with `payload` and kills it.
 pub async fn cold_start(spec: &FunctionSpec, payload: &Bytes) -> Result<Sample, BenchError> {
-    let started = Instant::now();
-    let mut instance = Instance::cold(spec)
-        .await
-        .map_err(|cause| BenchError::Start {
-            what: "cold start",
-            cause,
-        })?;
-    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
-    let took = started.elapsed();
-    let memory_mb = instance.max_memory_used_mb();
-    instance.kill().await;
-    Ok(Sample { took, memory_mb })
+    measured(None, spec, payload).await
 }
 
 /// Restores an instance of `spec` from `restorer`, invokes it once with
@@ -303,20 +262,40 @@ pub async fn restore_start(
     spec: &FunctionSpec,
     payload: &Bytes,
 ) -> Result<Sample, BenchError> {
+    let sample = measured(Some(restorer), spec, payload).await;
+    restorer.prepare_next();
+    sample
+}
+
+/// One start, restored from `restorer` or else cold, measured to its first
+/// response; the instance is killed.
+async fn measured(
+    restorer: Option<&Restorer>,
+    spec: &FunctionSpec,
+    payload: &Bytes,
+) -> Result<Sample, BenchError> {
     let started = Instant::now();
-    let mut instance = restorer
-        .restore()
-        .await
-        .map_err(|cause| BenchError::Start {
-            what: "restore",
-            cause,
-        })?;
-    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+    let mut instance = first_response(restorer, spec, payload).await?;
     let took = started.elapsed();
     let memory_mb = instance.max_memory_used_mb();
     instance.kill().await;
-    restorer.prepare_next();
     Ok(Sample { took, memory_mb })
+}
+
+/// An instance restored from `restorer`, or else started cold, that has
+/// answered its first invocation of `payload`.
+async fn first_response(
+    restorer: Option<&Restorer>,
+    spec: &FunctionSpec,
+    payload: &Bytes,
+) -> Result<Instance, BenchError> {
+    let (what, started) = match restorer {
+        Some(restorer) => ("restore", restorer.restore().await),
+        None => ("cold start", Instance::cold(spec).await),
+    };
+    let mut instance = started.map_err(|cause| BenchError::Start { what, cause })?;
+    invoke(&mut instance, payload.clone(), spec.config.timeout).await?;
+    Ok(instance)
 }
 
 /// One engine's restores in a comparison.

@@ -307,27 +307,12 @@ fn a_snapshot_that_cannot_be_written_fails_init_with_its_cause() {
 /// The pids of snaprun's children whose environment has `SNAP_RESTORE_GATE`:
 /// restores started ahead.
 fn spares_of(snaprun: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        let gated = environ
+    common::children_where(snaprun, |pid| {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .unwrap_or_default()
             .split(|b| *b == 0)
-            .any(|kv| kv == b"SNAP_RESTORE_GATE=stdin");
-        if ppid == Some(snaprun) && gated {
-            found.push(pid);
-        }
-    }
-    found
+            .any(|kv| kv == b"SNAP_RESTORE_GATE=stdin")
+    })
 }
 
 #[test]

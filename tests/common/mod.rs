@@ -583,6 +583,14 @@ pub fn tiny_http_server(body: &'static str) -> String {
 /// The pids of CRIU processes in `mode` (`swrk`, `lazy-pages`) whose parent
 /// is `parent`.
 pub fn criu_children(parent: u32, mode: &str) -> Vec<u32> {
+    children_where(parent, |pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        cmdline.split(|b| *b == 0).nth(1) == Some(mode.as_bytes())
+    })
+}
+
+/// The pids of `parent`'s children for which `keep` holds.
+pub fn children_where(parent: u32, keep: impl Fn(u32) -> bool) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry
@@ -592,13 +600,6 @@ pub fn criu_children(parent: u32, mode: &str) -> Vec<u32> {
         else {
             continue;
         };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        if args.get(1) != Some(&mode.as_bytes()) {
-            continue;
-        }
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
@@ -607,7 +608,7 @@ pub fn criu_children(parent: u32, mode: &str) -> Vec<u32> {
             .rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().nth(1))
             .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(parent) {
+        if ppid == Some(parent) && keep(pid) {
             found.push(pid);
         }
     }
