@@ -98,12 +98,14 @@ mod probe {
         } else {
             SelfEngine::Native
         };
+        let checkpoint_started = std::time::Instant::now();
         match snap::checkpoint(&CheckpointOptions::new(&dir).with_engine(engine)) {
             Ok(Resumed::Checkpointed(snapshot)) => {
                 println!(
-                    "{{\"side\":\"checkpointed\",\"digest\":{before},\"generation\":{},\"dir\":\"{}\"}}",
+                    "{{\"side\":\"checkpointed\",\"digest\":{before},\"generation\":{},\"dir\":\"{}\",\"checkpoint_ms\":{:.3}}}",
                     snap::generation(),
-                    snapshot.dir().display()
+                    snapshot.dir().display(),
+                    checkpoint_started.elapsed().as_secs_f64() * 1000.0
                 );
             }
             Ok(Resumed::Restored(ctx)) => {
