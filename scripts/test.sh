@@ -65,6 +65,9 @@ done
 
 log "cargo build"
 cargo build --workspace --all-targets --locked
+# The criterion benches compile as `cargo bench` builds them (docs/benchmarks.md).
+log "cargo bench --no-run"
+cargo bench --workspace --no-run --locked
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p snap-hooks --all-features --all-targets --locked -- -D warnings
