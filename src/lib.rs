@@ -19,5 +19,6 @@ pub mod readiness;
 pub mod relay;
 pub mod report;
 pub mod runtime;
+pub mod snapshot_home;
 pub mod start_error;
 pub mod uniqueness;

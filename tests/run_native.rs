@@ -398,3 +398,58 @@ fn the_next_restore_waits_ahead_at_its_gate_and_goes_with_snaprun() {
         run.logs()
     );
 }
+
+#[test]
+fn the_default_snapshot_home_is_private_to_the_user() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = |home: &std::path::Path| {
+        common::snaprun()
+            .args([
+                "bench",
+                "--engine",
+                "native",
+                "--runs",
+                "1",
+                "--together",
+                "0",
+                "--",
+            ])
+            .arg(&bootstrap)
+            .env("HOME", home)
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("XDG_CACHE_HOME")
+            .output()
+            .unwrap()
+    };
+    let out = bench(tmp.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let home = tmp.path().join(".cache/snaprun");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&home), 0o700);
+    let snapshots: Vec<_> = std::fs::read_dir(&home).unwrap().flatten().collect();
+    assert_eq!(snapshots.len(), 1, "{snapshots:?}");
+    let snapshot = snapshots[0].path();
+    assert_eq!(mode(&snapshot), 0o700);
+    assert_eq!(mode(&snapshot.join("payload/memory.img")), 0o600);
+
+    // A home that another user made first is refused, not used.
+    if nix::unistd::geteuid().is_root() {
+        let other = tempfile::tempdir().unwrap();
+        let planted = other.path().join(".cache/snaprun");
+        std::fs::create_dir_all(&planted).unwrap();
+        std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+        let out = bench(other.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("belongs to uid 65534, not to this user")
+                && stderr.contains("give --snapshot-dir"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::metadata(&planted).unwrap().uid(), 65534);
+        assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
+    }
+}

@@ -409,3 +409,93 @@ fn replacing_a_snapshot_is_atomic_and_unrelated_data_is_never_replaced() {
     );
     assert_eq!(fs::read(precious.join("notes.txt")).unwrap(), b"keep me");
 }
+
+#[test]
+fn a_snapshot_is_owner_only_and_one_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    make(&dir);
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join(PAYLOAD_DIR)), 0o700);
+    assert_eq!(mode(&dir.join(PAYLOAD_DIR).join("sub")), 0o700);
+    assert_eq!(mode(&dir.join(MANIFEST_FILE)), 0o600);
+    // Written 0644 by the "engine" above; sealed 0600.
+    for file in payload_files(&dir) {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+
+    for (path, open_mode) in [(dir.clone(), 0o777), (dir.join(PAYLOAD_DIR), 0o720)] {
+        fs::set_permissions(&path, fs::Permissions::from_mode(open_mode)).unwrap();
+        match open(&dir) {
+            Err(OpenError::WritableByOthers { path: named, mode }) => {
+                assert_eq!(named, path);
+                assert_eq!(mode, open_mode);
+            }
+            other => panic!("{}: {other:?}", path.display()),
+        }
+        let message = open(&dir).unwrap_err().to_string();
+        assert!(
+            message.contains("others can write it") && message.contains("chmod go-w"),
+            "{message}"
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // Read-only for others is not a threat to the snapshot's integrity.
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    open(&dir).unwrap();
+}
+
+#[test]
+fn secret_environment_values_never_reach_the_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let mut with_secret = identity();
+    with_secret.env.push((
+        "AWS_SECRET_ACCESS_KEY".into(),
+        "wJalrXUtnFEMI-not-real".into(),
+    ));
+    with_secret.env.sort();
+    let writer = SnapshotWriter::create(&dir).unwrap();
+    fs::write(writer.payload_dir().join("core-1.img"), b"core").unwrap();
+    writer
+        .commit(Seal {
+            engine: "test".into(),
+            identity: with_secret.clone(),
+            scratch: Vec::new(),
+            engine_state: Vec::new(),
+            annotations: Vec::new(),
+        })
+        .unwrap();
+    let bytes = fs::read(dir.join(MANIFEST_FILE)).unwrap();
+    let needle = b"wJalrXUtnFEMI-not-real";
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "the secret is in the manifest"
+    );
+    // The same secret still matches; another one does not.
+    let expect = |identity: &Identity| {
+        Snapshot::open(
+            &dir,
+            &Expect {
+                identity: Some(identity),
+                ..Expect::default()
+            },
+        )
+    };
+    expect(&with_secret).unwrap();
+    let mut rotated = with_secret.clone();
+    for (k, v) in &mut rotated.env {
+        if k == "AWS_SECRET_ACCESS_KEY" {
+            *v = "another".into();
+        }
+    }
+    assert!(matches!(
+        expect(&rotated),
+        Err(OpenError::IdentityMismatch {
+            field: "environment",
+            ..
+        })
+    ));
+}

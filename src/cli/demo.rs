@@ -60,8 +60,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         },
         init_timeout: Duration::from_secs(130),
     };
-    let dir = std::env::temp_dir()
-        .join("snaprun")
+    let dir = snaprun::snapshot_home::snapshot_home()
+        .context("the demo's snapshot directory")?
         .join("demo-rust-heavy-init");
     let engine = SnapshotEngine::Native(SnapshotPlan {
         spec: spec.clone(),

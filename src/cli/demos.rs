@@ -131,9 +131,12 @@ const ENTRIES: &[Entry] = &[
 ];
 
 /// Every demo in the checkout at `root` that can run here, with its
-/// snapshots under `$TMPDIR/snaprun/bench-demos/` (made anew with `fresh`);
+/// snapshots under `bench-demos/` in the snapshot home (made anew with
+/// `fresh`);
 /// says on stderr which it leaves out and why.
 pub(super) fn all(root: &Path, s3: Option<&S3>, fresh: bool) -> anyhow::Result<Vec<Demo>> {
+    let home = snaprun::snapshot_home::snapshot_home()
+        .map_err(|e| anyhow::anyhow!(e).context("the demos' snapshot directory"))?;
     let mut demos = Vec::new();
     for entry in ENTRIES {
         let bootstrap = if entry.bootstrap == SNAPJS {
@@ -161,9 +164,7 @@ pub(super) fn all(root: &Path, s3: Option<&S3>, fresh: bool) -> anyhow::Result<V
             "--function-name".into(),
             entry.name.split(' ').next().unwrap_or(entry.name).into(),
             "--snapshot-dir".into(),
-            std::env::temp_dir()
-                .join("snaprun")
-                .join("bench-demos")
+            home.join("bench-demos")
                 .join(entry.name.replace([' ', '(', ')'], ""))
                 .display()
                 .to_string(),

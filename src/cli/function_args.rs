@@ -227,10 +227,10 @@ impl FunctionArgs {
             // Set per engine.
             init_timeout: Duration::ZERO,
         };
-        let dir = self
-            .snapshot_dir
-            .clone()
-            .unwrap_or_else(|| default_snapshot_dir(&spec));
+        let dir = match &self.snapshot_dir {
+            Some(dir) => dir.clone(),
+            None => default_snapshot_dir(&spec)?,
+        };
         if let Some(init) = self.init_timeout {
             seconds("init-timeout", init)?;
         }
@@ -467,9 +467,11 @@ fn auto_criu() -> anyhow::Result<Picked> {
     }
 }
 
-/// `$TMPDIR/snaprun/NAME-HASH`, where the hash covers the bootstrap's path,
-/// arguments and extra environment, so different functions never share one.
-fn default_snapshot_dir(spec: &FunctionSpec) -> PathBuf {
+/// `NAME-HASH` in the user's private snapshot home
+/// ([`snaprun::snapshot_home::snapshot_home`]), where the hash covers the
+/// bootstrap's path, arguments and extra environment, so different
+/// functions never share one.
+fn default_snapshot_dir(spec: &FunctionSpec) -> anyhow::Result<PathBuf> {
     let mut key = spec.bootstrap.display().to_string();
     let env = spec.env.iter().flat_map(|(k, v)| [k, v]);
     for part in spec.args.iter().chain(env) {
@@ -477,9 +479,9 @@ fn default_snapshot_dir(spec: &FunctionSpec) -> PathBuf {
         key.push_str(part);
     }
     let digest = snap::Sha256Digest::of(key.as_bytes()).to_string();
-    std::env::temp_dir()
-        .join("snaprun")
-        .join(format!("{}-{}", spec.config.name, &digest[..12]))
+    let home = snaprun::snapshot_home::snapshot_home()
+        .context("the default snapshot directory (give --snapshot-dir instead)")?;
+    Ok(home.join(format!("{}-{}", spec.config.name, &digest[..12])))
 }
 
 fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {

@@ -20,6 +20,18 @@ pub enum OpenError {
         /// The path asked for.
         path: PathBuf,
     },
+    /// Others than its owner may write the directory (or its payload), so
+    /// someone else could have planted or changed what it holds.
+    #[error(
+        "{}: others can write it (mode {mode:o}); a snapshot directory must be writable by its owner only (chmod go-w, or make a new snapshot)",
+        path.display()
+    )]
+    WritableByOthers {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The directory is a temporary left by an interrupted checkpoint.
     #[error("{}: an unfinished snapshot left by an interrupted checkpoint", path.display())]
     Unfinished {

@@ -38,6 +38,38 @@ impl Identity {
         "GLIBC_TUNABLES",
     ];
 
+    /// Variables whose values are secrets by default: never written into a
+    /// manifest ([`Self::redacted`]). `SNAP_SECRET_ENV` (names separated by
+    /// commas) replaces the list.
+    pub const SECRET_ENV: &'static [&'static str] = &[
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ];
+
+    /// The variable that names the secret variables, replacing
+    /// [`Self::SECRET_ENV`].
+    pub const SECRET_ENV_VAR: &'static str = "SNAP_SECRET_ENV";
+
+    /// This identity as a manifest records it: the value of every secret
+    /// variable (see [`Self::SECRET_ENV`]) replaced by its sha256, so a
+    /// changed secret still tells two identities apart but the secret is
+    /// not on disk.
+    pub fn redacted(&self) -> Self {
+        let configured = std::env::var(Self::SECRET_ENV_VAR).ok();
+        let secret = |name: &str| match &configured {
+            Some(list) => list.split(',').any(|n| n.trim() == name),
+            None => Self::SECRET_ENV.contains(&name),
+        };
+        let mut out = self.clone();
+        for (name, value) in &mut out.env {
+            if secret(name) && !value.starts_with(REDACTED) {
+                *value = format!("{REDACTED}{}", Sha256Digest::of(value.as_bytes()));
+            }
+        }
+        out
+    }
+
     /// The identity of running `program` with `args` and `env`; only the
     /// variables in [`Self::RELEVANT_ENV`] are kept.
     pub fn of_command(
@@ -110,16 +142,20 @@ impl Identity {
                 format!("{:?}", expected.args),
             );
         }
-        if self.env != expected.env {
+        let expected_env = expected.redacted().env;
+        if self.redacted().env != expected_env {
             return mismatch(
                 "environment",
-                format!("{:?}", self.env),
-                format!("{:?}", expected.env),
+                format!("{:?}", self.redacted().env),
+                format!("{expected_env:?}"),
             );
         }
         Ok(())
     }
 }
+
+/// What a redacted value starts with.
+const REDACTED: &str = "secret, sha256:";
 
 fn relevant(env: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
     let mut env: Vec<_> = env
@@ -141,6 +177,28 @@ fn split_nul(bytes: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_recorded_as_digests_that_still_tell_them_apart() {
+        let identity = |secret: &str| Identity {
+            bootstrap: "/bin/true".into(),
+            bootstrap_sha256: Sha256Digest::of(b""),
+            args: Vec::new(),
+            env: vec![
+                ("AWS_SECRET_ACCESS_KEY".into(), secret.into()),
+                ("_HANDLER".into(), "index.handler".into()),
+            ],
+        };
+        let recorded = identity("hunter2").redacted();
+        let text = format!("{recorded:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("secret, sha256:"), "{text}");
+        assert!(text.contains("index.handler"), "not a secret: {text}");
+        // Redacting twice changes nothing; the same secret still matches.
+        assert_eq!(recorded.redacted(), recorded);
+        assert!(recorded.require(&identity("hunter2")).is_ok());
+        assert!(recorded.require(&identity("another")).is_err());
+    }
 
     #[test]
     fn own_process_identity() {

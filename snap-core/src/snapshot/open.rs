@@ -64,6 +64,11 @@ impl Snapshot {
                 path: dir.to_path_buf(),
             });
         }
+        owner_only_writes(dir, &meta)?;
+        let payload = dir.join(super::PAYLOAD_DIR);
+        if let Ok(meta) = fs::metadata(&payload) {
+            owner_only_writes(&payload, &meta)?;
+        }
         let manifest = codec::read(&dir.join(MANIFEST_FILE))?;
         let snapshot = Self {
             dir: dir.to_path_buf(),
@@ -337,4 +342,17 @@ mod tests {
         let err = codec::decode(&path, &bytes).unwrap_err();
         assert!(matches!(err, OpenError::ManifestCorrupt { .. }), "{err}");
     }
+}
+
+/// Refuses a directory that its group or others may write.
+fn owner_only_writes(dir: &Path, meta: &fs::Metadata) -> Result<(), OpenError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(OpenError::WritableByOthers {
+            path: dir.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -79,14 +80,15 @@ impl SnapshotWriter {
             ".{name}{TEMP_MARK}{}.{nonce:x}",
             std::process::id()
         ));
-        fs::create_dir(&temp).map_err(|e| CreateError::io("create directory", &temp, e))?;
+        // Owner-only: a snapshot holds a process's whole memory.
+        private_dir(&temp)?;
         let writer = Self {
             dest: dest.to_path_buf(),
             temp,
             committed: false,
         };
         let payload = writer.payload_dir();
-        fs::create_dir(&payload).map_err(|e| CreateError::io("create directory", &payload, e))?;
+        private_dir(&payload)?;
         Ok(writer)
     }
 
@@ -112,7 +114,8 @@ impl SnapshotWriter {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0),
-            identity: seal.identity,
+            // Secrets are recorded as digests, never as values.
+            identity: seal.identity.redacted(),
             host: Host::current(),
             files,
             scratch: seal.scratch,
@@ -127,6 +130,7 @@ impl SnapshotWriter {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&path)
             .map_err(|e| CreateError::io("create", &path, e))?;
         file.write_all(&bytes)
@@ -239,6 +243,8 @@ fn hash_and_sync(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> Result<()
             .file_type()
             .map_err(|e| CreateError::io("stat", &path, e))?;
         if kind.is_dir() {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o700))
+                .map_err(|e| CreateError::io("chmod", &path, e))?;
             hash_and_sync(root, &path, out)?;
             sync_dir(&path)?;
             continue;
@@ -247,6 +253,9 @@ fn hash_and_sync(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> Result<()
             return Err(CreateError::UnsupportedEntry { path });
         }
         let file = File::open(&path).map_err(|e| CreateError::io("open", &path, e))?;
+        // Whatever wrote it (CRIU, the native engine), only the owner reads it.
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| CreateError::io("chmod", &path, e))?;
         file.sync_all()
             .map_err(|e| CreateError::io("fsync", &path, e))?;
         let (sha256, size) =
@@ -259,6 +268,14 @@ fn hash_and_sync(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> Result<()
         });
     }
     Ok(())
+}
+
+/// Creates `dir` readable, writable and searchable by its owner only.
+fn private_dir(dir: &Path) -> Result<(), CreateError> {
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| CreateError::io("create directory", dir, e))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), CreateError> {
