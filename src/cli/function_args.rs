@@ -146,9 +146,8 @@ impl FunctionArgs {
         );
         let checked = self.check()?;
         let engine = pick_engine(choice, &checked.spec.bootstrap)?;
-        let dir = checked.dir.clone();
         let adaptive = choice == EngineChoice::Auto && !matches!(engine, Picked::None);
-        let mut function = checked.function(engine, dir, false)?;
+        let mut function = checked.function(engine, None, false)?;
         function.adaptive = adaptive;
         Ok(function)
     }
@@ -183,12 +182,8 @@ impl FunctionArgs {
         picked
             .into_iter()
             .map(|engine| {
-                let dir = if snapshots > 1 {
-                    checked.dir.join(engine.name())
-                } else {
-                    checked.dir.clone()
-                };
-                checked.function(engine, dir, several)
+                let subdir = (snapshots > 1).then(|| engine.name());
+                checked.function(engine, subdir, several)
             })
             .collect()
     }
@@ -227,16 +222,12 @@ impl FunctionArgs {
             // Set per engine.
             init_timeout: Duration::ZERO,
         };
-        let dir = match &self.snapshot_dir {
-            Some(dir) => dir.clone(),
-            None => default_snapshot_dir(&spec)?,
-        };
         if let Some(init) = self.init_timeout {
             seconds("init-timeout", init)?;
         }
         Ok(Checked {
             spec,
-            dir,
+            dir: self.snapshot_dir.clone(),
             restore_timeout: seconds("restore-timeout", self.restore_timeout)?,
             init_timeout: self.init_timeout,
             fresh: self.fresh,
@@ -249,7 +240,8 @@ impl FunctionArgs {
 /// A function's checked flags, before an engine is picked.
 struct Checked {
     spec: FunctionSpec,
-    dir: PathBuf,
+    /// `--snapshot-dir`, if given.
+    dir: Option<PathBuf>,
     restore_timeout: Duration,
     init_timeout: Option<f64>,
     fresh: bool,
@@ -262,7 +254,12 @@ impl Checked {
     /// engine refuses flags that are not for it (`--lazy-pages` and
     /// `--forward` for the native engine, `--lazy-pages` for none); one
     /// of `several` leaves them to the engines they are for.
-    fn function(&self, engine: Picked, dir: PathBuf, several: bool) -> anyhow::Result<Function> {
+    fn function(
+        &self,
+        engine: Picked,
+        subdir: Option<&str>,
+        several: bool,
+    ) -> anyhow::Result<Function> {
         let default_init = if matches!(engine, Picked::None) {
             10.0
         } else {
@@ -279,13 +276,22 @@ impl Checked {
                 snap::criu::check_lazy_pages().context("--lazy-pages")?;
             }
         }
+        // Only a snapshot engine needs the directory, and only now that the
+        // flags have passed: the default one is created on first use.
+        let dir = || -> anyhow::Result<PathBuf> {
+            let base = match &self.dir {
+                Some(dir) => dir.clone(),
+                None => default_snapshot_dir(&self.spec)?,
+            };
+            Ok(subdir.map_or_else(|| base.clone(), |sub| base.join(sub)))
+        };
         let snapshot = match engine {
             Picked::None => None,
             Picked::Criu(engine) => Some(SnapshotEngine::Criu(
                 engine,
                 SnapshotPlan {
                     spec: spec.clone(),
-                    dir,
+                    dir: dir()?,
                     fresh: self.fresh,
                     forwards: self.forward.clone(),
                     lazy_pages: self.lazy_pages,
@@ -303,7 +309,7 @@ impl Checked {
                 );
                 Some(SnapshotEngine::Native(SnapshotPlan {
                     spec: spec.clone(),
-                    dir,
+                    dir: dir()?,
                     fresh: self.fresh,
                     forwards: Vec::new(),
                     lazy_pages: LazyPages::Off,
