@@ -11,7 +11,10 @@
 //! any write after a later verification gets a later time.
 //!
 //! Entries live in `$SNAP_VERIFY_CACHE`, or `/dev/shm/snap-verified-UID`
-//! (gone at reboot). A missing or unwritable cache only costs speed.
+//! (gone at reboot). A missing or unwritable cache only costs speed. An entry
+//! is a claim that a file need not be hashed, so the cache is used only if
+//! it is a directory of this user's that no one else may write: one planted
+//! by another user in `/dev/shm` (a world-writable directory) is ignored.
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -45,8 +48,18 @@ fn entry(meta: &fs::Metadata) -> (PathBuf, String) {
     (path, stamp)
 }
 
+/// Whether `dir` is this user's and closed to everyone else's writes.
+fn trusted(dir: &std::path::Path) -> bool {
+    fs::symlink_metadata(dir).is_ok_and(|meta| {
+        meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() && meta.mode() & 0o022 == 0
+    })
+}
+
 /// Whether a file with `meta` was verified to have `digest`.
 pub(super) fn is_verified(meta: &fs::Metadata, digest: &Sha256Digest) -> bool {
+    if !trusted(&dir()) {
+        return false;
+    }
     let (path, stamp) = entry(meta);
     fs::read_to_string(path).is_ok_and(|text| text == format!("{stamp} {digest}"))
 }
@@ -69,6 +82,9 @@ pub(super) fn remember(meta: &fs::Metadata, digest: &Sha256Digest) {
         .create(&dir)
         .is_err()
     {
+        return;
+    }
+    if !trusted(&dir) {
         return;
     }
     let (path, stamp) = entry(meta);
