@@ -76,6 +76,9 @@ impl FunctionSpec {
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN",
+            // A native bootstrap writes and opens its own snapshots.
+            snap::snapshot::SIGNING_KEY_ENV,
+            "SNAP_SECRET_ENV",
         ] {
             if let Ok(value) = std::env::var(key) {
                 env.push((key.to_owned(), value));

@@ -11,6 +11,11 @@ fn main() -> ExitCode {
     // should inherit (its own descriptors are close-on-exec anyway).
     unsafe { snaprun::child::close_inherited_descriptors() };
     let args = cli::Cli::parse();
+    if let Some(key) = &args.signing_key {
+        let key = std::path::absolute(key).unwrap_or_else(|_| key.clone());
+        // SAFETY: still single-threaded: nothing has started a thread yet.
+        unsafe { std::env::set_var(snap::snapshot::SIGNING_KEY_ENV, key) };
+    }
     cli::init_logging(args.verbose);
     match cli::run(args.command) {
         Ok(()) => ExitCode::SUCCESS,

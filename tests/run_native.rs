@@ -453,3 +453,49 @@ fn the_default_snapshot_home_is_private_to_the_user() {
         assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
     }
 }
+
+#[test]
+fn a_signing_key_signs_native_snapshots_and_restores_check_it() {
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, other) = (tmp.path().join("key"), tmp.path().join("other"));
+    std::fs::write(&key, [3u8; 32]).unwrap();
+    std::fs::write(&other, [4u8; 32]).unwrap();
+    let snapshot = tmp.path().join("snap");
+    // The bootstrap writes its own snapshot and every restore opens it: the
+    // key reaches both through the environment.
+    let (ok, stdout, stderr) = run_snaprun(&[
+        "--signing-key",
+        key.to_str().unwrap(),
+        "bench",
+        "--engine",
+        "native",
+        "--runs",
+        "2",
+        "--together",
+        "0",
+        "--json",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(json(&stdout)[0]["restore_ms"]["median"].as_f64().unwrap() > 0.0);
+    assert!(snapshot.join("manifest.sig").is_file());
+    let (ok, _, stderr) = run_snaprun(&[
+        "--signing-key",
+        key.to_str().unwrap(),
+        "inspect",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = run_snaprun(&[
+        "inspect",
+        snapshot.to_str().unwrap(),
+        "--signing-key",
+        other.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("the signature does not match"), "{stderr}");
+}

@@ -35,6 +35,12 @@ pub(crate) struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
 
+    /// Sign every snapshot written with this key file (HMAC-SHA256, 32
+    /// bytes or more), and refuse to open any snapshot it did not sign.
+    /// Same as SNAP_SIGNING_KEY=FILE, which bootstraps also get.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) signing_key: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

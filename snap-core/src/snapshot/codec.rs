@@ -52,8 +52,8 @@ pub(crate) fn encode(manifest: &Manifest) -> Result<Vec<u8>, usize> {
 }
 
 /// Reads and decodes the manifest at `path`, reading at most one byte more
-/// than the largest valid manifest.
-pub(crate) fn read(path: &Path) -> Result<Manifest, OpenError> {
+/// than the largest valid manifest; returns it with the file's bytes.
+pub(crate) fn read(path: &Path) -> Result<(Manifest, Vec<u8>), OpenError> {
     let file = File::open(path).map_err(|cause| match cause.kind() {
         io::ErrorKind::NotFound => OpenError::MissingManifest {
             dir: path.parent().unwrap_or(path).to_path_buf(),
@@ -68,7 +68,8 @@ pub(crate) fn read(path: &Path) -> Result<Manifest, OpenError> {
     file.take(limit)
         .read_to_end(&mut bytes)
         .map_err(|cause| OpenError::io("read", path, cause))?;
-    decode(path, &bytes)
+    let manifest = decode(path, &bytes)?;
+    Ok((manifest, bytes))
 }
 
 /// Decodes a whole manifest file.

@@ -20,6 +20,28 @@ pub enum OpenError {
         /// The path asked for.
         path: PathBuf,
     },
+    /// A signing key is configured and the snapshot has no signature.
+    #[error(
+        "{}: unsigned, and a signing key is configured (SNAP_SIGNING_KEY): make it again with the key",
+        dir.display()
+    )]
+    Unsigned {
+        /// The snapshot directory.
+        dir: PathBuf,
+    },
+    /// The signature is not the configured key's over this manifest: the
+    /// manifest was changed, or another key made it.
+    #[error(
+        "{}: the signature does not match: the manifest was changed after signing, or another key signed it",
+        path.display()
+    )]
+    BadSignature {
+        /// The signature file.
+        path: PathBuf,
+    },
+    /// The configured signing key cannot be used.
+    #[error(transparent)]
+    SigningKey(super::signature::KeyError),
     /// Others than its owner may write the directory (or its payload), so
     /// someone else could have planted or changed what it holds.
     #[error(
@@ -191,6 +213,9 @@ pub enum CreateError {
         /// The destination.
         path: PathBuf,
     },
+    /// The configured signing key cannot be used.
+    #[error(transparent)]
+    SigningKey(super::signature::KeyError),
     /// The destination has no parent directory to build the temporary in.
     #[error("{}: a snapshot needs a named directory inside a parent", path.display())]
     NoParent {

@@ -18,6 +18,7 @@ mod host;
 mod identity;
 mod manifest;
 mod open;
+mod signature;
 mod verified;
 mod writer;
 
@@ -27,6 +28,7 @@ pub use host::Host;
 pub use identity::Identity;
 pub use manifest::{FileEntry, Manifest};
 pub use open::{Expect, HostRule, Snapshot};
+pub use signature::{KeyError, MIN_KEY_LEN, SIGNATURE_FILE, SIGNING_KEY_ENV};
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) use verified::digest_of;
 pub use writer::{Seal, SnapshotWriter};

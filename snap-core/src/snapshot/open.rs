@@ -69,7 +69,9 @@ impl Snapshot {
         if let Ok(meta) = fs::metadata(&payload) {
             owner_only_writes(&payload, &meta)?;
         }
-        let manifest = codec::read(&dir.join(MANIFEST_FILE))?;
+        let (manifest, bytes) = codec::read(&dir.join(MANIFEST_FILE))?;
+        // Authenticated before anything it lists is trusted.
+        super::signature::verify(dir, &bytes)?;
         let snapshot = Self {
             dir: dir.to_path_buf(),
             manifest,

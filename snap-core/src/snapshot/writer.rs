@@ -136,6 +136,7 @@ impl SnapshotWriter {
         file.write_all(&bytes)
             .and_then(|()| file.sync_all())
             .map_err(|e| CreateError::io("write", &path, e))?;
+        super::signature::sign(&self.temp, &bytes)?;
         sync_dir(&payload)?;
         sync_dir(&self.temp)?;
 
