@@ -245,6 +245,19 @@ pub(crate) fn is_temporary(dir: &Path) -> bool {
         .is_some_and(|n| n.starts_with('.') && n.contains(TEMP_MARK))
 }
 
+/// Refuses a directory that its group or others may write.
+fn owner_only_writes(dir: &Path, meta: &fs::Metadata) -> Result<(), OpenError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(OpenError::WritableByOthers {
+            path: dir.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;
@@ -344,17 +357,4 @@ mod tests {
         let err = codec::decode(&path, &bytes).unwrap_err();
         assert!(matches!(err, OpenError::ManifestCorrupt { .. }), "{err}");
     }
-}
-
-/// Refuses a directory that its group or others may write.
-fn owner_only_writes(dir: &Path, meta: &fs::Metadata) -> Result<(), OpenError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(OpenError::WritableByOthers {
-            path: dir.to_path_buf(),
-            mode,
-        });
-    }
-    Ok(())
 }
