@@ -89,9 +89,15 @@ fn parse_line(line: &str) -> io::Result<Mapping> {
     if perms.len() != 4 {
         return Err(bad());
     }
+    let (start, end) = (hex(start)?, hex(end)?);
+    // Every length is `end - start`: an empty or backward range is not a
+    // mapping.
+    if start >= end {
+        return Err(bad());
+    }
     Ok(Mapping {
-        start: hex(start)?,
-        end: hex(end)?,
+        start,
+        end,
         read: perms[0] == b'r',
         write: perms[1] == b'w',
         exec: perms[2] == b'x',
@@ -139,6 +145,20 @@ mod tests {
         assert_eq!(maps[3].path, "[heap]");
         assert_eq!(maps[3].len(), 0x21000);
         assert!(parse("garbage").is_err());
+    }
+
+    #[test]
+    fn a_backward_or_empty_range_is_refused() {
+        // Found by the `native_image` fuzz target: the length of a mapping
+        // whose end is before its start overflowed.
+        for line in [
+            "2000-1000 rw-p 00000000 00:00 0 [heap]",
+            "1000-1000 rw-p 00000000 00:00 0",
+        ] {
+            let err = parse(line).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{line}");
+            assert!(err.to_string().contains("unexpected maps line"), "{err}");
+        }
     }
 
     #[test]

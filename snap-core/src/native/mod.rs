@@ -52,3 +52,25 @@ pub use timing::RESTORE_TIMING_ENV;
 
 /// The engine name recorded in manifests.
 pub const NAME: &str = crate::engine::NATIVE;
+
+/// Entry points for the fuzz targets in `fuzz/`: the engine's readers of
+/// untrusted bytes, reachable without a process to restore into. Not an API.
+#[doc(hidden)]
+pub mod fuzz {
+    /// Decodes a native engine state as a manifest carries it, returning
+    /// the number of saved regions it lists.
+    pub fn decode_state(bytes: &[u8]) -> Result<usize, String> {
+        super::state::NativeState::decode(bytes).map(|state| state.regions.len())
+    }
+
+    /// Parses a memory map in `/proc/PID/maps` text and classifies each
+    /// mapping as a checkpoint would, returning the total length mapped.
+    pub fn parse_maps(text: &str) -> std::io::Result<u64> {
+        let maps = super::maps::parse(text)?;
+        Ok(maps
+            .iter()
+            .filter(|m| m.treatment() == super::maps::Treatment::Save)
+            .map(super::maps::Mapping::len)
+            .fold(0, u64::saturating_add))
+    }
+}

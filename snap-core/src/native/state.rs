@@ -76,10 +76,91 @@ impl NativeState {
 
     pub(super) fn decode(bytes: &[u8]) -> Result<Self, String> {
         let config = bincode::config::standard().with_limit::<{ 1 << 20 }>();
-        match bincode::decode_from_slice::<Self, _>(bytes, config) {
-            Ok((state, used)) if used == bytes.len() => Ok(state),
-            Ok(_) => Err("trailing bytes after the native state".into()),
-            Err(e) => Err(e.to_string()),
+        let state = match bincode::decode_from_slice::<Self, _>(bytes, config) {
+            Ok((state, used)) if used == bytes.len() => state,
+            Ok(_) => return Err("trailing bytes after the native state".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        state.regions.iter().try_for_each(Region::check)?;
+        Ok(state)
+    }
+}
+
+impl Region {
+    /// Whether the region is one a dump can have written: whole pages, in
+    /// order, and image contents whose end is addressable. A restore
+    /// computes lengths and image ranges from these without further checks.
+    fn check(&self) -> Result<(), String> {
+        const PAGE: u64 = 4096;
+        let aligned = |v: u64| v.is_multiple_of(PAGE);
+        let len = self.end.checked_sub(self.start).filter(|len| *len > 0);
+        let whole_pages = len.is_some() && aligned(self.start) && aligned(self.end);
+        let fits = |len: u64| {
+            self.image_offset
+                .is_none_or(|at| aligned(at) && at.checked_add(len).is_some())
+        };
+        if whole_pages && len.is_some_and(fits) {
+            Ok(())
+        } else {
+            Err(format!(
+                "region {:#x}-{:#x} {} (image offset {:?}) is not whole pages in order",
+                self.start, self.end, self.name, self.image_offset
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(regions: Vec<Region>) -> NativeState {
+        NativeState {
+            context: Context::default(),
+            regions,
+            expected: Vec::new(),
+            vdso: None,
+            brk: 0,
+            tid_offset: 0,
+            signals: Vec::new(),
+            sigmask: 0,
+            altstack: (0, 0, 0),
+            files: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    fn region(start: u64, end: u64, image_offset: Option<u64>) -> Region {
+        Region {
+            start,
+            end,
+            prot: 3,
+            image_offset,
+            name: "[heap]".into(),
+        }
+    }
+
+    #[test]
+    fn regions_that_a_dump_cannot_write_are_refused() {
+        let good = state(vec![
+            region(0x1000, 0x3000, Some(0)),
+            region(0x3000, 0x4000, None),
+        ]);
+        let bytes = good.encode().unwrap();
+        assert_eq!(NativeState::decode(&bytes).unwrap(), good);
+        for bad in [
+            region(0x3000, 0x1000, Some(0)),
+            region(0x1000, 0x1000, None),
+            region(0x1001, 0x2000, None),
+            region(0x1000, 0x2000, Some(0x10)),
+            region(0x1000, 0x2000, Some(u64::MAX - 0xfff)),
+        ] {
+            let bytes = state(vec![bad.clone()]).encode().unwrap();
+            let err = NativeState::decode(&bytes).unwrap_err();
+            assert!(
+                err.contains("is not whole pages in order"),
+                "{bad:?}: {err}"
+            );
         }
     }
 }

@@ -72,8 +72,9 @@ pub(crate) fn read(path: &Path) -> Result<(Manifest, Vec<u8>), OpenError> {
     Ok((manifest, bytes))
 }
 
-/// Decodes a whole manifest file.
-pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest, OpenError> {
+/// Decodes a whole manifest file; `path` only names it in errors. Public,
+/// hidden, for the fuzz targets in `fuzz/`.
+pub fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest, OpenError> {
     let path = path.to_path_buf();
     let truncated = |expected: usize| OpenError::Truncated {
         path: path.clone(),

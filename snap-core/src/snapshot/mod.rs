@@ -22,6 +22,8 @@ mod signature;
 mod verified;
 mod writer;
 
+#[doc(hidden)]
+pub use codec::decode as decode_manifest;
 pub use codec::{FORMAT_VERSION, MAGIC, MAX_MANIFEST_BODY};
 pub use error::{CreateError, OpenError};
 pub use host::Host;
