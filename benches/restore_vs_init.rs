@@ -17,9 +17,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use snap::criu::CriuEngine;
-use snaprun::engines::{LazyPages, Restorer, SnapshotEngine, SnapshotPlan};
+use snaprun::engines::{LazyPages, MapPages, Restorer, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
 use snaprun::runtime::FunctionConfig;
+use snaprun::snapshot_lock::SnapshotLock;
 
 /// A demo: its name, bootstrap (relative to the checkout), whether it links
 /// the native engine, and its event.
@@ -63,9 +64,11 @@ fn plan(spec: &FunctionSpec, dir: &Path) -> SnapshotPlan {
     SnapshotPlan {
         spec: spec.clone(),
         dir: dir.to_owned(),
+        lock: Arc::new(SnapshotLock::acquire(dir).expect("lock the snapshot directory")),
         fresh: true,
         forwards: Vec::new(),
         lazy_pages: LazyPages::Auto,
+        map_pages: MapPages::Auto,
         restore_timeout: Duration::from_secs(10),
     }
 }

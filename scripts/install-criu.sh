@@ -6,6 +6,11 @@
 # (orig tarball only; the debian.tar.xz is not needed) and install the binary
 # to $SNAP_CRIU_PREFIX/sbin/criu (default /usr/local/sbin/criu).
 #
+# One patch is applied first, scripts/criu-map-pages.patch: restores with
+# CRIU_MAP_PAGES=1 map private memory from the page images instead of copying
+# it (see the patch's header). Without that variable CRIU behaves as built
+# from the unpatched source.
+#
 # Usage: install-criu.sh [--force]
 #   --force   rebuild and reinstall even if a suitable criu is already present.
 #
@@ -25,9 +30,12 @@ CRIU_BIN="${PREFIX}/sbin/criu"
 # CRIU caches its kernel-feature probe (~25 ms of every run) in RUNDIR, but
 # only when RUNDIR is a tmpfs; /run is not one on these machines, /dev/shm is.
 KDAT_RUNDIR="/dev/shm"
+MAP_PAGES_PATCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/criu-map-pages.patch"
+[[ -r "$MAP_PAGES_PATCH" ]] || { echo "install-criu: ERROR: $MAP_PAGES_PATCH is missing" >&2; exit 1; }
+MAP_PAGES_SHA256=$(sha256sum "$MAP_PAGES_PATCH" | cut -d' ' -f1)
 # Records how the installed binary was built, so a change here rebuilds it.
 BUILD_STAMP="${PREFIX}/share/snap/criu-build"
-BUILD_CONFIG="criu ${CRIU_VERSION} sha256 ${CRIU_SHA256} RUNDIR=${KDAT_RUNDIR}"
+BUILD_CONFIG="criu ${CRIU_VERSION} sha256 ${CRIU_SHA256} RUNDIR=${KDAT_RUNDIR} map-pages ${MAP_PAGES_SHA256}"
 CACHE_DIR="/var/cache/snap-criu"
 DEBIAN_SOURCES="/etc/apt/sources.list.d/debian.sources"
 SID_SRC_FILE="/etc/apt/sources.list.d/snap-criu-src.sources"
@@ -41,7 +49,7 @@ BUILD_DEPS=(
   libprotobuf-dev
   libnl-3-dev libnet1-dev libcap-dev libbsd-dev libnftables-dev
   libgnutls28-dev uuid-dev libaio-dev
-  xz-utils dpkg-dev
+  xz-utils dpkg-dev patch
 )
 
 log()  { echo "install-criu: $*" >&2; }
@@ -51,7 +59,7 @@ FORCE=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,16p' "$0" >&2; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" >&2; exit 0 ;;
     *) die "unknown argument: $arg (usage: $0 [--force])" ;;
   esac
 done
@@ -159,6 +167,10 @@ tar -xJf "$CRIU_TARBALL" -C "$BUILD_DIR"
 SRC_DIR=$(find "$BUILD_DIR" -mindepth 1 -maxdepth 1 -type d | head -n1)
 [[ -n "$SRC_DIR" && -f "$SRC_DIR/Makefile" ]] || die "unexpected tarball layout in $BUILD_DIR"
 
+log "applying $(basename "$MAP_PAGES_PATCH")"
+patch -d "$SRC_DIR" -p1 --forward --quiet <"$MAP_PAGES_PATCH" >&2 \
+  || die "$MAP_PAGES_PATCH does not apply to criu ${CRIU_VERSION}"
+
 log "building criu in $SRC_DIR (make -j$(nproc) criu)"
 make -C "$SRC_DIR" -j"$(nproc)" criu RUNDIR="$KDAT_RUNDIR" >"$CACHE_DIR/build.log" 2>&1 || {
   tail -n 40 "$CACHE_DIR/build.log" >&2
@@ -172,6 +184,7 @@ install -d "$(dirname "$BUILD_STAMP")"
 echo "$BUILD_CONFIG" >"$BUILD_STAMP"
 log "installed $CRIU_BIN"
 version_ok "$CRIU_BIN" || die "installed $CRIU_BIN does not report version >= ${MIN_MAJOR}.${MIN_MINOR}"
+"$CRIU_BIN" check --feature map_pages >&2 || die "installed $CRIU_BIN lacks the map_pages patch"
 
 # The build tree is only needed for this run; keep the verified tarball + log.
 rm -rf "$BUILD_DIR"

@@ -20,5 +20,6 @@ pub mod relay;
 pub mod report;
 pub mod runtime;
 pub mod snapshot_home;
+pub mod snapshot_lock;
 pub mod start_error;
 pub mod uniqueness;

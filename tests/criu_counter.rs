@@ -1,5 +1,7 @@
 //! A stateful process tree, checkpointed once and restored eight times at once:
-//! every copy continues from the checkpointed counter.
+//! every copy continues from the checkpointed counter, whether its memory was
+//! copied (CRIU's own way) or mapped from the page images (snap's patch), where
+//! the copies share the pages and each write stays in the copy that made it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -8,8 +10,9 @@ use std::io::pipe;
 use std::thread;
 use std::time::Duration;
 
-use common::{Cleanup, Lines, criu_engine};
+use common::{Cleanup, Lines, criu_engine, criu_mapping_pages, processes_mapping_images};
 use snap::Engine;
+use snap::criu::CriuEngine;
 use snap::criu::RestoreOptions;
 use snap::sandbox::SandboxCommand;
 
@@ -19,6 +22,18 @@ const WAIT: Duration = Duration::from_secs(20);
 #[test]
 fn eight_simultaneous_restores_continue_from_the_checkpointed_counter() {
     let Some(engine) = criu_engine() else { return };
+    eight_copies_continue(&engine, false);
+}
+
+#[test]
+fn eight_restores_mapped_from_the_images_each_count_on_their_own() {
+    let Some(engine) = criu_mapping_pages() else {
+        return;
+    };
+    eight_copies_continue(&engine, true);
+}
+
+fn eight_copies_continue(engine: &CriuEngine, map_pages: bool) {
     let mut cleanup = Cleanup::default();
     let dir = tempfile::tempdir().unwrap();
     let snapshot_dir = dir.path().join("counter");
@@ -50,11 +65,12 @@ fn eight_simultaneous_restores_continue_from_the_checkpointed_counter() {
     let copies: Vec<_> = thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
             .map(|_| {
-                let (engine, snapshot) = (&engine, &snapshot);
+                let (engine, snapshot) = (engine, &snapshot);
                 scope.spawn(move || {
                     let (reader, writer) = pipe().unwrap();
                     let mut options = RestoreOptions::default();
                     options.stdio[1] = Some(writer.into());
+                    options.map_pages = map_pages;
                     (engine.restore(snapshot, options), reader)
                 })
             })
@@ -82,6 +98,21 @@ fn eight_simultaneous_restores_continue_from_the_checkpointed_counter() {
             seen,
             vec![last + 1, last + 2, last + 3],
             "copy {k} must continue from the checkpointed counter {last}"
+        );
+    }
+
+    // Mapped copies show the page images among their mappings; copied ones
+    // do not.
+    let mapping = processes_mapping_images(&snapshot_dir);
+    if map_pages {
+        assert!(
+            mapping.len() >= 8,
+            "each of the 8 copies maps its memory from the images: {mapping:?}"
+        );
+    } else {
+        assert!(
+            mapping.is_empty(),
+            "copied restores map no image: {mapping:?}"
         );
     }
 

@@ -2,7 +2,7 @@
 //! starts alternate restore and cold, and once each has answered its first
 //! invocation snaprun serves from the faster way and says so. For
 //! rust-data-heavy (cheap init, large table) under CRIU restoring every page
-//! before the tree runs (`--lazy-pages=off`) that is cold; for
+//! before the tree runs (`--lazy-pages=off --map-pages=off`) that is cold; for
 //! rust-heavy-init (half a second of init) under the native engine it is
 //! restore. Each test then kills an instance and checks that its
 //! replacement starts the chosen way. The tests here run one at a time, so
@@ -121,11 +121,12 @@ fn auto_serves_the_data_heavy_demo_cold_under_criu() {
     // long as a cold start. A bigger table narrows that margin (computing
     // and copying both grow with it; the restore's fixed cost does not), so
     // this keeps the default. A lazy restore (the default for an image this
-    // size) beats the cold start here, so it is turned off: this test is
-    // about the choice when restoring loses.
+    // size) beats the cold start here, and so does one that maps memory
+    // from the images, so both are turned off: this test is about the
+    // choice when restoring loses.
     let run = start_auto(
         &tmp.path().join("snap"),
-        &["--lazy-pages=off"],
+        &["--lazy-pages=off", "--map-pages=off"],
         &rust_data_heavy(),
     );
     let (answers, line) = invoke_until_decided(&run, r#"{"index": 7}"#);

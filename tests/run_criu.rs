@@ -429,3 +429,49 @@ fn the_next_restore_waits_prepared_and_dies_with_snaprun() {
         "an idle CRIU worker outlived snaprun: {spare:?}"
     );
 }
+
+#[test]
+fn snaprun_killed_with_its_process_group_mid_restore_leaves_nothing_behind() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // The bootstrap and the snapshot at paths of this test's own, to find
+    // its processes by: restored ones run the bootstrap, and a restore
+    // under way holds the snapshot's images open.
+    let bootstrap = tmp.path().join("bootstrap");
+    std::fs::copy(rust_hello(), &bootstrap).unwrap();
+    let needle = tmp.path().to_str().unwrap();
+    let dir = tmp.path().join("snap");
+    // Memory mapped (the default here) and copied in turn. Lazy restores
+    // are not covered: their daemon dies with the group, and CRIU then
+    // waits for the tree forever (docs/engines.md, "Restore").
+    let modes: [&[&str]; 2] = [&[], &["--lazy-pages=off", "--map-pages=off"]];
+    for round in 0..12 {
+        let mut args = vec!["--concurrency", "2"];
+        args.extend(modes[round as usize % 2]);
+        let run = RunningFunction::with_snapshot("criu", &dir, &args, &bootstrap);
+        run.invoke_ok(b"{}");
+        // The crashed instance's replacement is restored at once; SIGKILL to
+        // snaprun's process group (what dropping `run` sends, and what a
+        // terminal's Ctrl-C resembles) lands at some stage of that restore.
+        let (status, failed, body) = run.invoke(br#"{"crash":true}"#);
+        assert_eq!((status, failed), (200, true), "{body}");
+        std::thread::sleep(Duration::from_millis(round % 4 * 6));
+        drop(run);
+    }
+    // A CRIU worker killed halfway would leave its tasks waiting for it
+    // forever; a finished restore of a dead snaprun must exit by itself.
+    let mut left = Vec::new();
+    let gone = common::eventually(Duration::from_secs(20), || {
+        left = common::processes_mentioning(needle);
+        left.is_empty()
+    });
+    for (pid, _) in &left {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(gone, "left behind by a killed snaprun: {left:#?}");
+}

@@ -245,7 +245,7 @@ fn bench_refuses_a_chart_it_cannot_draw_and_run_refuses_a_list_of_engines() {
     assert!(!ok);
     assert!(
         stderr.contains(
-            "--forward and --lazy-pages are for the CRIU engine, which is not among these"
+            "--forward, --lazy-pages and --map-pages are for the CRIU engine, which is not among these"
         ),
         "{stderr}"
     );
@@ -291,16 +291,30 @@ fn hook_failures_reach_snaprun_with_their_runtime_error_types() {
 }
 
 #[test]
-fn a_snapshot_that_cannot_be_written_fails_init_with_its_cause() {
+fn a_snapshot_directory_that_cannot_be_made_is_refused_at_start_with_its_cause() {
     let tmp = tempfile::tempdir().unwrap();
     // The snapshot directory's parent is a regular file.
     let file = tmp.path().join("file");
     std::fs::write(&file, b"").unwrap();
-    let run = RunningFunction::with_snapshot("native", &file.join("snap"), &[], &rust_heavy_init());
-    let message = run.invoke_failing(b"{\"nth\":1}", "Runtime.InitError");
-    assert!(
-        message.contains("cannot make the native snapshot") && message.contains("Not a directory"),
-        "the cause leads, not a guess: {message}"
+    let dir = file.join("snap");
+    let bootstrap = rust_heavy_init();
+    let (ok, _, stderr) = run_snaprun(&[
+        "run",
+        "--engine",
+        "native",
+        "--snapshot-dir",
+        dir.to_str().unwrap(),
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "snaprun: error: cannot lock {}: Not a directory (os error 20)",
+            file.join("snap.lock").display()
+        ),
+        "one line with the cause, before anything starts"
     );
 }
 
@@ -429,10 +443,18 @@ fn the_default_snapshot_home_is_private_to_the_user() {
     let home = tmp.path().join(".cache/snaprun");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&home), 0o700);
-    let snapshots: Vec<_> = std::fs::read_dir(&home).unwrap().flatten().collect();
+    let snapshots: Vec<_> = std::fs::read_dir(&home)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
     assert_eq!(snapshots.len(), 1, "{snapshots:?}");
     let snapshot = snapshots[0].path();
     assert_eq!(mode(&snapshot), 0o700);
+    // Its lock beside it (one snaprun at a time) is the user's alone too.
+    let mut lock = snapshot.clone().into_os_string();
+    lock.push(".lock");
+    assert_eq!(mode(std::path::Path::new(&lock)), 0o600);
     assert_eq!(mode(&snapshot.join("payload/memory.img")), 0o600);
 
     // A home that another user made first is refused, not used.
@@ -498,4 +520,45 @@ fn a_signing_key_signs_native_snapshots_and_restores_check_it() {
     ]);
     assert!(!ok);
     assert!(stderr.contains("the signature does not match"), "{stderr}");
+}
+
+#[test]
+fn a_second_snaprun_on_the_same_snapshot_directory_is_refused_until_the_first_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let bootstrap = rust_heavy_init();
+    let mut first = RunningFunction::with_snapshot("native", &dir, &[], &bootstrap);
+    first.invoke_ok(b"{}");
+    let args = [
+        "run",
+        "--engine",
+        "native",
+        "--snapshot-dir",
+        dir.to_str().unwrap(),
+        "--",
+        bootstrap.to_str().unwrap(),
+    ];
+    let (ok, _, stderr) = run_snaprun(&args);
+    assert!(!ok, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "snaprun: error: {} is in use by another snaprun (pid {}): one at a time per snapshot directory; stop that one, or give this one another --snapshot-dir",
+            dir.display(),
+            first.pid()
+        ),
+        "one line naming the directory and the holder"
+    );
+    // Killed outright, the first lets go; the next one reuses its snapshot.
+    first.kill_snaprun();
+    let second = RunningFunction::with_snapshot("native", &dir, &[], &bootstrap);
+    second.invoke_ok(b"{}");
+    assert!(
+        second
+            .logs()
+            .iter()
+            .any(|l| l.contains("snaprun: restoring from the snapshot in")),
+        "{:#?}",
+        second.logs()
+    );
 }

@@ -2,13 +2,15 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use snaprun::engines::{LazyPages, SnapshotEngine, SnapshotPlan};
+use snaprun::engines::{LazyPages, MapPages, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
 use snaprun::runtime::FunctionConfig;
+use snaprun::snapshot_lock::SnapshotLock;
 
 /// The demo's bootstrap, relative to the checkout: its `.cargo/config.toml`
 /// names the build target, so cargo puts it under the target's triple.
@@ -65,10 +67,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .join("demo-rust-heavy-init");
     let engine = SnapshotEngine::Native(SnapshotPlan {
         spec: spec.clone(),
+        lock: Arc::new(SnapshotLock::acquire(&dir)?),
         dir,
         fresh: true,
         forwards: Vec::new(),
         lazy_pages: LazyPages::Off,
+        map_pages: MapPages::Off,
         restore_timeout: Duration::from_secs(10),
     });
     eprintln!(

@@ -2,13 +2,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use snap::criu::CriuEngine;
-use snaprun::engines::{LazyPages, SnapshotEngine, SnapshotPlan};
+use snaprun::engines::{LazyPages, MapPages, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
 use snaprun::runtime::FunctionConfig;
+use snaprun::snapshot_lock::SnapshotLock;
 
 /// Which engine starts instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,8 +62,8 @@ pub(crate) struct FunctionArgs {
     /// before its memory is copied and gets every page at first touch from a
     /// `criu lazy-pages` daemon of its own, which copies the rest in the
     /// background. `auto` does so for snapshots with 32 MiB of memory pages or
-    /// more, where it pays off, when userfaultfd is available. Needs
-    /// userfaultfd (root).
+    /// more, where it pays off, when userfaultfd is available and memory is
+    /// not mapped (--map-pages). Needs userfaultfd (root).
     #[arg(
         long,
         value_enum,
@@ -72,6 +74,22 @@ pub(crate) struct FunctionArgs {
         default_missing_value = "on"
     )]
     lazy_pages: LazyPages,
+    /// Map memory from the snapshot's page images into restored instances
+    /// (CRIU engine) instead of copying it: an instance starts without its
+    /// memory copied, instances share the pages they only read, and a page
+    /// is copied when written. Needs the CRIU patch scripts/install-criu.sh
+    /// applies. `auto` maps whenever the installed CRIU can and restores are
+    /// not lazy.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = MapPages::Auto,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "on"
+    )]
+    map_pages: MapPages,
     /// Per-invocation limit, in seconds.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     timeout: f64,
@@ -175,8 +193,10 @@ impl FunctionArgs {
         let several = picked.len() > 1;
         if several && !picked.iter().any(|p| matches!(p, Picked::Criu(_))) {
             anyhow::ensure!(
-                checked.forward.is_empty() && checked.lazy_pages != LazyPages::On,
-                "--forward and --lazy-pages are for the CRIU engine, which is not among these"
+                checked.forward.is_empty()
+                    && checked.lazy_pages != LazyPages::On
+                    && checked.map_pages != MapPages::On,
+                "--forward, --lazy-pages and --map-pages are for the CRIU engine, which is not among these"
             );
         }
         picked
@@ -233,6 +253,7 @@ impl FunctionArgs {
             fresh: self.fresh,
             forward: self.forward.clone(),
             lazy_pages: self.lazy_pages,
+            map_pages: self.map_pages,
         })
     }
 }
@@ -247,6 +268,7 @@ struct Checked {
     fresh: bool,
     forward: Vec<SocketAddr>,
     lazy_pages: LazyPages,
+    map_pages: MapPages,
 }
 
 impl Checked {
@@ -267,6 +289,23 @@ impl Checked {
         };
         let mut spec = self.spec.clone();
         spec.init_timeout = seconds("init-timeout", self.init_timeout.unwrap_or(default_init))?;
+        if self.map_pages == MapPages::On {
+            anyhow::ensure!(
+                self.lazy_pages != LazyPages::On,
+                "--lazy-pages and --map-pages=on exclude each other: a restore either maps its memory or loads it lazily"
+            );
+            anyhow::ensure!(
+                several || !matches!(engine, Picked::None),
+                "--map-pages restores from a snapshot; --engine none starts every instance cold"
+            );
+            if let Picked::Criu(criu) = &engine {
+                anyhow::ensure!(
+                    criu.maps_pages(),
+                    "--map-pages: {} cannot map restored memory: it was built without snap's map_pages patch (scripts/install-criu.sh applies it)",
+                    criu.binary().display()
+                );
+            }
+        }
         if self.lazy_pages == LazyPages::On {
             anyhow::ensure!(
                 several || !matches!(engine, Picked::None),
@@ -278,26 +317,33 @@ impl Checked {
         }
         // Only a snapshot engine needs the directory, and only now that the
         // flags have passed: the default one is created on first use.
-        let dir = || -> anyhow::Result<PathBuf> {
+        let dir = || -> anyhow::Result<(PathBuf, Arc<SnapshotLock>)> {
             let base = match &self.dir {
                 Some(dir) => dir.clone(),
                 None => default_snapshot_dir(&self.spec)?,
             };
-            Ok(subdir.map_or_else(|| base.clone(), |sub| base.join(sub)))
+            let dir = subdir.map_or_else(|| base.clone(), |sub| base.join(sub));
+            let lock = SnapshotLock::acquire(&dir)?;
+            Ok((dir, Arc::new(lock)))
         };
         let snapshot = match engine {
             Picked::None => None,
-            Picked::Criu(engine) => Some(SnapshotEngine::Criu(
-                engine,
-                SnapshotPlan {
-                    spec: spec.clone(),
-                    dir: dir()?,
-                    fresh: self.fresh,
-                    forwards: self.forward.clone(),
-                    lazy_pages: self.lazy_pages,
-                    restore_timeout: self.restore_timeout,
-                },
-            )),
+            Picked::Criu(engine) => {
+                let (dir, lock) = dir()?;
+                Some(SnapshotEngine::Criu(
+                    engine,
+                    SnapshotPlan {
+                        spec: spec.clone(),
+                        dir,
+                        lock,
+                        fresh: self.fresh,
+                        forwards: self.forward.clone(),
+                        lazy_pages: self.lazy_pages,
+                        map_pages: self.map_pages,
+                        restore_timeout: self.restore_timeout,
+                    },
+                ))
+            }
             Picked::Native => {
                 anyhow::ensure!(
                     several || self.forward.is_empty(),
@@ -307,12 +353,19 @@ impl Checked {
                     several || self.lazy_pages != LazyPages::On,
                     "--lazy-pages is for the CRIU engine; native restores always map memory lazily"
                 );
+                anyhow::ensure!(
+                    several || self.map_pages != MapPages::On,
+                    "--map-pages is for the CRIU engine; native restores always map memory"
+                );
+                let (dir, lock) = dir()?;
                 Some(SnapshotEngine::Native(SnapshotPlan {
                     spec: spec.clone(),
-                    dir: dir()?,
+                    dir,
+                    lock,
                     fresh: self.fresh,
                     forwards: Vec::new(),
                     lazy_pages: LazyPages::Off,
+                    map_pages: MapPages::Off,
                     restore_timeout: self.restore_timeout,
                 }))
             }

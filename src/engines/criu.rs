@@ -43,46 +43,76 @@ pub const LAZY_PAYS_OFF: u64 = 32 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LazyPages {
     /// For snapshots with 32 MiB of memory pages or more, where userfaultfd
-    /// is available.
+    /// is available and memory is not mapped ([`MapPages`]).
     Auto,
     /// Always.
     On,
-    /// Never: every page is copied before the tree runs.
+    /// Never.
     Off,
 }
 
-impl LazyPages {
-    /// Whether restores of `snapshot` load lazily; says which on stderr
+/// When a CRIU restore maps the tree's memory from the snapshot's page
+/// images instead of copying it ([`snap::criu::RestoreOptions::map_pages`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MapPages {
+    /// Whenever the installed CRIU can and the restore is not lazy.
+    Auto,
+    /// Always: refused at start by a CRIU without the patch.
+    On,
+    /// Never.
+    Off,
+}
+
+/// How the restores of one snapshot load its memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pages {
+    /// Copied before the tree runs: CRIU's own way.
+    Copied,
+    /// Mapped from the page images, copied only where written.
+    Mapped,
+    /// Copied at first touch by a lazy-pages daemon.
+    Lazy,
+}
+
+impl Pages {
+    /// Decides for `snapshot` from the plan's flags; says which on stderr
     /// unless it was asked for outright.
-    fn decide(self, snapshot: &Snapshot) -> bool {
-        match self {
-            Self::On => true,
-            Self::Off => false,
-            Self::Auto => {
-                let bytes = CriuEngine::page_bytes(snapshot);
-                let mib = bytes as f64 / f64::from(1 << 20);
-                let threshold = LAZY_PAYS_OFF >> 20;
-                if bytes < LAZY_PAYS_OFF {
-                    eprintln!(
-                        "snaprun: restoring memory eagerly ({mib:.1} MiB of pages, under {threshold} MiB)"
-                    );
-                    return false;
-                }
-                match snap::criu::check_lazy_pages() {
-                    Ok(()) => {
-                        eprintln!(
-                            "snaprun: restoring memory lazily ({mib:.1} MiB of pages, {threshold} MiB or more)"
-                        );
-                        true
-                    }
-                    Err(err) => {
-                        eprintln!(
-                            "snaprun: restoring memory eagerly ({mib:.1} MiB of pages, but {})",
-                            snap::chain(&err)
-                        );
-                        false
-                    }
-                }
+    fn decide(plan: &SnapshotPlan, engine: &CriuEngine, snapshot: &Snapshot) -> Self {
+        let bytes = CriuEngine::page_bytes(snapshot);
+        let mib = bytes as f64 / f64::from(1 << 20);
+        match (plan.lazy_pages, plan.map_pages) {
+            (LazyPages::On, _) => return Self::Lazy,
+            (_, MapPages::On) => return Self::Mapped,
+            (LazyPages::Off, MapPages::Off) => return Self::Copied,
+            (_, MapPages::Auto) if engine.maps_pages() => {
+                eprintln!(
+                    "snaprun: mapping memory from the snapshot's images ({mib:.1} MiB of pages)"
+                );
+                return Self::Mapped;
+            }
+            (LazyPages::Off, MapPages::Auto) => return Self::Copied,
+            (LazyPages::Auto, _) => {}
+        }
+        let threshold = LAZY_PAYS_OFF >> 20;
+        if bytes < LAZY_PAYS_OFF {
+            eprintln!(
+                "snaprun: restoring memory eagerly ({mib:.1} MiB of pages, under {threshold} MiB)"
+            );
+            return Self::Copied;
+        }
+        match snap::criu::check_lazy_pages() {
+            Ok(()) => {
+                eprintln!(
+                    "snaprun: restoring memory lazily ({mib:.1} MiB of pages, {threshold} MiB or more)"
+                );
+                Self::Lazy
+            }
+            Err(err) => {
+                eprintln!(
+                    "snaprun: restoring memory eagerly ({mib:.1} MiB of pages, but {})",
+                    snap::chain(&err)
+                );
+                Self::Copied
             }
         }
     }
@@ -154,8 +184,8 @@ fn relay_stamp() -> String {
 pub struct CriuSnapshot {
     engine: CriuEngine,
     snapshot: Snapshot,
-    /// Whether restores load memory lazily.
-    lazy: bool,
+    /// How restores load memory.
+    pages: Pages,
     /// The next restore, prepared ahead.
     spare: Arc<Mutex<Option<Spare>>>,
     pending: (u32, Vec<u8>),
@@ -175,9 +205,9 @@ impl CriuSnapshot {
                 Some(pending) => {
                     plan.say_reused();
                     return Ok(Self {
-                        engine,
                         spare: Arc::default(),
-                        lazy: plan.lazy_pages.decide(&snapshot),
+                        pages: Pages::decide(&plan, &engine, &snapshot),
+                        engine,
                         snapshot,
                         pending,
                         plan,
@@ -191,9 +221,9 @@ impl CriuSnapshot {
         }
         let (snapshot, pending) = make(&engine, &plan, identity).await?;
         Ok(Self {
-            engine,
             spare: Arc::default(),
-            lazy: plan.lazy_pages.decide(&snapshot),
+            pages: Pages::decide(&plan, &engine, &snapshot),
+            engine,
             snapshot,
             pending,
             plan,
@@ -204,16 +234,16 @@ impl CriuSnapshot {
     /// (whose start costs several milliseconds) is waiting when asked. Every
     /// eager restore does this itself as it starts.
     pub fn prepare_next(&self) {
-        if self.lazy {
+        if self.pages == Pages::Lazy {
             return;
         }
-        let (engine, snapshot, lazy) = (self.engine.clone(), self.snapshot.clone(), self.lazy);
+        let (engine, snapshot, pages) = (self.engine.clone(), self.snapshot.clone(), self.pages);
         let slot = Arc::clone(&self.spare);
         tokio::task::spawn_blocking(move || {
             if lock(&slot).is_some() {
                 return;
             }
-            match Spare::prepare(&engine, &snapshot, lazy) {
+            match Spare::prepare(&engine, &snapshot, pages) {
                 // A concurrent restore may have filled the slot meanwhile;
                 // the extra spare is dropped (its worker killed).
                 Ok(spare) => {
@@ -230,11 +260,11 @@ impl CriuSnapshot {
     pub async fn restore(&self) -> Result<Instance, StartError> {
         let started = Instant::now();
         let taken = lock(&self.spare).take();
-        let (engine, snapshot, lazy) = (self.engine.clone(), self.snapshot.clone(), self.lazy);
+        let (engine, snapshot, pages) = (self.engine.clone(), self.snapshot.clone(), self.pages);
         let spare = match taken {
             Some(spare) => spare,
             None => {
-                tokio::task::spawn_blocking(move || Spare::prepare(&engine, &snapshot, lazy))
+                tokio::task::spawn_blocking(move || Spare::prepare(&engine, &snapshot, pages))
                     .await??
             }
         };
@@ -386,11 +416,12 @@ struct Spare {
 }
 
 impl Spare {
-    fn prepare(engine: &CriuEngine, snapshot: &Snapshot, lazy: bool) -> Result<Self, StartError> {
+    fn prepare(engine: &CriuEngine, snapshot: &Snapshot, pages: Pages) -> Result<Self, StartError> {
         let pipes = ControlPipes::new()?;
         let options = RestoreOptions {
             stdio: pipes.theirs.map(Some),
-            lazy_pages: lazy,
+            lazy_pages: pages == Pages::Lazy,
+            map_pages: pages == Pages::Mapped,
             ..RestoreOptions::default()
         };
         Ok(Self {

@@ -18,9 +18,10 @@ use snap::snapshot::{Expect, OpenError};
 
 use crate::function::FunctionSpec;
 use crate::instance::Instance;
+use crate::snapshot_lock::SnapshotLock;
 use crate::start_error::StartError;
 
-pub use criu::{CriuSnapshot, LAZY_PAYS_OFF, LazyPages};
+pub use criu::{CriuSnapshot, LAZY_PAYS_OFF, LazyPages, MapPages};
 pub use native::NativeSnapshot;
 
 /// What to snapshot and where, for either engine.
@@ -30,6 +31,8 @@ pub struct SnapshotPlan {
     pub spec: FunctionSpec,
     /// The snapshot directory.
     pub dir: PathBuf,
+    /// The directory's lock, held as long as the plan is in use.
+    pub lock: Arc<SnapshotLock>,
     /// Make a new snapshot even if a valid one exists.
     pub fresh: bool,
     /// Host services reachable inside instances at the same address (CRIU
@@ -38,6 +41,8 @@ pub struct SnapshotPlan {
     /// When restores load memory lazily, on first touch (CRIU only: native
     /// restores always map memory lazily).
     pub lazy_pages: LazyPages,
+    /// When restores map memory from the page images (CRIU only).
+    pub map_pages: MapPages,
     /// Limit on a restore plus after-restore hooks.
     pub restore_timeout: Duration,
 }

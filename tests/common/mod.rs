@@ -36,6 +36,72 @@ pub fn criu_engine() -> Option<CriuEngine> {
     None
 }
 
+/// The CRIU engine, when it maps restored memory from the page images (the
+/// patch scripts/install-criu.sh applies); `None` when that may be skipped,
+/// as for [`criu_engine`].
+pub fn criu_mapping_pages() -> Option<CriuEngine> {
+    let engine = criu_engine()?;
+    if engine.maps_pages() {
+        return Some(engine);
+    }
+    missing(format!(
+        "CRIU at {} lacks the map_pages patch: run scripts/install-criu.sh",
+        engine.binary().display()
+    ))
+}
+
+/// Every pid in /proc now.
+pub fn pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// The processes whose command line or open files mention `needle`, with
+/// their command line.
+pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for pid in pids() {
+        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        let holds_file = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|target| target.to_string_lossy().contains(needle))
+            });
+        if line.contains(needle) || holds_file {
+            found.push((pid, line));
+        }
+    }
+    found
+}
+
+/// The pids of processes that map a page image (`pages-N.img`) from under
+/// `dir`: restored copies whose memory was mapped, not copied.
+pub fn processes_mapping_images(dir: &Path) -> Vec<u32> {
+    let dir = dir.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    for pid in pids() {
+        let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+            continue;
+        };
+        if maps
+            .lines()
+            .any(|l| l.contains(dir.as_str()) && l.contains("/pages-") && l.ends_with(".img"))
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
 /// The Node fixture directory, or `None` when it may be skipped (as for CRIU).
 pub fn node_fixture() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node-sdk");
@@ -592,14 +658,7 @@ pub fn criu_children(parent: u32, mode: &str) -> Vec<u32> {
 /// The pids of `parent`'s children for which `keep` holds.
 pub fn children_where(parent: u32, keep: impl Fn(u32) -> bool) -> Vec<u32> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in pids() {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };

@@ -122,8 +122,7 @@ fn tail(log: &Path) -> Vec<String> {
     let errors: Vec<&str> = lines
         .iter()
         .copied()
-        // CRIU logs this on every run here; it is harmless (no CAP_SYS_RESOURCE).
-        .filter(|l| l.contains("Error") && !l.contains("RLIMIT_NOFILE"))
+        .filter(|l| l.contains("Error") && !harmless(l))
         .collect();
     let chosen = if errors.is_empty() { &lines } else { &errors };
     chosen[chosen.len().saturating_sub(TAIL_LINES)..]
@@ -132,7 +131,48 @@ fn tail(log: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Whether a CRIU error line says nothing about why an operation failed:
+/// CRIU cannot raise its own RLIMIT_NOFILE without CAP_SYS_RESOURCE, logs
+/// it as an error on every run, and goes on. Being CRIU's first error, it
+/// is also what CRIU's answer names as the failure, whatever failed.
+pub(super) fn harmless(line: &str) -> bool {
+    line.contains("rlimit: Can't setup RLIMIT_NOFILE for self")
+}
+
 /// Formats a log tail for a one-line error message.
 pub(super) fn one_line(tail: &[String]) -> String {
     tail.join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_tail_leads_with_the_errors_that_explain_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("criu.log");
+        fs::write(
+            &log,
+            "Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted\n\
+             (00.001) restoring\n\
+             Error (criu/cr-restore.c:1401): Can't fork for 5187: File exists\n\
+             Error (criu/cr-restore.c:2331): Restoring FAILED.\n",
+        )
+        .unwrap();
+        assert_eq!(
+            tail(&log),
+            [
+                "Error (criu/cr-restore.c:1401): Can't fork for 5187: File exists",
+                "Error (criu/cr-restore.c:2331): Restoring FAILED."
+            ]
+        );
+        assert!(harmless(
+            "Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted"
+        ));
+        assert!(!harmless(
+            "Error (criu/cr-restore.c:1401): Can't fork for 5187: File exists"
+        ));
+    }
 }

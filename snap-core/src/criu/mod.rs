@@ -11,6 +11,7 @@ mod checkpoint;
 mod lazy_pages;
 mod locate;
 mod log;
+mod map_pages;
 mod restore;
 mod rpc;
 mod self_dump;
@@ -18,6 +19,7 @@ mod sys;
 mod tree;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 pub use checkpoint::{CheckpointError, CheckpointOptions};
 pub use lazy_pages::{LazyPagesError, check_lazy_pages};
@@ -35,6 +37,8 @@ use crate::snapshot::HostRule;
 pub struct CriuEngine {
     binary: PathBuf,
     version: Version,
+    /// Whether the binary maps pages, probed at first need.
+    maps_pages: Arc<OnceLock<bool>>,
 }
 
 impl CriuEngine {
@@ -44,7 +48,11 @@ impl CriuEngine {
     /// Binds to the CRIU that [`locate`] finds.
     pub fn locate() -> Result<Self, LocateError> {
         let (binary, version) = locate()?;
-        Ok(Self { binary, version })
+        Ok(Self {
+            binary,
+            version,
+            maps_pages: Arc::default(),
+        })
     }
 
     /// The CRIU binary in use.
@@ -55,6 +63,15 @@ impl CriuEngine {
     /// Its version.
     pub fn version(&self) -> Version {
         self.version
+    }
+
+    /// Whether this CRIU can map restored memory from the page images
+    /// ([`RestoreOptions::map_pages`]): it was built with the patch
+    /// `scripts/install-criu.sh` applies. Asked once, at first need.
+    pub fn maps_pages(&self) -> bool {
+        *self
+            .maps_pages
+            .get_or_init(|| map_pages::supported(&self.binary))
     }
 
     fn rpc_version(&self) -> u32 {

@@ -32,6 +32,14 @@ pub struct RestoreOptions {
     /// hands it each page at first touch and copies the rest in the
     /// background. Needs userfaultfd ([`super::check_lazy_pages`]).
     pub lazy_pages: bool,
+    /// Map private anonymous memory from the page images (`MAP_PRIVATE`)
+    /// instead of copying it: the tree starts without its memory copied,
+    /// copies restored from one snapshot share the pages they only read,
+    /// and a page is copied when written. Needs a CRIU built with snap's
+    /// patch ([`CriuEngine::maps_pages`]); excludes `lazy_pages`. Mapped
+    /// memory reads back the snapshot's bytes, not zeros, after
+    /// `MADV_DONTNEED`.
+    pub map_pages: bool,
 }
 
 /// Why a restore failed. The snapshot is untouched.
@@ -52,6 +60,18 @@ pub enum RestoreError {
     /// A stdio replacement could not be prepared.
     #[error("cannot prepare stdio for the restored tree")]
     Stdio(#[source] io::Error),
+    /// `map_pages` was asked of a CRIU without the patch.
+    #[error(
+        "{} cannot map restored memory from the page images: it was built without snap's map_pages patch (scripts/install-criu.sh applies it)",
+        binary.display()
+    )]
+    MapPagesUnsupported {
+        /// The CRIU binary.
+        binary: PathBuf,
+    },
+    /// Both `map_pages` and `lazy_pages` were asked.
+    #[error("a restore either maps its memory or loads it lazily, not both")]
+    MappedAndLazy,
     /// CRIU's work directory could not be prepared.
     #[error("cannot prepare a work directory for CRIU")]
     WorkDir(#[source] io::Error),
@@ -175,6 +195,14 @@ impl CriuEngine {
         snapshot: &Snapshot,
         options: RestoreOptions,
     ) -> Result<PreparedRestore, RestoreError> {
+        if options.map_pages && options.lazy_pages {
+            return Err(RestoreError::MappedAndLazy);
+        }
+        if options.map_pages && !self.maps_pages() {
+            return Err(RestoreError::MapPagesUnsupported {
+                binary: self.binary.clone(),
+            });
+        }
         let state = Self::state(snapshot)?;
         let mut stdio = replacements(&state, options.stdio)?;
         stdio.extend(options.inherit);
@@ -200,8 +228,16 @@ impl CriuEngine {
             },
         };
         let fds: Vec<BorrowedFd<'_>> = stdio.iter().map(|(fd, _)| fd.as_fd()).collect();
-        let worker = rpc::Worker::spawn(&self.binary, Criu_req_type::RESTORE, &fds)
-            .map_err(RestoreError::Worker)?;
+        let worker = rpc::Worker::spawn(
+            &self.binary,
+            Criu_req_type::RESTORE,
+            &fds,
+            rpc::Restoring {
+                map_pages: options.map_pages,
+                own_group: state.session_leader,
+            },
+        )
+        .map_err(RestoreError::Worker)?;
         if let Some(pager) = &pager {
             pager.restoring_with(worker.pid());
         }

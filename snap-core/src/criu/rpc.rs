@@ -19,7 +19,7 @@ use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, socket
 use protobuf::{Message, MessageField};
 use rust_criu::rust_criu_protobuf::rpc::{Criu_opts, Criu_req, Criu_req_type, Criu_resp};
 
-use super::sys;
+use super::{log, sys};
 
 /// The largest RPC message accepted from CRIU.
 const MAX_MESSAGE: usize = 1 << 20;
@@ -90,7 +90,22 @@ pub(super) fn call(
 ) -> Result<Reply, RpcError> {
     let fds: Vec<BorrowedFd<'_>> = inherit.iter().map(|(fd, _)| *fd).collect();
     let keys: Vec<String> = inherit.iter().map(|(_, key)| key.clone()).collect();
-    Worker::spawn(binary, kind, &fds)?.call(opts, &keys, on_notify)
+    Worker::spawn(binary, kind, &fds, Restoring::default())?.call(opts, &keys, on_notify)
+}
+
+/// How a restore's worker runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Restoring {
+    /// Map memory from the page images ([`super::RestoreOptions::map_pages`]).
+    pub(super) map_pages: bool,
+    /// Leave the caller's process group. For a tree restored into a session
+    /// of its own: killed halfway, a worker leaves the tasks it made waiting
+    /// for it forever, so a signal to the caller's group (a terminal's
+    /// Ctrl-C, a supervisor's kill) must not reach it; it finishes, or fails
+    /// on finding its caller gone and kills what it made. A tree restored
+    /// into the caller's session as a shell job joins the worker's group, so
+    /// that worker stays in the caller's.
+    pub(super) own_group: bool,
 }
 
 /// A `criu swrk` waiting for its one request. Starting one costs several
@@ -106,11 +121,13 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    /// Starts a worker for a request of `kind` with `inherit` available to it.
+    /// Starts a worker for a request of `kind` with `inherit` available to
+    /// it; a restore's worker runs as `restoring` says.
     pub(super) fn spawn(
         binary: &Path,
         kind: Criu_req_type,
         inherit: &[BorrowedFd<'_>],
+        restoring: Restoring,
     ) -> Result<Self, RpcError> {
         let (ours, theirs): (OwnedFd, OwnedFd) = socketpair(
             AddressFamily::Unix,
@@ -126,7 +143,15 @@ impl Worker {
             // A dump or a version request is asked and answered on the
             // calling thread; a restore may be prepared on one thread and
             // asked on another, so it must not die with the first.
-            sys::spawn_swrk(binary, theirs.as_fd(), inherit, kind != Criu_req_type::RESTORE).map_err(
+            sys::spawn_swrk(
+                binary,
+                theirs.as_fd(),
+                inherit,
+                kind != Criu_req_type::RESTORE,
+                restoring.own_group,
+                restoring.map_pages,
+            )
+            .map_err(
                 |cause| RpcError::Spawn {
                     binary: binary.display().to_string(),
                     cause,
@@ -234,7 +259,8 @@ fn exchange(
                 message: response
                     .has_cr_errmsg()
                     .then(|| response.cr_errmsg().trim().to_owned())
-                    .filter(|m| !m.is_empty()),
+                    // The log's tail, kept with the error, names the cause.
+                    .filter(|m| !m.is_empty() && !log::harmless(m)),
             });
         }
         if response.type_() != kind {
@@ -303,7 +329,8 @@ mod tests {
                 return;
             }
         };
-        let worker = Worker::spawn(&binary, Criu_req_type::VERSION, &[]).expect("spawn criu swrk");
+        let worker = Worker::spawn(&binary, Criu_req_type::VERSION, &[], Restoring::default())
+            .expect("spawn criu swrk");
         let sockets: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", worker.pid()))
             .expect("read the worker's descriptors")
             .flatten()

@@ -234,9 +234,16 @@ pub fn restore_self(
     };
     let mut message = vec![RESTORED];
     message.extend(request.encode()?);
-    feed.write_all(&message)
-        .map_err(OsError::during("write the restore request"))?;
-    drop(feed);
     options.inherit.push((resume.into(), key));
-    Ok(engine.restore(&snapshot, options)?)
+    let mut tree = engine.restore(&snapshot, options)?;
+    // Only now that CRIU is done does the process learn it is restored and
+    // run on. CRIU resumes the threads, then detaches them one by one: a
+    // process quick to exit could otherwise take a thread with it before
+    // CRIU let go of it, and CRIU would call the restore failed.
+    if let Err(cause) = feed.write_all(&message) {
+        let _ = tree.kill();
+        return Err(OsError::during("write the restore request")(cause).into());
+    }
+    drop(feed);
+    Ok(tree)
 }

@@ -15,6 +15,8 @@ pub(super) fn spawn_swrk(
     sock: BorrowedFd<'_>,
     inherit: &[BorrowedFd<'_>],
     die_with_caller: bool,
+    own_group: bool,
+    map_pages: bool,
 ) -> io::Result<(Child, Vec<RawFd>)> {
     let sources: Vec<RawFd> = std::iter::once(sock.as_raw_fd())
         .chain(inherit.iter().map(AsRawFd::as_raw_fd))
@@ -29,6 +31,14 @@ pub(super) fn spawn_swrk(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+    if own_group {
+        cmd.process_group(0);
+    }
+    // Set or cleared, never inherited: the caller decides.
+    match map_pages {
+        true => cmd.env(super::map_pages::ENV, "1"),
+        false => cmd.env_remove(super::map_pages::ENV),
+    };
     let (src, dst) = (sources.clone(), targets.clone());
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe system calls (dup2, prctl) on values captured by
