@@ -13,6 +13,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -88,6 +89,19 @@ async fn invoke(queue: Queue, req: Request<Incoming>) -> Reply {
             );
         }
     };
+    let payload = match event(payload) {
+        Ok(payload) => payload,
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                &format!(
+                    "Could not parse request body into json: {err}; the event must be JSON, \
+                     e.g. -d '{{\"key\":\"value\"}}'"
+                ),
+            );
+        }
+    };
     let (reply, outcome) = oneshot::channel();
     if queue.send(Invocation { payload, reply }).await.is_err() {
         return error(
@@ -107,6 +121,21 @@ async fn invoke(queue: Queue, req: Request<Incoming>) -> Reply {
             "the function is shutting down",
         ),
     }
+}
+
+/// The event a request body stands for, as Lambda's Invoke takes it: JSON
+/// whatever the `Content-Type` (curl's `-d` says form-urlencoded), and `{}`
+/// for an empty body (an invoke without a payload). Anything else is refused
+/// before it reaches an instance, where a runtime client would fail to
+/// parse it.
+fn event(body: Bytes) -> Result<Bytes, serde_json::Error> {
+    if body.is_empty() {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    let mut json = serde_json::Deserializer::from_slice(&body);
+    serde::de::IgnoredAny::deserialize(&mut json)?;
+    json.end()?;
+    Ok(body)
 }
 
 fn error(status: StatusCode, error_type: &str, message: &str) -> Reply {

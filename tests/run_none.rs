@@ -208,6 +208,123 @@ fn the_front_door_refuses_oversized_events_and_unknown_paths() {
 }
 
 #[test]
+fn the_front_door_takes_json_whatever_its_content_type_and_refuses_the_rest() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&["--engine", "none", "--", bootstrap.to_str().unwrap()]);
+    let invoke_as = |content_type: &str, payload: &[u8]| {
+        common::http_post_with(
+            &run.addr,
+            "/2015-03-31/functions/function/invocations",
+            &format!("Content-Type: {content_type}\r\n"),
+            payload,
+        )
+    };
+    // JSON is the event whatever the request calls it: curl's -d says
+    // form-urlencoded.
+    for (n, content_type) in [
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "application/octet-stream",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, failed, body) = invoke_as(content_type, br#"{"as":[1,"two"]}"#);
+        assert_eq!((status, failed), (200, false), "{content_type}: {body}");
+        let answer = json(&body);
+        assert_eq!(
+            answer["echo"],
+            serde_json::json!({"as": [1, "two"]}),
+            "{body}"
+        );
+        assert_eq!(answer["invocations"], n + 1, "{body}");
+    }
+    // An invoke without a payload is the event {}, as in Lambda.
+    let answer = run.invoke_ok(b"");
+    assert_eq!(answer["echo"], serde_json::json!({}), "{answer}");
+    assert_eq!(answer["invocations"], 5, "{answer}");
+    // Anything that is not one JSON value is refused at the door, with the
+    // parser's reason, and never reaches the function.
+    for bad in [
+        &b"not json"[..],
+        b"{\"a\":1",
+        b"{\"a\":1} {\"b\":2}",
+        b"  ",
+        b"\xff\xfe",
+    ] {
+        let (status, failed, body) = invoke_as("application/json", bad);
+        let shown = String::from_utf8_lossy(bad);
+        assert_eq!((status, failed), (400, false), "{shown}: {body}");
+        let error = json(&body);
+        assert_eq!(
+            error["errorType"], "InvalidRequestContentException",
+            "{body}"
+        );
+        let message = error["errorMessage"].as_str().unwrap();
+        assert!(
+            message.starts_with("Could not parse request body into json: ")
+                && message.contains(" at line 1 column ")
+                && message.ends_with("the event must be JSON, e.g. -d '{\"key\":\"value\"}'"),
+            "{shown}: {message}"
+        );
+    }
+    let answer = run.invoke_ok(b"[]");
+    assert_eq!(
+        answer["invocations"], 6,
+        "refused events never ran: {answer}"
+    );
+}
+
+#[test]
+fn snaprun_invoke_prints_the_answer_and_fails_on_errors_with_their_reason() {
+    let bootstrap = rust_hello();
+    let run = RunningFunction::start(&["--engine", "none", "--", bootstrap.to_str().unwrap()]);
+    let endpoint = format!("http://{}", run.addr);
+    let invoke = |event: &str| run_snaprun(&["invoke", "--endpoint", &endpoint, event]);
+
+    let (ok, stdout, stderr) = invoke(r#"{"from":"cli"}"#);
+    assert!(ok, "{stderr}");
+    let answer = json(&stdout);
+    assert_eq!(answer["echo"]["from"], "cli", "{stdout}");
+    assert_eq!(answer["invocations"], 1, "{stdout}");
+
+    // A function error: printed, and the exit status says so.
+    let (ok, stdout, stderr) = invoke(r#"{"fail":true}"#);
+    assert!(!ok);
+    assert_eq!(json(&stdout)["errorType"], "RustHello.RequestedFailure");
+    assert_eq!(
+        stderr.trim(),
+        "snaprun: error: the function returned an error"
+    );
+
+    // A refusal at the door leads with its type and reason.
+    let (ok, _, stderr) = invoke("{not json");
+    assert!(!ok);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "snaprun: error: the front door answered 400 InvalidRequestContentException: \
+             Could not parse request body into json: key must be a string at line 1 column 2"
+        ),
+        "{stderr}"
+    );
+
+    // The default event is {}.
+    let (ok, stdout, stderr) = run_snaprun(&["invoke", "--endpoint", &endpoint]);
+    assert!(ok, "{stderr}");
+    assert_eq!(json(&stdout)["echo"], serde_json::json!({}), "{stdout}");
+    assert_eq!(json(&stdout)["invocations"], 3, "{stdout}");
+
+    let (ok, _, stderr) = run_snaprun(&["invoke", "--endpoint", "https://example.invalid"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--endpoint https://example.invalid: only http:// endpoints are supported"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_missing_or_unexecutable_bootstrap_is_a_clear_error() {
     let (ok, _, stderr) = run_snaprun(&[
         "run",

@@ -66,7 +66,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let status = head.split_whitespace().nth(1).unwrap_or("?").to_owned();
     super::output::print(&format!("{}\n", String::from_utf8_lossy(body)))?;
     if status != "200" {
-        bail!("the front door answered {status}");
+        // The front door's refusals are Lambda's error JSON: lead with them.
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(error) if error["errorType"].is_string() => bail!(
+                "the front door answered {status} {}: {}",
+                error["errorType"].as_str().unwrap_or_default(),
+                error["errorMessage"].as_str().unwrap_or_default()
+            ),
+            _ => bail!("the front door answered {status}"),
+        }
     }
     if head.contains("\r\nx-amz-function-error:") {
         bail!("the function returned an error");

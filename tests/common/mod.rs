@@ -406,6 +406,17 @@ impl Drop for RunningFunction {
 
 /// A one-shot HTTP/1.1 POST: (status, has X-Amz-Function-Error, body).
 pub fn http_post(addr: &str, path: &str, payload: &[u8]) -> (u16, bool, String) {
+    http_post_with(addr, path, "", payload)
+}
+
+/// [`http_post`] with more header lines (`headers` is empty, or lines that
+/// each end in `\r\n`).
+pub fn http_post_with(
+    addr: &str,
+    path: &str,
+    headers: &str,
+    payload: &[u8],
+) -> (u16, bool, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the front door");
     stream
@@ -413,7 +424,7 @@ pub fn http_post(addr: &str, path: &str, payload: &[u8]) -> (u16, bool, String) 
         .unwrap();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         payload.len()
     )
     .unwrap();
@@ -686,4 +697,74 @@ pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A command for snaprun that runs it in a mount namespace of its own, where
+/// `dir` is a fresh tmpfs of `size` (such as `"2m"`): a filesystem that
+/// fills up. The mount goes with the namespace's last process. Needs root.
+pub fn snaprun_on_tmpfs(dir: &Path, size: &str) -> Command {
+    assert!(is_root(), "mounting a small tmpfs needs root");
+    let mut command = Command::new("unshare");
+    command.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        r#"mount -t tmpfs -o "size=$1" snap-test "$0" && shift && exec "$@""#,
+    ]);
+    command
+        .arg(dir)
+        .arg(size)
+        .arg(env!("CARGO_BIN_EXE_snaprun"));
+    command
+}
+
+/// Starts `snaprun run --engine ENGINE` on `bootstrap` with its snapshot
+/// directory on a 2 MiB tmpfs, too small for the snapshot, and checks what
+/// the first invoker and the log are told: that the filesystem is full,
+/// where, and what to do, ahead of the engine's own account; and that no
+/// part of a snapshot is left on it.
+pub fn assert_a_full_filesystem_is_named_as_the_cause(engine: &str, bootstrap: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = tmp.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let snapshot = small.join("snap");
+    let run = RunningFunction::start_command(
+        snaprun_on_tmpfs(&small, "2m"),
+        &[
+            "--engine",
+            engine,
+            "--snapshot-dir",
+            snapshot.to_str().unwrap(),
+            "--",
+            bootstrap.to_str().unwrap(),
+        ],
+    );
+    let (status, failed, body) = run.invoke(b"{}");
+    assert_eq!((status, failed), (200, true), "{body}");
+    let message = json(&body)["errorMessage"].as_str().unwrap().to_owned();
+    let lead = format!(
+        "no space left to make the snapshot in {} (",
+        snapshot.display()
+    );
+    assert!(message.starts_with(&lead), "{message}");
+    assert!(
+        message.contains(
+            " MiB free): free space there, or give --snapshot-dir on a larger filesystem: "
+        ),
+        "{message}"
+    );
+    assert!(message.contains("No space left on device"), "{message}");
+    let logs = run.wait_for_log("snaprun: no space left to make the snapshot in", 1);
+    // What the tmpfs holds, seen through snaprun's own mount namespace: the
+    // lock, and nothing of the snapshot that did not fit.
+    let seen =
+        Path::new(&format!("/proc/{}/root", run.pid())).join(small.strip_prefix("/").unwrap());
+    let mut left: Vec<String> = std::fs::read_dir(&seen)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.retain(|name| !name.ends_with(".init-error.json"));
+    assert_eq!(left, ["snap.lock"], "{logs:#?}");
 }
