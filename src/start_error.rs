@@ -1,5 +1,6 @@
 //! Why an instance could not be made ready, whichever engine started it.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use snap::OsError;
@@ -71,6 +72,22 @@ pub enum StartError {
     /// A system call failed.
     #[error(transparent)]
     Os(#[from] OsError),
+    /// Making a snapshot filled its filesystem. The cause says so only deep
+    /// in CRIU's log or in the bootstrap's own message.
+    #[error(
+        "no space left to make the snapshot in {} ({}): free space there, or give --snapshot-dir on a larger filesystem",
+        dir.display(),
+        free.map_or_else(|| "free space unknown".to_owned(), |bytes| format!("{:.1} MiB free", bytes as f64 / (1u64 << 20) as f64))
+    )]
+    NoSpace {
+        /// The snapshot directory.
+        dir: PathBuf,
+        /// Bytes available to this user on its filesystem, if known.
+        free: Option<u64>,
+        /// The failure as the engine reported it.
+        #[source]
+        cause: Box<StartError>,
+    },
 }
 
 impl StartError {
@@ -79,7 +96,32 @@ impl StartError {
         match self {
             Self::Init(body) | Self::Restore(body) => body.clone(),
             Self::Timeout { error_type, .. } => ErrorBody::new(*error_type, self.to_string()),
+            Self::NoSpace { cause, .. } => {
+                ErrorBody::new(cause.to_error_body().error_type, snap::chain(self))
+            }
             other => ErrorBody::new(ErrorType::Unknown, snap::chain(other)),
+        }
+    }
+
+    /// This failure to make a snapshot in `dir`, led by [`Self::NoSpace`]
+    /// when it comes from a full filesystem. The sign is ENOSPC's text
+    /// anywhere in the chain, since the engines pass it on as text: from
+    /// CRIU's log, or from a native bootstrap's init error.
+    pub fn making_snapshot_in(self, dir: &Path) -> Self {
+        if matches!(self, Self::NoSpace { .. })
+            || !snap::chain(&self).contains(nix::errno::Errno::ENOSPC.desc())
+        {
+            return self;
+        }
+        // The snapshot is written beside `dir`, then renamed into place.
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+        let free = nix::sys::statvfs::statvfs(parent.unwrap_or(Path::new(".")))
+            .ok()
+            .map(|fs| fs.blocks_available() * fs.fragment_size());
+        Self::NoSpace {
+            dir: dir.to_owned(),
+            free,
+            cause: Box::new(self),
         }
     }
 }

@@ -475,3 +475,11 @@ fn snaprun_killed_with_its_process_group_mid_restore_leaves_nothing_behind() {
     }
     assert!(gone, "left behind by a killed snaprun: {left:#?}");
 }
+
+#[test]
+fn a_snapshot_that_fills_its_filesystem_is_refused_with_that_cause() {
+    if criu_engine().is_none() {
+        return;
+    }
+    common::assert_a_full_filesystem_is_named_as_the_cause("criu", &rust_hello());
+}

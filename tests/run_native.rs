@@ -562,3 +562,8 @@ fn a_second_snaprun_on_the_same_snapshot_directory_is_refused_until_the_first_is
         second.logs()
     );
 }
+
+#[test]
+fn a_snapshot_that_fills_its_filesystem_is_refused_with_that_cause() {
+    common::assert_a_full_filesystem_is_named_as_the_cause("native", &rust_heavy_init());
+}

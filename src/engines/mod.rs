@@ -103,15 +103,18 @@ impl SnapshotEngine {
 
     /// Finds a valid snapshot or makes one.
     pub async fn prepare(self) -> Result<Restorer, StartError> {
-        match self {
-            Self::Criu(engine, plan) => {
-                let snapshot = CriuSnapshot::find_or_make(engine, Arc::new(plan)).await?;
-                Ok(Restorer::Criu(Box::new(snapshot)))
-            }
-            Self::Native(plan) => Ok(Restorer::Native(Box::new(
-                NativeSnapshot::find_or_make(Arc::new(plan)).await?,
-            ))),
-        }
+        let dir = match &self {
+            Self::Criu(_, plan) | Self::Native(plan) => plan.dir.clone(),
+        };
+        let prepared = match self {
+            Self::Criu(engine, plan) => CriuSnapshot::find_or_make(engine, Arc::new(plan))
+                .await
+                .map(|snapshot| Restorer::Criu(Box::new(snapshot))),
+            Self::Native(plan) => NativeSnapshot::find_or_make(Arc::new(plan))
+                .await
+                .map(|snapshot| Restorer::Native(Box::new(snapshot))),
+        };
+        prepared.map_err(|err| err.making_snapshot_in(&dir))
     }
 }
 
