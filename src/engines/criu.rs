@@ -259,7 +259,13 @@ impl CriuSnapshot {
     /// bootstrap asks for its next event.
     pub async fn restore(&self) -> Result<Instance, StartError> {
         let started = Instant::now();
-        let taken = lock(&self.spare).take();
+        let taken = lock(&self.spare).take().and_then(|mut spare| {
+            let waiting = spare.prepared.is_waiting();
+            if !waiting {
+                tracing::info!("the CRIU worker kept ready has died; starting another");
+            }
+            waiting.then_some(spare)
+        });
         let (engine, snapshot, pages) = (self.engine.clone(), self.snapshot.clone(), self.pages);
         let spare = match taken {
             Some(spare) => spare,
@@ -277,7 +283,26 @@ impl CriuSnapshot {
             ours,
             logs,
         } = spare;
-        let restored = tokio::task::spawn_blocking(move || prepared.restore()).await??;
+        // A restore can hang inside CRIU (a task it restores killed
+        // midway): past the restore's limit, its worker is stopped.
+        let stopper = prepared.stopper();
+        let limit = self.plan.restore_timeout;
+        let mut restoring = tokio::task::spawn_blocking(move || prepared.restore());
+        let restored = match tokio::time::timeout(limit, &mut restoring).await {
+            Ok(restored) => restored??,
+            Err(_) => {
+                stopper.stop();
+                // It may have finished just as it was stopped.
+                if let Ok(tree) = restoring.await? {
+                    let _ = tree.into_root().kill();
+                }
+                tracing::debug!("the CRIU restore was stopped at its limit");
+                return Err(StartError::Timeout {
+                    limit,
+                    error_type: ErrorType::RestoreHookUserTimeout,
+                });
+            }
+        };
         let mut root = restored.into_root();
         let api = Arc::new(RuntimeApi::new(
             self.plan.spec.config.clone(),

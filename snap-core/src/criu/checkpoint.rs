@@ -46,6 +46,19 @@ pub enum CheckpointError {
     /// The engine state does not encode.
     #[error("cannot encode the CRIU engine state")]
     EncodeState(#[source] bincode::error::EncodeError),
+    /// A process of the tree exited while CRIU dumped it: its snapshot
+    /// would restore it dead.
+    #[error(
+        "a process of pid {pid}'s tree exited while it was dumped ({live} alive before, {dumped} dumped): nothing is saved; checkpoint again"
+    )]
+    ExitedDuringDump {
+        /// The root of the tree.
+        pid: i32,
+        /// The processes alive when the dump began.
+        live: usize,
+        /// The processes dumped with their memory.
+        dumped: usize,
+    },
     /// CRIU failed; its log is kept.
     #[error("criu dump of pid {pid} failed: {cause}; log {}: {}", log.display(), log::one_line(log_tail))]
     Criu {
@@ -106,6 +119,7 @@ impl CriuEngine {
         }
 
         let lock = log::dump_lock().map_err(CheckpointError::WorkDir)?;
+        let live = tree::live_processes(pid);
         let started = Instant::now();
         let dumped = rpc::call(
             &self.binary,
@@ -130,6 +144,14 @@ impl CriuEngine {
         }
         let dumped = started.elapsed();
         drop(work);
+        let saved = tree::dumped_processes(&payload);
+        if saved < live {
+            return Err(CheckpointError::ExitedDuringDump {
+                pid,
+                live,
+                dumped: saved,
+            });
+        }
         let snapshot = writer.commit(Seal {
             engine: CriuEngine::NAME.into(),
             identity,

@@ -3,8 +3,11 @@
 use std::fs::{self, File};
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::fcntl::{Flock, FlockArg};
 
 /// The name CRIU writes its log to inside the work directory.
 pub(super) const LOG_NAME: &str = "criu.log";
@@ -19,6 +22,10 @@ const TAIL_LINES: usize = 6;
 pub(super) struct WorkDir {
     path: PathBuf,
     keep: bool,
+    /// A lock on the directory, held while it is in use, so that
+    /// [`sweep`] leaves it alone. A pid would not do: snaprun in another
+    /// PID namespace sharing the temp directory cannot see the owner's.
+    _owner: Flock<File>,
 }
 
 impl WorkDir {
@@ -28,15 +35,41 @@ impl WorkDir {
         let root = std::env::var_os("SNAP_LOG_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| std::env::temp_dir().join("snap-criu"));
-        fs::create_dir_all(&root)?;
-        sweep(&root);
-        let nonce = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path = root.join(format!("{op}-{}-{nonce:x}", std::process::id()));
-        fs::create_dir(&path)?;
-        Ok(Self { path, keep: false })
+        Self::create_in(&root, op)
+    }
+
+    /// Creates `ROOT/OP-PID-NONCE`, sweeping `root` first.
+    fn create_in(root: &Path, op: &str) -> io::Result<Self> {
+        fs::create_dir_all(root)?;
+        sweep(root);
+        loop {
+            let nonce = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            let path = root.join(format!("{op}-{}-{nonce:x}", std::process::id()));
+            fs::create_dir(&path)?;
+            // A sweep may take the new, empty directory before it is locked;
+            // then it is gone (or going), and another is made.
+            let Ok(dir) = File::open(&path) else {
+                continue;
+            };
+            let Ok(owner) = Flock::lock(dir, FlockArg::LockExclusiveNonblock) else {
+                continue;
+            };
+            let ours = fs::metadata(&path).is_ok_and(|named| {
+                owner
+                    .metadata()
+                    .is_ok_and(|locked| (locked.dev(), locked.ino()) == (named.dev(), named.ino()))
+            });
+            if ours {
+                return Ok(Self {
+                    path,
+                    keep: false,
+                    _owner: owner,
+                });
+            }
+        }
     }
 
     /// Its path.
@@ -94,19 +127,17 @@ pub(super) fn dump_lock() -> io::Result<DumpLock> {
 }
 
 /// Removes work directories left empty by processes that were killed
-/// before CRIU wrote anything; directories holding a log are kept.
+/// before CRIU wrote anything: those no process holds locked. Directories
+/// holding a log are kept.
 fn sweep(root: &Path) {
     let Ok(entries) = fs::read_dir(root) else {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let owner = name
-            .to_str()
-            .and_then(|n| n.split('-').nth(1))
-            .and_then(|pid| pid.parse::<u32>().ok());
-        let alive = owner.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        if !alive {
+        let Ok(dir) = File::open(entry.path()) else {
+            continue;
+        };
+        if let Ok(_unowned) = Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
             // Fails, as wanted, when the directory is not empty.
             let _ = fs::remove_dir(entry.path());
         }
@@ -148,6 +179,27 @@ pub(super) fn one_line(tail: &[String]) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_sweep_removes_only_empty_directories_that_no_one_holds() {
+        let root = tempfile::tempdir().unwrap();
+        // In use, as by a snaprun in another PID namespace: its pid means
+        // nothing here, its lock does.
+        let in_use = WorkDir::create_in(root.path(), "restore").unwrap();
+        let abandoned = root.path().join("restore-1-0");
+        fs::create_dir(&abandoned).unwrap();
+        let failed = root.path().join("dump-1-1");
+        fs::create_dir(&failed).unwrap();
+        fs::write(failed.join(LOG_NAME), "Error (criu/cr-dump.c:1): x\n").unwrap();
+        let next = WorkDir::create_in(root.path(), "restore").unwrap();
+        assert!(in_use.path().is_dir(), "a directory in use was swept");
+        assert!(!abandoned.exists(), "an abandoned empty directory was kept");
+        assert!(failed.join(LOG_NAME).is_file(), "a failure's log was swept");
+        let in_use_path = in_use.path().to_owned();
+        drop(in_use);
+        assert!(!in_use_path.exists(), "a finished directory was kept");
+        drop(next);
+    }
 
     #[test]
     fn the_tail_leads_with_the_errors_that_explain_a_failure() {

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::wait::WaitStatus;
@@ -271,7 +272,33 @@ pub struct PreparedRestore {
     worker: rpc::Worker,
 }
 
+/// Stops a restore under way from another thread: kills its CRIU worker,
+/// so that [`PreparedRestore::restore`] fails, and kills the tasks the
+/// worker had forked. For a restore that hangs, such as one whose task was
+/// killed while CRIU restored it.
+#[derive(Debug, Clone)]
+pub struct RestoreStopper(Arc<OwnedFd>);
+
+impl RestoreStopper {
+    /// Kills the restore's CRIU worker; nothing if it has exited already.
+    pub fn stop(&self) {
+        let _ = sys::pidfd_kill(self.0.as_fd());
+    }
+}
+
 impl PreparedRestore {
+    /// What stops this restore from another thread.
+    pub fn stopper(&self) -> RestoreStopper {
+        RestoreStopper(self.worker.pidfd())
+    }
+
+    /// Whether its CRIU worker still waits for the request. A worker that
+    /// died while it waited (killed, or out of memory) would fail the
+    /// restore at once: prepare another instead.
+    pub fn is_waiting(&mut self) -> bool {
+        self.worker.is_waiting()
+    }
+
     /// Asks CRIU to restore and waits for the restored tree.
     pub fn restore(self) -> Result<RestoredTree, RestoreError> {
         let Self {
@@ -321,9 +348,18 @@ impl PreparedRestore {
             Ok(())
         };
 
+        // The restored tree holds these: a worker that dies midway leaves
+        // its tasks stuck, and they are found by them.
+        let tree_files: Vec<(&str, u64)> = stdio
+            .iter()
+            .filter_map(|(fd, _)| sys::pipe_or_socket(fd.as_fd()))
+            .collect();
         let started = Instant::now();
         let result = worker.call(Some(opts), &keys, &mut on_notify);
         drop(stdio);
+        if let Err(RpcError::Vanished(_)) = &result {
+            rpc::kill_holders(&tree_files);
+        }
         let reply = match result {
             Ok(reply) => reply,
             Err(_) if pager.as_ref().is_some_and(LazyPagesDaemon::failed) => {

@@ -13,6 +13,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::process::Child;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, socketpair};
@@ -114,6 +115,12 @@ pub(super) struct Restoring {
 #[derive(Debug)]
 pub(super) struct Worker {
     child: Child,
+    /// Becomes readable when the worker exits, whoever still holds its end
+    /// of the socket; shared with whoever may have to stop it.
+    pidfd: Arc<OwnedFd>,
+    /// The inode of the worker's end of the socket: the tasks it forks for
+    /// a restore inherit it, and are found by it if the worker dies.
+    their_end: u64,
     sock: OwnedFd,
     kind: Criu_req_type,
     /// The numbers the inherited descriptors have in the worker, in order.
@@ -157,8 +164,19 @@ impl Worker {
                     cause,
                 },
             )?;
+        let their_end =
+            sys::inode(theirs.as_fd()).map_err(|cause| RpcError::Socket { op: "fstat", cause })?;
+        let pidfd = i32::try_from(child.id())
+            .map_err(io::Error::other)
+            .and_then(sys::pidfd_open)
+            .map_err(|cause| RpcError::Socket {
+                op: "pidfd_open",
+                cause,
+            })?;
         Ok(Self {
             child,
+            pidfd: Arc::new(pidfd),
+            their_end,
             sock: ours,
             kind,
             inherited: numbers[1..].to_vec(),
@@ -168,6 +186,17 @@ impl Worker {
     /// The worker's pid.
     pub(super) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// A pidfd of the worker, to kill it from another thread.
+    pub(super) fn pidfd(&self) -> Arc<OwnedFd> {
+        Arc::clone(&self.pidfd)
+    }
+
+    /// Whether the worker is still there to be asked: false once it has
+    /// exited or been killed (and then it is reaped).
+    pub(super) fn is_waiting(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Sends the request with `opts`, the inherited descriptors named by
@@ -194,12 +223,22 @@ impl Worker {
         req.set_type(self.kind);
         req.opts = MessageField::from_option(opts);
 
-        let result = exchange(&self.sock, &req, self.kind, started, on_notify);
+        let result = exchange(
+            &self.sock,
+            self.pidfd.as_fd(),
+            &req,
+            self.kind,
+            started,
+            on_notify,
+        );
         // CRIU exits once it has answered (or once its socket closes).
         let _ = nix::sys::socket::shutdown(self.sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
         let status = self.child.wait();
         match result {
             Err(RpcError::Socket { op: "receive", .. }) | Err(RpcError::Vanished(_)) => {
+                // A worker killed mid-restore leaves the tasks it forked
+                // waiting for it forever, holding its end of the socket.
+                kill_holders(&[("socket", self.their_end)]);
                 Err(RpcError::Vanished(match status {
                     Ok(status) => status.to_string(),
                     Err(e) => e.to_string(),
@@ -222,6 +261,7 @@ impl Drop for Worker {
 
 fn exchange(
     sock: &OwnedFd,
+    worker: BorrowedFd<'_>,
     req: &Criu_req,
     kind: Criu_req_type,
     started: Instant,
@@ -231,7 +271,7 @@ fn exchange(
     send(sock, &bytes)?;
     let mut notifications = Vec::new();
     loop {
-        let response = receive(sock)?;
+        let response = receive(sock, worker)?;
         if response.type_() == Criu_req_type::NOTIFY {
             let script = response.notify.script().to_owned();
             tracing::trace!(%script, "criu notification");
@@ -286,11 +326,38 @@ fn send(sock: &OwnedFd, bytes: &[u8]) -> Result<(), RpcError> {
         .map_err(|cause| RpcError::Socket { op: "send", cause })
 }
 
-fn receive(sock: &OwnedFd) -> Result<Criu_resp, RpcError> {
+/// Receives one message, or fails once the worker (`pidfd`) has exited
+/// without sending one: the socket may stay open after it dies, held by
+/// tasks it forked.
+fn receive(sock: &OwnedFd, worker: BorrowedFd<'_>) -> Result<Criu_resp, RpcError> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let mut buf = vec![0u8; MAX_MESSAGE];
     let n = loop {
-        match recv(sock.as_raw_fd(), &mut buf, MsgFlags::MSG_TRUNC) {
+        let mut fds = [
+            PollFd::new(sock.as_fd(), PollFlags::POLLIN),
+            PollFd::new(worker, PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                return Err(RpcError::Socket {
+                    op: "poll",
+                    cause: e.into(),
+                });
+            }
+        }
+        // A message sent just before the worker exited is still read.
+        let exited = fds[1].any().unwrap_or(false) && !fds[0].any().unwrap_or(false);
+        let flags = match exited {
+            true => MsgFlags::MSG_TRUNC | MsgFlags::MSG_DONTWAIT,
+            false => MsgFlags::MSG_TRUNC,
+        };
+        match recv(sock.as_raw_fd(), &mut buf, flags) {
             Ok(n) => break n,
+            Err(nix::errno::Errno::EAGAIN) if exited => {
+                return Err(RpcError::Vanished("the worker exited".into()));
+            }
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => {
                 return Err(RpcError::Socket {
@@ -309,6 +376,42 @@ fn receive(sock: &OwnedFd) -> Result<Criu_resp, RpcError> {
         )));
     }
     Criu_resp::parse_from_bytes(&buf[..n]).map_err(RpcError::Malformed)
+}
+
+/// Kills every other process that holds one of `files`, each a pipe or a
+/// socket (`"pipe"` or `"socket"`) and its inode: the tasks a CRIU worker
+/// forked for a restore and left behind when it died.
+pub(super) fn kill_holders(files: &[(&str, u64)]) {
+    let links: Vec<String> = files
+        .iter()
+        .map(|(kind, inode)| format!("{kind}:[{inode}]"))
+        .collect();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let me = std::process::id() as i32;
+    for pid in procs
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me)
+    {
+        let holds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| {
+                std::fs::read_link(fd.path()).is_ok_and(|target| {
+                    links.iter().any(|link| target.as_os_str() == link.as_str())
+                })
+            });
+        if holds {
+            tracing::debug!(pid, "killing a task left by a CRIU worker that died");
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,25 @@ pub(super) fn userfaultfd_probe() -> io::Result<()> {
     Ok(())
 }
 
+/// The inode number of the file `fd` refers to.
+pub(super) fn inode(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    nix::sys::stat::fstat(fd)
+        .map(|stat| stat.st_ino)
+        .map_err(io::Error::from)
+}
+
+/// The pipe or socket `fd` refers to, as `/proc/PID/fd` names its kind
+/// (`"pipe"`, `"socket"`), and its inode; `None` for any other file, which
+/// unrelated processes may share.
+pub(super) fn pipe_or_socket(fd: BorrowedFd<'_>) -> Option<(&'static str, u64)> {
+    let stat = nix::sys::stat::fstat(fd).ok()?;
+    match stat.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => Some(("pipe", stat.st_ino)),
+        libc::S_IFSOCK => Some(("socket", stat.st_ino)),
+        _ => None,
+    }
+}
+
 /// A pidfd for `pid`, which names that process even after its pid is reused.
 pub(super) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open(2) takes a pid and flags and returns a new

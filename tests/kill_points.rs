@@ -1,0 +1,307 @@
+//! SIGKILL at points spread through making a snapshot and restoring from
+//! it, for each engine, sent to snaprun, to the bootstrap, or to the CRIU
+//! worker. After every kill:
+//! - the snapshot directory holds a snapshot that opens in full, or none;
+//! - once snaprun is dead, nothing it started is left running, and no mount
+//!   of its remains;
+//! - the next `snaprun run` on the same directory serves by itself, or the
+//!   same one does when snaprun itself survived.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{RunningFunction, criu_engine, json, rust_heavy_init, rust_hello};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use snap::Snapshot;
+use snap::snapshot::Expect;
+
+/// Kill points per phase and target: spread evenly over the time the phase
+/// takes when nothing is killed.
+const POINTS: u32 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// snaprun alone, not its process group.
+    Snaprun,
+    /// Every process running the bootstrap: the one at init, restored
+    /// instances, and a native restore waiting at its gate.
+    Bootstrap,
+    /// Every CRIU process snaprun started: dump and restore workers, the
+    /// worker kept ready, lazy-pages daemons.
+    CriuWorker,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No snapshot yet: init, then the checkpoint.
+    Checkpoint,
+    /// A snapshot to restore from.
+    Restore,
+}
+
+struct Function {
+    engine: &'static str,
+    /// A copy of the bootstrap at a path of this test's own, to find its
+    /// processes by.
+    bootstrap: PathBuf,
+    dir: PathBuf,
+    tmp: tempfile::TempDir,
+}
+
+impl Function {
+    fn new(engine: &'static str, bootstrap: &Path) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let copy = tmp.path().join("bootstrap");
+        std::fs::copy(bootstrap, &copy).unwrap();
+        Self {
+            engine,
+            bootstrap: copy,
+            dir: tmp.path().join("snap"),
+            tmp,
+        }
+    }
+
+    fn start(&self) -> RunningFunction {
+        RunningFunction::with_snapshot(self.engine, &self.dir, &[], &self.bootstrap)
+    }
+
+    fn needle(&self) -> &str {
+        self.tmp.path().to_str().unwrap()
+    }
+
+    /// Makes the phase's starting state: no snapshot, or a good one.
+    fn set_up(&self, phase: Phase) {
+        match phase {
+            Phase::Checkpoint => {
+                let _ = std::fs::remove_dir_all(&self.dir);
+            }
+            Phase::Restore => {
+                if Snapshot::open(&self.dir, &Expect::default()).is_err() {
+                    let run = self.start();
+                    serves(&run, "making the restore phase's snapshot");
+                }
+            }
+        }
+    }
+
+    /// How long the phase takes, up to the first answer, when nothing is
+    /// killed.
+    fn time(&self, phase: Phase) -> Duration {
+        self.set_up(phase);
+        let started = Instant::now();
+        let run = self.start();
+        serves(&run, "timing the phase");
+        started.elapsed()
+    }
+
+    /// The pids of `target` among snaprun's descendants.
+    fn targets(&self, snaprun: u32, target: Target) -> Vec<u32> {
+        let tree = descendants(snaprun);
+        match target {
+            Target::Snaprun => vec![snaprun],
+            Target::Bootstrap => tree
+                .into_iter()
+                .filter(|pid| {
+                    std::fs::read_link(format!("/proc/{pid}/exe"))
+                        .is_ok_and(|exe| exe == self.bootstrap)
+                })
+                .collect(),
+            Target::CriuWorker => tree
+                .into_iter()
+                .filter(|pid| {
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    let program = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+                    Path::new(std::str::from_utf8(program).unwrap_or_default())
+                        .file_name()
+                        .is_some_and(|name| name == "criu")
+                })
+                .collect(),
+        }
+    }
+
+    /// The snapshot directory holds a snapshot that opens in full, or none.
+    fn assert_whole_or_absent(&self, at: &str) {
+        if !self.dir.exists() {
+            return;
+        }
+        if let Err(err) = Snapshot::open(&self.dir, &Expect::default()) {
+            panic!(
+                "{at}: {} is there but does not open: {}",
+                self.dir.display(),
+                snap::chain(&err)
+            );
+        }
+    }
+
+    /// Nothing of snaprun's is left: the processes it had when it was
+    /// killed, anything that mentions this test's files, and any mount
+    /// under them.
+    fn assert_nothing_left(&self, had: &[u32], at: &str) {
+        let mut left = Vec::new();
+        let gone = common::eventually(Duration::from_secs(20), || {
+            left = had
+                .iter()
+                .filter(|pid| alive(**pid))
+                .map(|pid| (*pid, cmdline(*pid)))
+                .chain(common::processes_mentioning(self.needle()))
+                .collect();
+            left.is_empty()
+        });
+        for (pid, _) in &left {
+            let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+        }
+        assert!(gone, "{at}: left behind by a killed snaprun: {left:#?}");
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let ours: Vec<&str> = mounts
+            .lines()
+            .filter(|l| l.contains(self.needle()))
+            .collect();
+        assert!(ours.is_empty(), "{at}: mounts left behind: {ours:#?}");
+    }
+}
+
+/// Invokes until an answer comes back, allowing one error: the event that
+/// was waiting on an instance that was killed gets that instance's error.
+fn serves(run: &RunningFunction, at: &str) {
+    let mut errors = Vec::new();
+    loop {
+        let (answer, answered) = std::sync::mpsc::channel();
+        let addr = run.addr.clone();
+        std::thread::spawn(move || {
+            let _ = answer.send(common::http_post(
+                &addr,
+                "/2015-03-31/functions/function/invocations",
+                b"{}",
+            ));
+        });
+        let Ok((status, failed, body)) = answered.recv_timeout(Duration::from_secs(45)) else {
+            panic!("{at}: no answer in 45 s\n{:#?}", run.logs());
+        };
+        if (status, failed) == (200, false) {
+            let answer = json(&body);
+            assert!(answer["invocations"].as_u64().is_some(), "{at}: {body}");
+            return;
+        }
+        errors.push(body);
+        assert!(
+            errors.len() < 2,
+            "{at}: no answer: {errors:#?}\n{:#?}",
+            run.logs()
+        );
+    }
+}
+
+/// All descendants of `root`, found through each process's parent.
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = common::pids()
+        .into_iter()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut tree = BTreeSet::from([root]);
+    loop {
+        let before = tree.len();
+        for (pid, ppid) in &parents {
+            if tree.contains(ppid) {
+                tree.insert(*pid);
+            }
+        }
+        if tree.len() == before {
+            break;
+        }
+    }
+    tree.remove(&root);
+    tree.into_iter().collect()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.starts_with(" Z"))
+    })
+}
+
+fn cmdline(pid: u32) -> String {
+    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+        .replace('\0', " ")
+}
+
+/// Kills `target` at [`POINTS`] points of each phase and checks what is
+/// left; returns how many kills found their target alive.
+fn kill_points(function: &Function, targets: &[Target]) -> usize {
+    let mut hits = 0;
+    for phase in [Phase::Checkpoint, Phase::Restore] {
+        let span = function.time(phase);
+        for &target in targets {
+            for point in 0..POINTS {
+                let at = format!(
+                    "{} {phase:?}, SIGKILL to {target:?} at {point}/{POINTS} of {span:?}",
+                    function.engine
+                );
+                function.set_up(phase);
+                let mut run = function.start();
+                std::thread::sleep(span * point / POINTS);
+                let had = descendants(run.pid());
+                let victims = function.targets(run.pid(), target);
+                for pid in &victims {
+                    let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+                }
+                if !victims.is_empty() {
+                    hits += 1;
+                }
+                eprintln!("{at}: killed {victims:?}");
+                if target == Target::Snaprun {
+                    run.kill_snaprun();
+                    function.assert_nothing_left(&had, &at);
+                    function.assert_whole_or_absent(&at);
+                    let next = function.start();
+                    serves(&next, &format!("{at}, the next snaprun"));
+                } else {
+                    function.assert_whole_or_absent(&at);
+                    serves(&run, &format!("{at}, the same snaprun"));
+                    function.assert_whole_or_absent(&at);
+                }
+            }
+        }
+    }
+    // Every run above is gone with its process group.
+    function.assert_nothing_left(&[], "the end");
+    hits
+}
+
+#[test]
+fn criu_survives_sigkill_at_every_point_of_checkpoint_and_restore() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let function = Function::new("criu", &rust_hello());
+    let hits = kill_points(
+        &function,
+        &[Target::Snaprun, Target::Bootstrap, Target::CriuWorker],
+    );
+    eprintln!("criu: {hits} kills found their target");
+    assert!(hits >= 20, "only {hits} kills found their target");
+}
+
+#[test]
+fn native_survives_sigkill_at_every_point_of_checkpoint_and_restore() {
+    let function = Function::new("native", &rust_heavy_init());
+    let hits = kill_points(&function, &[Target::Snaprun, Target::Bootstrap]);
+    eprintln!("native: {hits} kills found their target");
+    assert!(hits >= 20, "only {hits} kills found their target");
+}
