@@ -567,3 +567,99 @@ fn a_second_snaprun_on_the_same_snapshot_directory_is_refused_until_the_first_is
 fn a_snapshot_that_fills_its_filesystem_is_refused_with_that_cause() {
     common::assert_a_full_filesystem_is_named_as_the_cause("native", &rust_heavy_init());
 }
+
+#[test]
+fn check_unique_finds_no_shared_values_among_native_restores() {
+    // rust-heavy-init draws an instance id at init, so every snapshot holds
+    // one; the hook built-ins draw a new one after each restore. Were they
+    // not run, all eight instances would answer the same id.
+    let tmp = tempfile::tempdir().unwrap();
+    let bootstrap = rust_heavy_init();
+    let (ok, stdout, stderr) = run_snaprun(&[
+        "check-unique",
+        "--engine",
+        "native",
+        "--snapshot-dir",
+        tmp.path().join("snap").to_str().unwrap(),
+        "--json",
+        "--",
+        bootstrap.to_str().unwrap(),
+    ]);
+    assert!(ok, "stdout: {stdout}\nstderr: {stderr}");
+    let report = json(&stdout);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["engine"], "native", "{report}");
+    assert_eq!(report["duplicated"], serde_json::json!([]), "{report}");
+    assert_eq!(report["random_values"], 8, "one instance id each: {report}");
+    let pids: HashSet<u64> = report["pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 8, "eight live instances: {report}");
+    // Each restore says so (the eight print at once, so lines may mix).
+    assert_eq!(
+        stderr
+            .matches("rust-heavy-init: restored (generation ")
+            .count(),
+        8,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn snaprun_run_with_the_native_engine_needs_no_privilege() {
+    // snaprun and the bootstrap as uid 65534, with no capabilities, from a
+    // directory that user can reach, into a snapshot directory it owns.
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = tmp.path().join("snaprun");
+    std::fs::copy(env!("CARGO_BIN_EXE_snaprun"), &exe).unwrap();
+    let bootstrap = tmp.path().join("bootstrap");
+    std::fs::copy(rust_heavy_init(), &bootstrap).unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    let mut unprivileged = std::process::Command::new("setpriv");
+    unprivileged
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["--inh-caps=-all", "--bounding-set=-all"])
+        .arg("env")
+        .arg(format!("HOME={}", home.display()))
+        .arg(format!("TMPDIR={}", home.display()))
+        .arg(&exe);
+    let snapshot = home.join("snap");
+    let run = RunningFunction::start_command(
+        unprivileged,
+        &[
+            "--engine",
+            "native",
+            "--snapshot-dir",
+            snapshot.to_str().unwrap(),
+            "--",
+            bootstrap.to_str().unwrap(),
+        ],
+    );
+    let first = run.invoke_ok(b"{}");
+    assert_eq!(first["generation"], 1, "a restored instance: {first}");
+    let pid = first["pid"].as_u64().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(field("Uid:"), ["65534"; 4], "{status}");
+    assert_eq!(field("CapEff:"), ["0000000000000000"], "{status}");
+    assert_eq!(field("CapBnd:"), ["0000000000000000"], "{status}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&snapshot).unwrap().uid(), 65534);
+    let second = run.invoke_ok(b"{}");
+    assert_eq!(second["invocations"], 2, "{second}");
+}
