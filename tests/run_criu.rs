@@ -483,3 +483,49 @@ fn a_snapshot_that_fills_its_filesystem_is_refused_with_that_cause() {
     }
     common::assert_a_full_filesystem_is_named_as_the_cause("criu", &rust_hello());
 }
+
+#[test]
+fn a_snapshot_is_reused_for_the_same_function_and_replaced_when_it_changes() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let forward = format!("127.0.0.1:{}", common::free_port());
+    // Each start's init nonce, and what it said about the snapshot there.
+    let start_with = |extra: &[&str]| {
+        let run = start(&dir, extra);
+        let answer = run.invoke_ok(b"{}");
+        let nonce = answer["init_nonce"].as_str().unwrap().to_owned();
+        (nonce, run.logs())
+    };
+    let (made, _) = start_with(&[]);
+    let (reused, logs) = start_with(&[]);
+    assert_eq!(reused, made, "the same function restores the same snapshot");
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("snaprun: restoring from the snapshot in")),
+        "{logs:#?}"
+    );
+    let mut last = made;
+    for change in [
+        &["--env", "SOME_SETTING=1"][..],
+        &["--handler", "other.handler"],
+        &["--memory-size", "256"],
+        &["--function-name", "renamed"],
+        &["--forward", forward.as_str()],
+    ] {
+        let (nonce, logs) = start_with(change);
+        assert_ne!(nonce, last, "{change:?}: a new init, a new snapshot");
+        assert!(
+            logs.iter().any(|l| l.starts_with(
+                "snaprun: making a new snapshot: the existing one is not usable: snapshot is of something else: its "
+            )),
+            "{change:?}: {logs:#?}"
+        );
+        // And that new snapshot is then the one reused.
+        let (again, _) = start_with(change);
+        assert_eq!(again, nonce, "{change:?}: the new snapshot is reused");
+        last = nonce;
+    }
+}
