@@ -408,6 +408,53 @@ async fn streaming_responses_are_buffered_and_bad_modes_refused() {
 }
 
 #[tokio::test]
+async fn a_stream_that_fails_midway_reports_its_error_trailers() {
+    let (api, addr) = start(SnapStart::Off).await;
+    // As the Node runtime client fails a stream: the type, and base64 of
+    // the error JSON; then as lambda_runtime would: base64 of the message.
+    for (body_trailer, message) in [
+        (
+            "eyJlcnJvclR5cGUiOiJFcnJvciIsImVycm9yTWVzc2FnZSI6Im1pZC1zdHJlYW0ifQ==",
+            "mid-stream",
+        ),
+        ("c3RyZWFtIGJyb2tlbg==", "stream broken"),
+    ] {
+        let next = tokio::spawn(get(addr, "/invocation/next"));
+        let (id, outcome) = api.invoke(Bytes::from_static(b"{}")).await.unwrap();
+        next.await.unwrap();
+        let chunked = format!(
+            "5\r\nhello\r\n0\r\nLambda-Runtime-Function-Error-Type: Error\r\n\
+             Lambda-Runtime-Function-Error-Body: {body_trailer}\r\n\r\n"
+        );
+        let answer = http(
+            addr,
+            "POST",
+            &format!("{BASE}/invocation/{id}/response"),
+            &[
+                ("Lambda-Runtime-Function-Response-Mode", "streaming"),
+                ("Transfer-Encoding", "chunked"),
+                (
+                    "Trailer",
+                    "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+                ),
+            ],
+            chunked.as_bytes(),
+        )
+        .await;
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        match outcome.await.unwrap() {
+            Outcome::Error(error) => {
+                assert_eq!(
+                    (error.error_type.as_str(), error.message.as_str()),
+                    ("Error", message)
+                );
+            }
+            other => panic!("a failed stream answered {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn unknown_paths_and_methods() {
     let (_api, addr) = start(SnapStart::Off).await;
     let answer = get(addr, "/invocation/nope").await;

@@ -63,6 +63,28 @@ impl ErrorBody {
         }
     }
 
+    /// Reads the error a streamed response reports in its trailers:
+    /// `Lambda-Runtime-Function-Error-Type`, and
+    /// `Lambda-Runtime-Function-Error-Body`, which Lambda's runtime clients
+    /// send base64-encoded: the error JSON (Node's), or its message
+    /// (`lambda_runtime`'s). A body that does not decode to JSON or to
+    /// printable text is read as it is, as [`Self::from_posted`] reads one.
+    pub fn from_trailers(error_type: &str, body: &[u8]) -> Self {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .ok()
+            .filter(|bytes| {
+                matches!(serde_json::from_slice(bytes), Ok(Value::Object(_)))
+                    || std::str::from_utf8(bytes).is_ok_and(|text| {
+                        !text
+                            .chars()
+                            .any(|c| c.is_control() && c != '\n' && c != '\t')
+                    })
+            });
+        Self::from_posted(decoded.as_deref().unwrap_or(body), Some(error_type))
+    }
+
     /// The JSON body.
     pub fn to_json(&self) -> Bytes {
         let mut body = json!({ "errorMessage": self.message, "errorType": self.error_type });
@@ -76,6 +98,33 @@ impl ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trailers_carry_the_error_json_in_base64_or_plain_text() {
+        // As the Node runtime client fails a stream: base64 of its JSON.
+        let e = ErrorBody::from_trailers(
+            "Error",
+            b"eyJlcnJvclR5cGUiOiJFcnJvciIsImVycm9yTWVzc2FnZSI6Im1pZC1zdHJlYW0ifQ==",
+        );
+        assert_eq!(
+            (e.error_type.as_str(), e.message.as_str()),
+            ("Error", "mid-stream")
+        );
+        // As lambda_runtime does: base64 of the message.
+        let e = ErrorBody::from_trailers("Runtime.StreamError", b"c3RyZWFtIGJyb2tlbg==");
+        assert_eq!(e.message, "stream broken");
+        // Plain text, even text that happens to be valid base64, is the message.
+        let e = ErrorBody::from_trailers("Handler.Fail", b"boom");
+        assert_eq!(
+            (e.error_type.as_str(), e.message.as_str()),
+            ("Handler.Fail", "boom")
+        );
+        let e = ErrorBody::from_trailers("Handler.Fail", br#"{"errorMessage":"plain json"}"#);
+        assert_eq!(
+            (e.error_type.as_str(), e.message.as_str()),
+            ("Handler.Fail", "plain json")
+        );
+    }
 
     #[test]
     fn posted_bodies_well_formed_or_not() {

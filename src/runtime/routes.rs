@@ -161,13 +161,11 @@ async fn response(api: &RuntimeApi, id: &str, req: Request<Incoming>) -> Reply {
     };
     // A streamed response reports a mid-stream failure in its trailers.
     let trailer_error = collected.trailers().and_then(|t| {
-        let kind = t.get(ERROR_TYPE_HEADER)?.to_str().ok()?.to_owned();
+        let kind = t.get(ERROR_TYPE_HEADER)?.to_str().ok()?;
         let body = t
             .get("lambda-runtime-function-error-body")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        Some(ErrorBody::new(kind, body))
+            .map_or(&b""[..], |v| v.as_bytes());
+        Some(ErrorBody::from_trailers(kind, body))
     });
     let body = collected.to_bytes();
     let outcome = match trailer_error {
