@@ -126,20 +126,36 @@ pub(super) fn dump_lock() -> io::Result<DumpLock> {
         .map_err(|(_, errno)| io::Error::from(errno))
 }
 
-/// Removes work directories left empty by processes that were killed
-/// before CRIU wrote anything: those no process holds locked. Directories
-/// holding a log are kept.
+/// How many failed operations' work directories, with their logs, are
+/// kept: the newest, so that a function failing in a loop does not fill the
+/// temp directory.
+const KEPT_FAILURES: usize = 32;
+
+/// Removes the work directories no process holds locked: those left empty
+/// by processes killed before CRIU wrote anything, and failures' logs
+/// beyond the newest [`KEPT_FAILURES`].
 fn sweep(root: &Path) {
     let Ok(entries) = fs::read_dir(root) else {
         return;
     };
+    let mut failures = Vec::new();
     for entry in entries.flatten() {
         let Ok(dir) = File::open(entry.path()) else {
             continue;
         };
-        if let Ok(_unowned) = Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
-            // Fails, as wanted, when the directory is not empty.
-            let _ = fs::remove_dir(entry.path());
+        let Ok(unowned) = Flock::lock(dir, FlockArg::LockExclusiveNonblock) else {
+            continue;
+        };
+        // Fails, as wanted, when the directory is not empty.
+        if fs::remove_dir(entry.path()).is_err() {
+            let modified = unowned.metadata().and_then(|m| m.modified()).ok();
+            failures.push((modified, entry.path()));
+        }
+    }
+    if failures.len() > KEPT_FAILURES {
+        failures.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+        for (_, old) in &failures[KEPT_FAILURES..] {
+            let _ = fs::remove_dir_all(old);
         }
     }
 }
@@ -199,6 +215,29 @@ mod tests {
         drop(in_use);
         assert!(!in_use_path.exists(), "a finished directory was kept");
         drop(next);
+    }
+
+    #[test]
+    fn only_the_newest_failures_keep_their_logs() {
+        let root = tempfile::tempdir().unwrap();
+        let failed = |n: usize| root.path().join(format!("restore-1-{n:x}"));
+        let epoch = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        for n in 0..KEPT_FAILURES + 8 {
+            fs::create_dir(failed(n)).unwrap();
+            fs::write(failed(n).join(LOG_NAME), "Error (criu/cr-restore.c:1): x\n").unwrap();
+            let when = epoch + std::time::Duration::from_secs(n as u64);
+            File::open(failed(n)).unwrap().set_modified(when).unwrap();
+        }
+        drop(WorkDir::create_in(root.path(), "dump").unwrap());
+        for n in 0..8 {
+            assert!(!failed(n).exists(), "an old failure's log was kept: {n}");
+        }
+        for n in 8..KEPT_FAILURES + 8 {
+            assert!(
+                failed(n).join(LOG_NAME).is_file(),
+                "a recent failure's log was swept: {n}"
+            );
+        }
     }
 
     #[test]
