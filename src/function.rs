@@ -78,6 +78,8 @@ impl FunctionSpec {
             "AWS_SESSION_TOKEN",
             // A native bootstrap writes and opens its own snapshots.
             snap::snapshot::SIGNING_KEY_ENV,
+            snap::snapshot::ENCRYPT_KEY_ENV,
+            snap::snapshot::PLAIN_CACHE_ENV,
             "SNAP_SECRET_ENV",
         ] {
             if let Ok(value) = std::env::var(key) {

@@ -11,10 +11,15 @@ fn main() -> ExitCode {
     // should inherit (its own descriptors are close-on-exec anyway).
     unsafe { snaprun::child::close_inherited_descriptors() };
     let args = cli::Cli::parse();
-    if let Some(key) = &args.signing_key {
-        let key = std::path::absolute(key).unwrap_or_else(|_| key.clone());
-        // SAFETY: still single-threaded: nothing has started a thread yet.
-        unsafe { std::env::set_var(snap::snapshot::SIGNING_KEY_ENV, key) };
+    for (key, var) in [
+        (&args.signing_key, snap::snapshot::SIGNING_KEY_ENV),
+        (&args.encrypt_key, snap::snapshot::ENCRYPT_KEY_ENV),
+    ] {
+        if let Some(key) = key {
+            let key = std::path::absolute(key).unwrap_or_else(|_| key.clone());
+            // SAFETY: still single-threaded: nothing has started a thread yet.
+            unsafe { std::env::set_var(var, key) };
+        }
     }
     cli::init_logging(args.verbose);
     match cli::run(args.command) {

@@ -529,3 +529,11 @@ fn a_snapshot_is_reused_for_the_same_function_and_replaced_when_it_changes() {
         last = nonce;
     }
 }
+
+#[test]
+fn encrypted_snapshots_are_made_reused_and_restored_from_their_decrypted_copy() {
+    if criu_engine().is_none() {
+        return;
+    }
+    common::assert_encrypted_snapshots_serve("criu", &rust_hello());
+}

@@ -663,3 +663,8 @@ fn snaprun_run_with_the_native_engine_needs_no_privilege() {
     let second = run.invoke_ok(b"{}");
     assert_eq!(second["invocations"], 2, "{second}");
 }
+
+#[test]
+fn encrypted_snapshots_are_made_reused_and_restored_from_their_decrypted_copy() {
+    common::assert_encrypted_snapshots_serve("native", &rust_heavy_init());
+}

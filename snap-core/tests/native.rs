@@ -21,7 +21,18 @@ fn run(program: &str, args: &[&str], restore_from: Option<&Path>) -> Output {
     if let Some(dir) = restore_from {
         cmd.env("SNAP_RESTORE_FROM", dir);
     }
-    cmd.output().unwrap()
+    // A program a test has just written can be "busy" for a moment: a child
+    // that another test thread forked meanwhile holds the write descriptor
+    // until it execs.
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("{program} stayed busy (ETXTBSY) for a second");
 }
 
 fn stdout(out: &Output) -> String {

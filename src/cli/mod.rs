@@ -41,6 +41,13 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     pub(crate) signing_key: Option<std::path::PathBuf>,
 
+    /// Encrypt every snapshot written with this key file (ChaCha20-Poly1305,
+    /// 32 bytes or more), and decrypt snapshots once per machine into a
+    /// private cache on tmpfs to restore from. Same as SNAP_ENCRYPT_KEY=FILE,
+    /// which bootstraps also get.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) encrypt_key: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

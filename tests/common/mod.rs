@@ -768,3 +768,55 @@ pub fn assert_a_full_filesystem_is_named_as_the_cause(engine: &str, bootstrap: &
     left.retain(|name| !name.ends_with(".init-error.json"));
     assert_eq!(left, ["snap.lock"], "{logs:#?}");
 }
+
+/// Serves `bootstrap` under `engine` with `--encrypt-key`, twice on one
+/// snapshot directory (made, then reused), and checks that every payload
+/// file is stored encrypted and that restores read the one decrypted copy
+/// in the (test's own) cache.
+pub fn assert_encrypted_snapshots_serve(engine: &str, bootstrap: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("key");
+    std::fs::write(&key, [42u8; 32]).unwrap();
+    let cache = tmp.path().join("plain");
+    let dir = tmp.path().join("snap");
+    for round in ["made", "reused"] {
+        let mut snaprun = Command::new(env!("CARGO_BIN_EXE_snaprun"));
+        snaprun
+            .env("SNAP_PLAIN_CACHE", &cache)
+            .arg("--encrypt-key")
+            .arg(&key);
+        let run = RunningFunction::start_command(
+            snaprun,
+            &[
+                "--engine",
+                engine,
+                "--snapshot-dir",
+                dir.to_str().unwrap(),
+                "--",
+                bootstrap.to_str().unwrap(),
+            ],
+        );
+        run.invoke_ok(b"{}");
+        run.invoke_ok(b"{}");
+        let logs = run.logs();
+        let reused = logs
+            .iter()
+            .any(|l| l.starts_with("snaprun: restoring from the snapshot in"));
+        assert_eq!(reused, round == "reused", "{round}: {logs:#?}");
+    }
+    let payload = dir.join(snap::snapshot::PAYLOAD_DIR);
+    let mut files = 0;
+    for entry in std::fs::read_dir(&payload).unwrap() {
+        let path = entry.unwrap().path();
+        let head = std::fs::read(&path).unwrap();
+        assert!(
+            head.starts_with(b"SNAPENC1"),
+            "{} is stored in the clear",
+            path.display()
+        );
+        files += 1;
+    }
+    assert!(files > 0);
+    let copies: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    assert_eq!(copies.len(), 1, "one decrypted copy: {copies:?}");
+}

@@ -41,7 +41,52 @@ pub enum OpenError {
     },
     /// The configured signing key cannot be used.
     #[error(transparent)]
-    SigningKey(super::signature::KeyError),
+    SigningKey(super::key_file::KeyError),
+    /// The configured encryption key cannot be used.
+    #[error(transparent)]
+    EncryptionKey(super::key_file::KeyError),
+    /// The snapshot is encrypted and no key is configured.
+    #[error(
+        "{}: the snapshot is encrypted; give its key (--encrypt-key FILE or SNAP_ENCRYPT_KEY=FILE)",
+        dir.display()
+    )]
+    Encrypted {
+        /// The snapshot directory.
+        dir: PathBuf,
+    },
+    /// An encryption key is configured and the snapshot is not encrypted.
+    #[error(
+        "{}: not encrypted, and an encryption key is configured: only snapshots sealed with it are opened (make a new snapshot)",
+        dir.display()
+    )]
+    NotEncrypted {
+        /// The snapshot directory.
+        dir: PathBuf,
+    },
+    /// The snapshot was encrypted with another key.
+    #[error(
+        "{}: encrypted with another key than the one configured (--encrypt-key / SNAP_ENCRYPT_KEY)",
+        dir.display()
+    )]
+    WrongEncryptionKey {
+        /// The snapshot directory.
+        dir: PathBuf,
+    },
+    /// A payload file does not decrypt with the key its manifest names: it
+    /// was changed, cut, or moved from another file, and the manifest with it.
+    #[error("{}: does not decrypt: changed, cut or moved since it was sealed", path.display())]
+    Undecryptable {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The cache of decrypted snapshots is not private to this user.
+    #[error("cache of decrypted snapshots {} (SNAP_PLAIN_CACHE): {reason}", path.display())]
+    PlainCache {
+        /// The cache directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Others than its owner may write the directory (or its payload), so
     /// someone else could have planted or changed what it holds.
     #[error(
@@ -215,7 +260,13 @@ pub enum CreateError {
     },
     /// The configured signing key cannot be used.
     #[error(transparent)]
-    SigningKey(super::signature::KeyError),
+    SigningKey(super::key_file::KeyError),
+    /// The configured encryption key cannot be used.
+    #[error(transparent)]
+    EncryptionKey(super::key_file::KeyError),
+    /// The snapshot was written, and its decrypted copy could not be made.
+    #[error("the snapshot was written, and cannot be decrypted for use")]
+    Decrypt(#[source] Box<OpenError>),
     /// The destination has no parent directory to build the temporary in.
     #[error("{}: a snapshot needs a named directory inside a parent", path.display())]
     NoParent {

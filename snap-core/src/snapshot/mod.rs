@@ -13,9 +13,11 @@
 //! before anything else may look at it.
 
 mod codec;
+mod encryption;
 mod error;
 mod host;
 mod identity;
+mod key_file;
 mod manifest;
 mod open;
 mod signature;
@@ -25,12 +27,14 @@ mod writer;
 #[doc(hidden)]
 pub use codec::decode as decode_manifest;
 pub use codec::{FORMAT_VERSION, MAGIC, MAX_MANIFEST_BODY};
+pub use encryption::{ENCRYPT_KEY_ENV, ENCRYPTED_ANNOTATION, PLAIN_CACHE_ENV};
 pub use error::{CreateError, OpenError};
 pub use host::Host;
 pub use identity::Identity;
+pub use key_file::{KeyError, MIN_KEY_LEN};
 pub use manifest::{FileEntry, Manifest};
 pub use open::{Expect, HostRule, Snapshot};
-pub use signature::{KeyError, MIN_KEY_LEN, SIGNATURE_FILE, SIGNING_KEY_ENV};
+pub use signature::{SIGNATURE_FILE, SIGNING_KEY_ENV};
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) use verified::digest_of;
 pub use writer::{Seal, SnapshotWriter};

@@ -41,6 +41,8 @@ pub struct Expect<'a> {
 pub struct Snapshot {
     dir: PathBuf,
     manifest: Manifest,
+    /// The decrypted copy of an encrypted payload, which engines read.
+    plaintext: Option<PathBuf>,
 }
 
 impl Snapshot {
@@ -72,18 +74,42 @@ impl Snapshot {
         let (manifest, bytes) = codec::read(&dir.join(MANIFEST_FILE))?;
         // Authenticated before anything it lists is trusted.
         super::signature::verify(dir, &bytes)?;
-        let snapshot = Self {
+        let mut snapshot = Self {
             dir: dir.to_path_buf(),
             manifest,
+            plaintext: None,
         };
         snapshot.verify_payload()?;
         snapshot.require(expect)?;
+        snapshot.plaintext = super::encryption::plaintext(
+            dir,
+            &bytes,
+            snapshot.manifest.annotation(super::ENCRYPTED_ANNOTATION),
+            &snapshot.manifest.files,
+        )?;
         Ok(snapshot)
     }
 
-    /// A snapshot that [`super::SnapshotWriter`] has just hashed and sealed.
-    pub(super) fn sealed(dir: PathBuf, manifest: Manifest) -> Self {
-        Self { dir, manifest }
+    /// A snapshot that [`super::SnapshotWriter`] has just hashed and sealed
+    /// (`bytes` is its manifest file); an encrypted one is decrypted for
+    /// engines to read.
+    pub(super) fn sealed(
+        dir: PathBuf,
+        manifest: Manifest,
+        bytes: &[u8],
+    ) -> Result<Self, super::CreateError> {
+        let plaintext = super::encryption::plaintext(
+            &dir,
+            bytes,
+            manifest.annotation(super::ENCRYPTED_ANNOTATION),
+            &manifest.files,
+        )
+        .map_err(|e| super::CreateError::Decrypt(Box::new(e)))?;
+        Ok(Self {
+            dir,
+            manifest,
+            plaintext,
+        })
     }
 
     /// Checks `expect` against an already validated snapshot.
@@ -123,9 +149,17 @@ impl Snapshot {
         &self.dir
     }
 
-    /// The directory holding the engine's files.
+    /// The directory holding the engine's files: for an encrypted snapshot,
+    /// their decrypted copy (see `SNAP_ENCRYPT_KEY`).
     pub fn payload_dir(&self) -> PathBuf {
-        self.dir.join(PAYLOAD_DIR)
+        self.plaintext
+            .clone()
+            .unwrap_or_else(|| self.dir.join(PAYLOAD_DIR))
+    }
+
+    /// Whether the payload is encrypted at rest.
+    pub fn is_encrypted(&self) -> bool {
+        self.plaintext.is_some()
     }
 
     /// The validated manifest.
@@ -134,7 +168,8 @@ impl Snapshot {
     }
 
     fn verify_payload(&self) -> Result<(), OpenError> {
-        let payload = self.payload_dir();
+        // As stored: ciphertext, for an encrypted snapshot.
+        let payload = self.dir.join(PAYLOAD_DIR);
         let mut listed = BTreeSet::new();
         for entry in &self.manifest.files {
             if !FileEntry::is_contained(&entry.path) || !listed.insert(entry.path.as_str()) {

@@ -9,11 +9,12 @@
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::key_file::{self, KeyError};
 use super::{CreateError, OpenError};
 
 /// The variable that names the signing key's file.
@@ -22,51 +23,9 @@ pub const SIGNING_KEY_ENV: &str = "SNAP_SIGNING_KEY";
 /// The signature's file, beside `manifest.snap`.
 pub const SIGNATURE_FILE: &str = "manifest.sig";
 
-/// The shortest key accepted, in bytes: HMAC-SHA256's output size.
-pub const MIN_KEY_LEN: usize = 32;
-
-/// Why the signing key could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    /// The key file could not be read.
-    #[error("cannot read the signing key {} (SNAP_SIGNING_KEY)", path.display())]
-    Read {
-        /// The key file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        cause: io::Error,
-    },
-    /// The key is too short to be a key.
-    #[error(
-        "the signing key {} (SNAP_SIGNING_KEY) has {len} bytes; it needs at least {MIN_KEY_LEN} (head -c 32 /dev/urandom > KEYFILE)",
-        path.display()
-    )]
-    TooShort {
-        /// The key file.
-        path: PathBuf,
-        /// Its length.
-        len: usize,
-    },
-}
-
 /// The configured signing key, if any.
 pub(super) fn key() -> Result<Option<Vec<u8>>, KeyError> {
-    let Some(path) = std::env::var_os(SIGNING_KEY_ENV).filter(|p| !p.is_empty()) else {
-        return Ok(None);
-    };
-    let path = PathBuf::from(path);
-    let key = fs::read(&path).map_err(|cause| KeyError::Read {
-        path: path.clone(),
-        cause,
-    })?;
-    if key.len() < MIN_KEY_LEN {
-        return Err(KeyError::TooShort {
-            path,
-            len: key.len(),
-        });
-    }
-    Ok(Some(key))
+    key_file::read(SIGNING_KEY_ENV, "signing")
 }
 
 fn mac(key: &[u8], manifest: &[u8]) -> Hmac<Sha256> {

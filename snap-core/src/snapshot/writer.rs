@@ -105,6 +105,14 @@ impl SnapshotWriter {
     /// Seals the payload and moves the snapshot into place.
     pub fn commit(mut self, seal: Seal) -> Result<Snapshot, CreateError> {
         let payload = self.payload_dir();
+        let mut annotations = seal.annotations;
+        let key = super::encryption::Key::configured().map_err(CreateError::EncryptionKey)?;
+        if let Some(key) = &key {
+            super::encryption::encrypt_payload(key, &payload)
+                .map_err(|e| CreateError::io("encrypt", &payload, e))?;
+            annotations.retain(|(name, _)| name != super::ENCRYPTED_ANNOTATION);
+            annotations.push((super::ENCRYPTED_ANNOTATION.into(), key.id().to_vec()));
+        }
         let mut files = Vec::new();
         hash_and_sync(&payload, &payload, &mut files)?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -120,7 +128,7 @@ impl SnapshotWriter {
             files,
             scratch: seal.scratch,
             engine_state: seal.engine_state,
-            annotations: seal.annotations,
+            annotations,
         };
         let bytes = codec::encode(&manifest).map_err(|len| CreateError::ManifestTooLarge {
             len,
@@ -170,7 +178,7 @@ impl SnapshotWriter {
                 tracing::warn!(path = %self.temp.display(), %err, "could not remove the replaced snapshot");
             }
         }
-        Ok(Snapshot::sealed(self.dest.clone(), manifest))
+        Snapshot::sealed(self.dest.clone(), manifest, &bytes)
     }
 }
 
