@@ -87,18 +87,27 @@ log "cargo test"
 cargo test --workspace --locked "$@"
 cargo test -p snap-hooks --all-features --locked
 
-# The native engine needs no privilege at all: prove it by running its tests
-# again as an unprivileged user.
-native_tests=$(cargo test -p snap-core --test native --locked --no-run 2>&1 \
-  | sed -n 's/.*(\(.*target\/debug\/deps\/native-[0-9a-f]*\)).*/\1/p' | head -n1)
-[[ -x "$native_tests" ]] || die "cannot find the native engine's test binary"
+# The native engine needs no privilege at all: prove it by running its tests,
+# and the hooks' native tests, again as an unprivileged user.
 # Copies in a directory the unprivileged user can reach, wherever this
 # checkout lives.
 unprivileged=$(mktemp -d)
 trap 'rm -rf "$unprivileged"' EXIT
-cp "$native_tests" target/debug/snap-native-probe "$unprivileged/"
-chmod 755 "$unprivileged" "$unprivileged"/*
-log "native engine tests as uid 65534 (no privileges)"
-setpriv --reuid=65534 --regid=65534 --clear-groups \
-  env HOME=/tmp TMPDIR=/tmp SNAP_NATIVE_PROBE="$unprivileged/snap-native-probe" \
-  "$unprivileged/$(basename "$native_tests")"
+chmod 755 "$unprivileged"
+# unprivileged_tests PACKAGE TEST PROBE PROBE_VAR: runs the test binary of
+# PACKAGE's tests/TEST.rs as uid 65534, its probe named by PROBE_VAR.
+unprivileged_tests() {
+  local package=$1 test=$2 probe=$3 probe_var=$4 binary
+  binary=$(cargo test -p "$package" --test "$test" --locked --no-run 2>&1 \
+    | sed -n "s/.*(\(.*target\/debug\/deps\/$test-[0-9a-f]*\)).*/\1/p" | head -n1)
+  [[ -x "$binary" ]] || die "cannot find the test binary of $package's tests/$test.rs"
+  mkdir -m 755 "$unprivileged/$package"
+  cp "$binary" "target/debug/$probe" "$unprivileged/$package/"
+  chmod 755 "$unprivileged/$package"/*
+  log "$package's $test tests as uid 65534 (no privileges)"
+  setpriv --reuid=65534 --regid=65534 --clear-groups \
+    env HOME=/tmp TMPDIR=/tmp "$probe_var=$unprivileged/$package/$probe" \
+    "$unprivileged/$package/$(basename "$binary")"
+}
+unprivileged_tests snap-core native snap-native-probe SNAP_NATIVE_PROBE
+unprivileged_tests snap-hooks native snap-hooks-probe SNAP_HOOKS_PROBE

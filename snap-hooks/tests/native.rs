@@ -12,10 +12,15 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-const PROBE: &str = env!("CARGO_BIN_EXE_snap-hooks-probe");
+/// The probe, or a copy of it named by `SNAP_HOOKS_PROBE` (scripts/test.sh
+/// copies it somewhere an unprivileged user can run it from).
+fn probe() -> String {
+    std::env::var("SNAP_HOOKS_PROBE")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_snap-hooks-probe").to_owned())
+}
 
 fn run(args: &[&str], restore_from: Option<&Path>) -> Output {
-    let mut cmd = Command::new(PROBE);
+    let mut cmd = Command::new(probe());
     cmd.args(args)
         .stdin(Stdio::null())
         .env_remove("SNAP_RESTORE_FROM");
@@ -53,7 +58,7 @@ fn eight_restores(dir: &Path, args: &[&str]) -> Vec<HashMap<String, String>> {
     assert_eq!(line(&first)["side"], "checkpointed", "{first:?}");
     let children: Vec<_> = (0..8)
         .map(|_| {
-            Command::new(PROBE)
+            Command::new(probe())
                 .env("SNAP_RESTORE_FROM", dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
@@ -270,7 +275,7 @@ fn a_failing_after_hook_fails_the_restored_instance() {
 fn new_credentials_in_the_restoring_environment_are_reported_to_the_hook() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("snap");
-    let out = Command::new(PROBE)
+    let out = Command::new(probe())
         .args(["env", dir.to_str().unwrap()])
         .env_remove("SNAP_RESTORE_FROM")
         .env("AWS_ACCESS_KEY_ID", "AKIAOLD")
@@ -279,7 +284,7 @@ fn new_credentials_in_the_restoring_environment_are_reported_to_the_hook() {
         .output()
         .unwrap();
     assert_eq!(line(&out)["side"], "checkpointed", "{out:?}");
-    let out = Command::new(PROBE)
+    let out = Command::new(probe())
         .env("SNAP_RESTORE_FROM", &dir)
         .env("AWS_ACCESS_KEY_ID", "AKIANEW")
         .env("AWS_SESSION_TOKEN", "token-2")
