@@ -123,5 +123,29 @@ fn signed_snapshots_open_and_unsigned_or_forged_ones_are_refused() {
         message.contains("cannot read the signing key") && message.contains("No such file"),
         "{message}"
     );
+
+    // A record that a file was verified counts only under the signature it
+    // was verified under: opened unsigned, the file is hashed again.
+    let cache = tmp.path().join("verified");
+    // SAFETY: as in `use_key`.
+    unsafe { std::env::set_var("SNAP_VERIFY_CACHE", &cache) };
+    use_key(Some(&key));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    open(&signed).unwrap();
+    let record = || {
+        let entries: Vec<_> = fs::read_dir(&cache).unwrap().collect();
+        assert_eq!(entries.len(), 1, "one payload file, one record");
+        fs::read_to_string(entries[0].as_ref().unwrap().path()).unwrap()
+    };
+    let signature = fs::read(signed.join(SIGNATURE_FILE)).unwrap();
+    let under = snap::Sha256Digest::of_reader(signature.as_slice())
+        .unwrap()
+        .0
+        .to_string();
+    assert!(record().ends_with(&format!(" {under}")), "{}", record());
     use_key(None);
+    open(&signed).unwrap();
+    assert!(record().ends_with(" unsigned"), "{}", record());
+    // SAFETY: as in `use_key`.
+    unsafe { std::env::remove_var("SNAP_VERIFY_CACHE") };
 }

@@ -42,7 +42,8 @@ fn an_entry_planted_in_a_cache_others_can_write_is_ignored() {
     fs::write(
         cache.path().join(format!("{}-{}", meta.dev(), meta.ino())),
         format!(
-            "{} {}.{} {}.{} {recorded}",
+            // Verified under no signature: this snapshot has none.
+            "{} {}.{} {}.{} {recorded} unsigned",
             meta.size(),
             meta.mtime(),
             meta.mtime_nsec(),

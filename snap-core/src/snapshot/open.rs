@@ -11,6 +11,7 @@ use super::{
 };
 use crate::Sha256Digest;
 use crate::snapshot::FileEntry;
+use sha2::Digest;
 
 /// How far a snapshot may travel between hosts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,13 +74,18 @@ impl Snapshot {
         }
         let (manifest, bytes) = codec::read(&dir.join(MANIFEST_FILE))?;
         // Authenticated before anything it lists is trusted.
-        super::signature::verify(dir, &bytes)?;
+        let signature = super::signature::verify(dir, &bytes)?;
+        // A record of a verification counts only under the same signature.
+        let under = signature.map_or_else(
+            || verified::UNSIGNED.to_owned(),
+            |tag| Sha256Digest(sha2::Sha256::digest(&tag).into()).to_string(),
+        );
         let mut snapshot = Self {
             dir: dir.to_path_buf(),
             manifest,
             plaintext: None,
         };
-        snapshot.verify_payload()?;
+        snapshot.verify_payload(&under)?;
         snapshot.require(expect)?;
         snapshot.plaintext = super::encryption::plaintext(
             dir,
@@ -167,7 +173,7 @@ impl Snapshot {
         &self.manifest
     }
 
-    fn verify_payload(&self) -> Result<(), OpenError> {
+    fn verify_payload(&self, under: &str) -> Result<(), OpenError> {
         // As stored: ciphertext, for an encrypted snapshot.
         let payload = self.dir.join(PAYLOAD_DIR);
         let mut listed = BTreeSet::new();
@@ -181,7 +187,7 @@ impl Snapshot {
                     ),
                 });
             }
-            verify_file(&payload.join(&entry.path), entry)?;
+            verify_file(&payload.join(&entry.path), entry, under)?;
         }
         let scratch: BTreeSet<&str> = self.manifest.scratch.iter().map(String::as_str).collect();
         let mut found = Vec::new();
@@ -197,7 +203,7 @@ impl Snapshot {
     }
 }
 
-fn verify_file(path: &Path, entry: &FileEntry) -> Result<(), OpenError> {
+fn verify_file(path: &Path, entry: &FileEntry, under: &str) -> Result<(), OpenError> {
     let meta = fs::symlink_metadata(path).map_err(|cause| match cause.kind() {
         io::ErrorKind::NotFound => OpenError::MissingFile {
             path: path.to_path_buf(),
@@ -227,7 +233,7 @@ fn verify_file(path: &Path, entry: &FileEntry) -> Result<(), OpenError> {
     if meta.len() != entry.size {
         return Err(size_error(meta.len()));
     }
-    if verified::is_verified(&meta, &entry.sha256) {
+    if verified::is_verified(&meta, &entry.sha256, under) {
         return Ok(());
     }
     let file = File::open(path).map_err(|cause| OpenError::io("open", path, cause))?;
@@ -243,7 +249,7 @@ fn verify_file(path: &Path, entry: &FileEntry) -> Result<(), OpenError> {
             found: sha256,
         });
     }
-    verified::remember(&meta, &entry.sha256);
+    verified::remember(&meta, &entry.sha256, under);
     Ok(())
 }
 

@@ -56,11 +56,12 @@ pub(super) fn sign(dir: &Path, manifest: &[u8]) -> Result<(), CreateError> {
         .map_err(|e| CreateError::io("write", &path, e))
 }
 
-/// Checks the signature of `manifest` in `dir` against the configured key;
-/// anything passes when no key is configured.
-pub(super) fn verify(dir: &Path, manifest: &[u8]) -> Result<(), OpenError> {
+/// Checks the signature of `manifest` in `dir` against the configured key,
+/// and returns the signature; anything passes, unsigned, when no key is
+/// configured.
+pub(super) fn verify(dir: &Path, manifest: &[u8]) -> Result<Option<Vec<u8>>, OpenError> {
     let Some(key) = key().map_err(OpenError::SigningKey)? else {
-        return Ok(());
+        return Ok(None);
     };
     let path = dir.join(SIGNATURE_FILE);
     let tag = match fs::read(&path) {
@@ -74,5 +75,6 @@ pub(super) fn verify(dir: &Path, manifest: &[u8]) -> Result<(), OpenError> {
     };
     mac(&key, manifest)
         .verify_slice(&tag)
-        .map_err(|_| OpenError::BadSignature { path })
+        .map_err(|_| OpenError::BadSignature { path })?;
+    Ok(Some(tag))
 }

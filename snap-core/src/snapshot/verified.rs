@@ -55,18 +55,23 @@ fn trusted(dir: &std::path::Path) -> bool {
     })
 }
 
-/// Whether a file with `meta` was verified to have `digest`.
-pub(super) fn is_verified(meta: &fs::Metadata, digest: &Sha256Digest) -> bool {
+/// What no signature is recorded as.
+pub(super) const UNSIGNED: &str = "unsigned";
+
+/// Whether a file with `meta` was verified to have `digest` under the
+/// manifest signature `under` (its digest, or [`UNSIGNED`]): a record made
+/// under another signature does not count.
+pub(super) fn is_verified(meta: &fs::Metadata, digest: &Sha256Digest, under: &str) -> bool {
     if !trusted(&dir()) {
         return false;
     }
     let (path, stamp) = entry(meta);
-    fs::read_to_string(path).is_ok_and(|text| text == format!("{stamp} {digest}"))
+    fs::read_to_string(path).is_ok_and(|text| text == format!("{stamp} {digest} {under}"))
 }
 
-/// Records that a file with `meta` has `digest`, unless it changed too
-/// recently to be told apart from a later change.
-pub(super) fn remember(meta: &fs::Metadata, digest: &Sha256Digest) {
+/// Records that a file with `meta` has `digest`, verified under `under`,
+/// unless it changed too recently to be told apart from a later change.
+pub(super) fn remember(meta: &fs::Metadata, digest: &Sha256Digest, under: &str) {
     let changed =
         UNIX_EPOCH + Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec().max(0) as u32);
     if SystemTime::now()
@@ -89,7 +94,7 @@ pub(super) fn remember(meta: &fs::Metadata, digest: &Sha256Digest) {
     }
     let (path, stamp) = entry(meta);
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    if fs::write(&tmp, format!("{stamp} {digest}")).is_ok() {
+    if fs::write(&tmp, format!("{stamp} {digest} {under}")).is_ok() {
         let _ = fs::rename(&tmp, &path);
     }
 }
@@ -102,17 +107,18 @@ pub(crate) fn digest_of(path: &std::path::Path) -> std::io::Result<Sha256Digest>
     let meta = file.metadata()?;
     let (entry_path, stamp) = entry(&meta);
     if let Ok(text) = fs::read_to_string(&entry_path) {
+        // The digest is the fact wanted here, whatever it was verified under.
         if let Some(hex) = text
             .strip_prefix(&stamp)
-            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(|rest| rest.split_whitespace().next())
         {
-            if let Some(digest) = parse_hex(hex.trim()) {
+            if let Some(digest) = parse_hex(hex) {
                 return Ok(digest);
             }
         }
     }
     let (digest, _) = Sha256Digest::of_reader(file)?;
-    remember(&meta, &digest);
+    remember(&meta, &digest, UNSIGNED);
     Ok(digest)
 }
 
