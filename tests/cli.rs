@@ -428,3 +428,64 @@ fn bad_invocations_end_in_one_clear_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn restore_count_kills_the_copies_it_started_when_one_fails() {
+    if criu_engine().is_none() {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = criu_snapshot(tmp.path(), &mut cleanup);
+    // Copy 2 cannot open its log; copies 0, 1 and 3 restore meanwhile.
+    let logs = tmp.path().join("logs");
+    fs::create_dir_all(logs.join("copy-2.log")).unwrap();
+    let restore = || {
+        run_snaprun(&[
+            "restore",
+            "--snapshot-dir",
+            snapshot.to_str().unwrap(),
+            "--count",
+            "4",
+            "--output-dir",
+            logs.to_str().unwrap(),
+        ])
+    };
+    let (ok, stdout, stderr) = restore();
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.is_empty(),
+        "a copy was printed though one failed: {stdout}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let cause = format!("open {}: Is a directory", logs.join("copy-2.log").display());
+    assert!(
+        stderr.starts_with(&format!("snaprun: error: {cause}")),
+        "{stderr}"
+    );
+    for k in [0, 1, 3] {
+        assert!(
+            logs.join(format!("copy-{k}.log")).is_file(),
+            "copy {k} never started"
+        );
+    }
+    // The copies that were restored were killed: none writes its log.
+    let needle = logs.to_str().unwrap();
+    let mut left = Vec::new();
+    let gone = common::eventually(Duration::from_secs(10), || {
+        left = common::processes_mentioning(needle);
+        left.is_empty()
+    });
+    for (pid, _) in &left {
+        cleanup.pids.push(*pid as i32);
+    }
+    assert!(gone, "copies left running after the failure: {left:?}");
+
+    // With the cause gone, all four are restored and printed.
+    fs::remove_dir(logs.join("copy-2.log")).unwrap();
+    let (ok, stdout, stderr) = restore();
+    assert!(ok, "{stderr}");
+    let pids: Vec<i32> = stdout.lines().map(|l| l.parse().unwrap()).collect();
+    cleanup.pids.extend(&pids);
+    assert_eq!(pids.len(), 4, "{stdout}");
+}
