@@ -23,7 +23,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chacha20poly1305::aead::rand_core::RngCore;
 use chacha20poly1305::aead::stream::{DecryptorBE32, EncryptorBE32};
-use chacha20poly1305::aead::{OsRng, Payload};
+use chacha20poly1305::aead::{self, OsRng, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -110,6 +110,27 @@ fn fill(from: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// Calls `each` on `input` in chunks of `size` bytes, saying which is the
+/// last (shorter, or empty for empty input): STREAM marks the last chunk,
+/// so a stream cut at a chunk boundary is caught.
+fn each_chunk<E: From<io::Error>>(
+    input: &mut impl Read,
+    size: usize,
+    mut each: impl FnMut(&[u8], bool) -> Result<(), E>,
+) -> Result<(), E> {
+    let (mut current, mut next) = (vec![0u8; size], vec![0u8; size]);
+    let mut len = fill(input, &mut current)?;
+    loop {
+        let following = fill(input, &mut next)?;
+        each(&current[..len], following == 0)?;
+        if following == 0 {
+            return Ok(());
+        }
+        std::mem::swap(&mut current, &mut next);
+        len = following;
+    }
+}
+
 fn sealing_failed() -> io::Error {
     io::Error::other("ChaCha20-Poly1305 refused to seal a chunk")
 }
@@ -155,32 +176,27 @@ fn encrypt_file(key: &Key, name: &str, path: &Path) -> io::Result<()> {
     OsRng.fill_bytes(&mut nonce);
     out.write_all(MAGIC)?;
     out.write_all(&nonce)?;
-    let mut stream = EncryptorBE32::from_aead(key.cipher.clone(), (&nonce).into());
-    let (mut current, mut next) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
-    let mut len = fill(&mut input, &mut current)?;
-    loop {
-        // A chunk is the last when nothing follows it.
-        let following = fill(&mut input, &mut next)?;
-        if following == 0 {
-            break;
-        }
-        let chunk = stream
-            .encrypt_next(Payload {
-                msg: &current[..len],
-                aad: name.as_bytes(),
-            })
-            .map_err(|_| sealing_failed())?;
-        out.write_all(&chunk)?;
-        std::mem::swap(&mut current, &mut next);
-        len = following;
-    }
-    let chunk = stream
-        .encrypt_last(Payload {
-            msg: &current[..len],
+    let mut stream = Some(EncryptorBE32::from_aead(
+        key.cipher.clone(),
+        (&nonce).into(),
+    ));
+    each_chunk(&mut input, CHUNK, |chunk, last| {
+        let payload = Payload {
+            msg: chunk,
             aad: name.as_bytes(),
-        })
-        .map_err(|_| sealing_failed())?;
-    out.write_all(&chunk)?;
+        };
+        // After the last chunk there is no stream: `each_chunk` stops.
+        let sealed = if last {
+            stream
+                .take()
+                .map_or(Err(aead::Error), |s| s.encrypt_last(payload))
+        } else {
+            stream
+                .as_mut()
+                .map_or(Err(aead::Error), |s| s.encrypt_next(payload))
+        };
+        out.write_all(&sealed.map_err(|_| sealing_failed())?)
+    })?;
     out.sync_all()?;
     fs::rename(&sealed, path)
 }
@@ -214,32 +230,28 @@ fn decrypt_file(key: &Key, name: &str, from: &Path, to: &Path) -> Result<(), Uns
         .create_new(true)
         .mode(0o600)
         .open(to)?;
-    let mut stream = DecryptorBE32::from_aead(key.cipher.clone(), (&nonce).into());
-    let (mut current, mut next) = (vec![0u8; CHUNK + TAG], vec![0u8; CHUNK + TAG]);
-    let mut len = fill(&mut input, &mut current)?;
-    loop {
-        let following = fill(&mut input, &mut next)?;
-        if following == 0 {
-            break;
-        }
-        let plain = stream
-            .decrypt_next(Payload {
-                msg: &current[..len],
-                aad: name.as_bytes(),
-            })
-            .map_err(|_| Unsealed::Forged)?;
-        out.write_all(&plain)?;
-        std::mem::swap(&mut current, &mut next);
-        len = following;
-    }
-    let plain = stream
-        .decrypt_last(Payload {
-            msg: &current[..len],
+    let mut stream = Some(DecryptorBE32::from_aead(
+        key.cipher.clone(),
+        (&nonce).into(),
+    ));
+    each_chunk(&mut input, CHUNK + TAG, |chunk, last| {
+        let payload = Payload {
+            msg: chunk,
             aad: name.as_bytes(),
-        })
-        .map_err(|_| Unsealed::Forged)?;
-    out.write_all(&plain)?;
-    Ok(())
+        };
+        // After the last chunk there is no stream: `each_chunk` stops.
+        let plain = if last {
+            stream
+                .take()
+                .map_or(Err(aead::Error), |s| s.decrypt_last(payload))
+        } else {
+            stream
+                .as_mut()
+                .map_or(Err(aead::Error), |s| s.decrypt_next(payload))
+        };
+        out.write_all(&plain.map_err(|_| Unsealed::Forged)?)
+            .map_err(Unsealed::Io)
+    })
 }
 
 /// The plaintext of an opened snapshot, if it is encrypted: checks the
