@@ -87,10 +87,16 @@ fn encrypted_snapshots_restore_from_a_private_copy_and_the_wrong_key_is_named() 
         "{}",
         made.payload_dir().display()
     );
-    assert_eq!(
-        fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
-        0o700
-    );
+    for private in [
+        cache.clone(),
+        made.payload_dir(),
+        made.payload_dir().join("pages"),
+    ] {
+        let mode = fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", private.display());
+    }
+    let file = fs::metadata(made.payload_dir().join("memory.img")).unwrap();
+    assert_eq!(file.permissions().mode() & 0o777, 0o600);
 
     // Opened again, here or on a machine without the copy: decrypted once.
     fs::remove_dir_all(&cache).unwrap();

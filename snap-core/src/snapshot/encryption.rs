@@ -17,7 +17,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -344,14 +344,21 @@ fn decrypted_copy(
     let temp = root.join(format!(".{name}.{}.{nonce:x}", std::process::id()));
     let cache_error =
         |path: &Path, e: io::Error| OpenError::io("write the decrypted copy", path, e);
-    fs::create_dir(&temp).map_err(|e| cache_error(&temp, e))?;
+    let private = || {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true).mode(0o700);
+        builder
+    };
+    private().create(&temp).map_err(|e| cache_error(&temp, e))?;
     let started = Instant::now();
     let payload = dir.join(super::PAYLOAD_DIR);
     let mut bytes = 0;
     for file in files {
         let to = temp.join(&file.path);
         if let Some(parent) = to.parent() {
-            fs::create_dir_all(parent).map_err(|e| cache_error(parent, e))?;
+            private()
+                .create(parent)
+                .map_err(|e| cache_error(parent, e))?;
         }
         let from = payload.join(&file.path);
         match decrypt_file(key, &file.path, &from, &to) {
