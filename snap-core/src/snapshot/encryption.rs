@@ -26,10 +26,11 @@ use chacha20poly1305::aead::stream::{DecryptorBE32, EncryptorBE32};
 use chacha20poly1305::aead::{self, OsRng, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::key_file::{self, KeyError};
 use super::{FileEntry, OpenError};
+use crate::Sha256Digest;
 
 /// The variable that names the encryption key's file.
 pub const ENCRYPT_KEY_ENV: &str = "SNAP_ENCRYPT_KEY";
@@ -135,36 +136,9 @@ fn sealing_failed() -> io::Error {
     io::Error::other("ChaCha20-Poly1305 refused to seal a chunk")
 }
 
-/// Encrypts every file under `payload` in place.
-pub(super) fn encrypt_payload(key: &Key, payload: &Path) -> io::Result<()> {
-    let mut files = Vec::new();
-    list(payload, payload, &mut files)?;
-    for rel in files {
-        encrypt_file(key, &rel, &payload.join(&rel))?;
-    }
-    Ok(())
-}
-
-/// The regular files under `dir`, as paths relative to `root`.
-fn list(root: &Path, dir: &Path, out: &mut Vec<String>) -> io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            list(root, &entry.path(), out)?;
-        } else if kind.is_file() {
-            let path = entry.path();
-            let rel = path.strip_prefix(root).map_err(io::Error::other)?;
-            out.push(rel.to_string_lossy().into_owned());
-        }
-        // Anything else is the writer's to refuse, when it hashes.
-    }
-    Ok(())
-}
-
 /// Encrypts the file at `path`, whose name in the payload is `name`, in
 /// place: into a sibling, then renamed over it.
-fn encrypt_file(key: &Key, name: &str, path: &Path) -> io::Result<()> {
+pub(super) fn encrypt_file(key: &Key, name: &str, path: &Path) -> io::Result<()> {
     let mut input = File::open(path)?;
     let sealed = path.with_extension("snapenc-tmp");
     let mut out = OpenOptions::new()
@@ -316,14 +290,10 @@ fn cache_root() -> Result<PathBuf, OpenError> {
     Ok(root)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The snapshot's decrypted payload in the cache, keyed by its directory
 /// and its manifest; a copy for an older manifest of the same directory is
 /// removed when a new one is made.
-fn decrypted_copy(
+pub(super) fn decrypted_copy(
     key: &Key,
     dir: &Path,
     manifest_bytes: &[u8],
@@ -331,8 +301,11 @@ fn decrypted_copy(
 ) -> Result<PathBuf, OpenError> {
     let root = cache_root()?;
     let place = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let place = hex(&Sha256::digest(place.as_os_str().as_encoded_bytes())[..8]);
-    let name = format!("{place}-{}", hex(&Sha256::digest(manifest_bytes)[..16]));
+    let place = Sha256Digest::of(place.as_os_str().as_encoded_bytes()).to_string()[..16].to_owned();
+    let name = format!(
+        "{place}-{}",
+        &Sha256Digest::of(manifest_bytes).to_string()[..32]
+    );
     let entry = root.join(&name);
     if entry.is_dir() {
         return Ok(entry);

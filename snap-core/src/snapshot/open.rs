@@ -11,7 +11,6 @@ use super::{
 };
 use crate::Sha256Digest;
 use crate::snapshot::FileEntry;
-use sha2::Digest;
 
 /// How far a snapshot may travel between hosts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,7 +77,7 @@ impl Snapshot {
         // A record of a verification counts only under the same signature.
         let under = signature.map_or_else(
             || verified::UNSIGNED.to_owned(),
-            |tag| Sha256Digest(sha2::Sha256::digest(&tag).into()).to_string(),
+            |tag| Sha256Digest::of(&tag).to_string(),
         );
         let mut snapshot = Self {
             dir: dir.to_path_buf(),
@@ -97,20 +96,18 @@ impl Snapshot {
     }
 
     /// A snapshot that [`super::SnapshotWriter`] has just hashed and sealed
-    /// (`bytes` is its manifest file); an encrypted one is decrypted for
-    /// engines to read.
+    /// (`bytes` is its manifest file); one sealed with `key` is decrypted
+    /// for engines to read.
     pub(super) fn sealed(
         dir: PathBuf,
         manifest: Manifest,
         bytes: &[u8],
+        key: Option<&super::encryption::Key>,
     ) -> Result<Self, super::CreateError> {
-        let plaintext = super::encryption::plaintext(
-            &dir,
-            bytes,
-            manifest.annotation(super::ENCRYPTED_ANNOTATION),
-            &manifest.files,
-        )
-        .map_err(|e| super::CreateError::Decrypt(Box::new(e)))?;
+        let plaintext = key
+            .map(|key| super::encryption::decrypted_copy(key, &dir, bytes, &manifest.files))
+            .transpose()
+            .map_err(|e| super::CreateError::Decrypt(Box::new(e)))?;
         Ok(Self {
             dir,
             manifest,

@@ -108,13 +108,11 @@ impl SnapshotWriter {
         let mut annotations = seal.annotations;
         let key = super::encryption::Key::configured().map_err(CreateError::EncryptionKey)?;
         if let Some(key) = &key {
-            super::encryption::encrypt_payload(key, &payload)
-                .map_err(|e| CreateError::io("encrypt", &payload, e))?;
             annotations.retain(|(name, _)| name != super::ENCRYPTED_ANNOTATION);
             annotations.push((super::ENCRYPTED_ANNOTATION.into(), key.id().to_vec()));
         }
         let mut files = Vec::new();
-        hash_and_sync(&payload, &payload, &mut files)?;
+        hash_and_sync(&payload, &payload, key.as_ref(), &mut files)?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = Manifest {
             engine: seal.engine,
@@ -178,7 +176,7 @@ impl SnapshotWriter {
                 tracing::warn!(path = %self.temp.display(), %err, "could not remove the replaced snapshot");
             }
         }
-        Snapshot::sealed(self.dest.clone(), manifest, &bytes)
+        Snapshot::sealed(self.dest.clone(), manifest, &bytes, key.as_ref())
     }
 }
 
@@ -243,10 +241,20 @@ fn remove_stale_temporaries(parent: &Path, name: &str) {
     }
 }
 
-fn hash_and_sync(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> Result<(), CreateError> {
-    let entries = fs::read_dir(dir).map_err(|e| CreateError::io("read directory", dir, e))?;
+/// Hashes every file under `dir` into `out`, making it owner-only and
+/// durable first; with `key`, each file is encrypted in place before it is
+/// hashed, so the manifest's digests are the ciphertext's.
+fn hash_and_sync(
+    root: &Path,
+    dir: &Path,
+    key: Option<&super::encryption::Key>,
+    out: &mut Vec<FileEntry>,
+) -> Result<(), CreateError> {
+    // Listed before any file is replaced by its encrypted copy.
+    let entries: Vec<_> = fs::read_dir(dir)
+        .and_then(Iterator::collect)
+        .map_err(|e| CreateError::io("read directory", dir, e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| CreateError::io("read directory", dir, e))?;
         let path = entry.path();
         let kind = entry
             .file_type()
@@ -254,12 +262,21 @@ fn hash_and_sync(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> Result<()
         if kind.is_dir() {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o700))
                 .map_err(|e| CreateError::io("chmod", &path, e))?;
-            hash_and_sync(root, &path, out)?;
+            hash_and_sync(root, &path, key, out)?;
             sync_dir(&path)?;
             continue;
         }
         if !kind.is_file() {
             return Err(CreateError::UnsupportedEntry { path });
+        }
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        if let Some(key) = key {
+            super::encryption::encrypt_file(key, &rel, &path)
+                .map_err(|e| CreateError::io("encrypt", &path, e))?;
         }
         let file = File::open(&path).map_err(|e| CreateError::io("open", &path, e))?;
         // Whatever wrote it (CRIU, the native engine), only the owner reads it.
@@ -269,9 +286,8 @@ fn hash_and_sync(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> Result<()
             .map_err(|e| CreateError::io("fsync", &path, e))?;
         let (sha256, size) =
             Sha256Digest::of_reader(&file).map_err(|e| CreateError::io("read", &path, e))?;
-        let rel = path.strip_prefix(root).unwrap_or(&path);
         out.push(FileEntry {
-            path: rel.to_string_lossy().into_owned(),
+            path: rel,
             size,
             sha256,
         });
