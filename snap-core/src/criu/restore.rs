@@ -348,11 +348,13 @@ impl PreparedRestore {
             Ok(())
         };
 
-        // The restored tree holds these: a worker that dies midway leaves
-        // its tasks stuck, and they are found by them.
+        // The tasks a worker forks hold its end of the socket, then the
+        // restore's stdio pipes: a worker that dies midway leaves them
+        // waiting for it forever, and they are found by these.
         let tree_files: Vec<(&str, u64)> = stdio
             .iter()
             .filter_map(|(fd, _)| sys::pipe_or_socket(fd.as_fd()))
+            .chain(worker.their_end())
             .collect();
         let started = Instant::now();
         let result = worker.call(Some(opts), &keys, &mut on_notify);

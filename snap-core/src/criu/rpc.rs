@@ -118,9 +118,10 @@ pub(super) struct Worker {
     /// Becomes readable when the worker exits, whoever still holds its end
     /// of the socket; shared with whoever may have to stop it.
     pidfd: Arc<OwnedFd>,
-    /// The inode of the worker's end of the socket: the tasks it forks for
-    /// a restore inherit it, and are found by it if the worker dies.
-    their_end: u64,
+    /// The worker's end of the socket, as `/proc/PID/fd` names it: the
+    /// tasks it forks for a restore inherit it, and are found by it if the
+    /// worker dies.
+    their_end: Option<(&'static str, u64)>,
     sock: OwnedFd,
     kind: Criu_req_type,
     /// The numbers the inherited descriptors have in the worker, in order.
@@ -164,8 +165,7 @@ impl Worker {
                     cause,
                 },
             )?;
-        let their_end =
-            sys::inode(theirs.as_fd()).map_err(|cause| RpcError::Socket { op: "fstat", cause })?;
+        let their_end = sys::pipe_or_socket(theirs.as_fd());
         let pidfd = i32::try_from(child.id())
             .map_err(io::Error::other)
             .and_then(sys::pidfd_open)
@@ -186,6 +186,11 @@ impl Worker {
     /// The worker's pid.
     pub(super) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The worker's end of the socket, which the tasks it forks inherit.
+    pub(super) fn their_end(&self) -> Option<(&'static str, u64)> {
+        self.their_end
     }
 
     /// A pidfd of the worker, to kill it from another thread.
@@ -236,9 +241,6 @@ impl Worker {
         let status = self.child.wait();
         match result {
             Err(RpcError::Socket { op: "receive", .. }) | Err(RpcError::Vanished(_)) => {
-                // A worker killed mid-restore leaves the tasks it forked
-                // waiting for it forever, holding its end of the socket.
-                kill_holders(&[("socket", self.their_end)]);
                 Err(RpcError::Vanished(match status {
                     Ok(status) => status.to_string(),
                     Err(e) => e.to_string(),

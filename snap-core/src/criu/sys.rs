@@ -98,13 +98,6 @@ pub(super) fn userfaultfd_probe() -> io::Result<()> {
     Ok(())
 }
 
-/// The inode number of the file `fd` refers to.
-pub(super) fn inode(fd: BorrowedFd<'_>) -> io::Result<u64> {
-    nix::sys::stat::fstat(fd)
-        .map(|stat| stat.st_ino)
-        .map_err(io::Error::from)
-}
-
 /// The pipe or socket `fd` refers to, as `/proc/PID/fd` names its kind
 /// (`"pipe"`, `"socket"`), and its inode; `None` for any other file, which
 /// unrelated processes may share.
