@@ -57,6 +57,16 @@ impl LazyRestorer {
         ready.restore().await
     }
 
+    /// A restored instance, `pid`, answered its first invocation
+    /// ([`Restorer::first_response`]), once the snapshot exists.
+    pub fn first_response(&self, pid: Option<u32>) {
+        if let Ok(restorer) = self.restorer.try_lock()
+            && let Some(ready) = &*restorer
+        {
+            ready.first_response(pid);
+        }
+    }
+
     /// Starts the next restore ahead ([`Restorer::prepare_next`]), once the
     /// snapshot exists.
     pub fn prepare_next(&self) {
@@ -123,13 +133,13 @@ impl Adaptive {
 
     /// An instance that started as `start` answered its first invocation,
     /// which took `invocation`.
-    pub fn first_response(&self, start: Start, invocation: Duration) {
+    pub fn first_response(&self, start: Start, invocation: Duration, pid: Option<u32>) {
         let way = match start {
             Start::Cold { .. } => Way::Cold,
             Start::Restored { .. } => Way::Restore,
         };
         if way == Way::Restore {
-            self.snapshot.prepare_next();
+            self.snapshot.first_response(pid);
         }
         let took = start.ready_after() + invocation;
         tracing::debug!(?way, ?took, "engine auto: time to first response");

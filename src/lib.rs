@@ -22,4 +22,5 @@ pub mod runtime;
 pub mod snapshot_home;
 pub mod snapshot_lock;
 pub mod start_error;
+pub mod store;
 pub mod uniqueness;

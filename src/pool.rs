@@ -78,11 +78,12 @@ impl Launcher {
     /// which took `invocation`.
     /// The quiet moment after a first response is when the next restore is
     /// started ahead.
-    fn first_response(&self, start: Start, invocation: std::time::Duration) {
+    /// (native, with a store) the pages it touched are the working set.
+    fn first_response(&self, start: Start, invocation: std::time::Duration, pid: Option<u32>) {
         match self {
             Self::Cold(_) => {}
-            Self::Restore(snapshot) => snapshot.prepare_next(),
-            Self::Adaptive(adaptive) => adaptive.first_response(start, invocation),
+            Self::Restore(snapshot) => snapshot.first_response(pid),
+            Self::Adaptive(adaptive) => adaptive.first_response(start, invocation, pid),
         }
     }
 }
@@ -244,7 +245,7 @@ fn finish_report(instance: &mut Instance, request_id: &str, started: Instant, la
     let first = instance.take_first();
     let duration = started.elapsed();
     if let Some(start) = first {
-        launcher.first_response(start, duration);
+        launcher.first_response(start, duration, instance.pid());
     }
     report::invocation(&report::Invocation {
         request_id,

@@ -43,7 +43,7 @@ pub use checkpoint::{
     CheckpointError, CheckpointOptions, InitError, NATIVE_SUPPORTED, SelfEngine, checkpoint, init,
     try_init,
 };
-pub use digest::Sha256Digest;
+pub use digest::{NotADigest, Sha256Digest};
 pub use engine::Engine;
 pub use fd_policy::{FdAction, FdKind, FdPolicy};
 pub use layout::{LayoutError, layout_is_fixed, set_fixed_layout};

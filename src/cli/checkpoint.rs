@@ -25,10 +25,14 @@ pub(crate) struct Args {
     /// Keep the tree running after the dump.
     #[arg(long)]
     leave_running: bool,
+    /// With --store, the snapshot is also pushed there, and its key printed.
+    #[command(flatten)]
+    store: super::store_args::StoreArgs,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let engine = CriuEngine::locate()?;
+    let store = args.store.connect()?;
     let options = CheckpointOptions {
         leave_running: args.leave_running,
         identity: None,
@@ -39,10 +43,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("checkpoint of pid {} failed", args.pid))?;
     let manifest = snapshot.manifest();
     let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
-    super::output::print(&format!(
+    let mut out = format!(
         "{}: {} files, {} bytes\n",
         snapshot.dir().display(),
         manifest.files.len(),
         bytes
-    ))
+    );
+    if let Some(store) = store {
+        let key = snaprun::store::key_of(manifest);
+        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        let pushed = runtime
+            .block_on(store.push(&snapshot, &key, true))
+            .context("the snapshot was written, and cannot be pushed")?;
+        eprintln!(
+            "snaprun: pushed to {}: {}",
+            store.url(),
+            pushed.stats.summary()
+        );
+        out.push_str(&format!("{key}\n"));
+    }
+    super::output::print(&out)
 }

@@ -74,6 +74,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         lazy_pages: LazyPages::Off,
         map_pages: MapPages::Off,
         restore_timeout: Duration::from_secs(10),
+        store: None,
     });
     eprintln!(
         "snaprun demo: {} cold starts and {} restores of rust-heavy-init, alternating, then {} warm invocations",

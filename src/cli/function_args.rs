@@ -11,6 +11,7 @@ use snaprun::engines::{LazyPages, MapPages, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
 use snaprun::runtime::FunctionConfig;
 use snaprun::snapshot_lock::SnapshotLock;
+use snaprun::store::SnapshotStore;
 
 /// Which engine starts instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -111,6 +112,8 @@ pub(crate) struct FunctionArgs {
     /// The function's name.
     #[arg(long, default_value = "function")]
     function_name: String,
+    #[command(flatten)]
+    store: super::store_args::StoreArgs,
     /// The bootstrap and its arguments. A name without a slash is looked up
     /// on PATH, as a shell would.
     /// (`bench --all-demos` takes none.)
@@ -254,6 +257,7 @@ impl FunctionArgs {
             forward: self.forward.clone(),
             lazy_pages: self.lazy_pages,
             map_pages: self.map_pages,
+            store: self.store.connect()?,
         })
     }
 }
@@ -269,6 +273,8 @@ struct Checked {
     forward: Vec<SocketAddr>,
     lazy_pages: LazyPages,
     map_pages: MapPages,
+    /// `--store`, if given.
+    store: Option<Arc<SnapshotStore>>,
 }
 
 impl Checked {
@@ -341,6 +347,7 @@ impl Checked {
                         lazy_pages: self.lazy_pages,
                         map_pages: self.map_pages,
                         restore_timeout: self.restore_timeout,
+                        store: self.store.clone(),
                     },
                 ))
             }
@@ -367,6 +374,7 @@ impl Checked {
                     lazy_pages: LazyPages::Off,
                     map_pages: MapPages::Off,
                     restore_timeout: self.restore_timeout,
+                    store: self.store.clone(),
                 }))
             }
         };

@@ -54,6 +54,7 @@ fn report(snapshot: &Snapshot, criu: Option<&CriuState>) -> Result<String, std::
     for (k, v) in &m.identity.env {
         writeln!(out, "env        {k}={v}")?;
     }
+    writeln!(out, "store key  {}", snaprun::store::key_of(m))?;
     if let Some(state) = criu {
         writeln!(
             out,

@@ -9,10 +9,13 @@ mod function_args;
 mod inspect;
 mod invoke;
 mod output;
+mod pull;
+mod push;
 mod relay;
 mod restore;
 mod run;
 mod spawn;
+mod store_args;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -63,6 +66,8 @@ pub(crate) enum Command {
     Checkpoint(checkpoint::Args),
     Restore(restore::Args),
     Inspect(inspect::Args),
+    Push(push::Args),
+    Pull(pull::Args),
     #[command(hide = true)]
     Relay(relay::Args),
 }
@@ -95,6 +100,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
         Command::Checkpoint(args) => checkpoint::run(args),
         Command::Restore(args) => restore::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Push(args) => push::run(args),
+        Command::Pull(args) => pull::run(args),
         Command::Relay(args) => relay::run(args),
     }
 }

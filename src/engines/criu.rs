@@ -15,7 +15,7 @@ use snap::snapshot::Identity;
 use snap::{Engine, OsError, Snapshot};
 use tokio::net::unix::pipe as tokio_pipe;
 
-use super::SnapshotPlan;
+use super::{SnapshotPlan, lock};
 use crate::instance::{Instance, Start};
 use crate::readiness::wait_ready;
 use crate::relay::outside::Mux;
@@ -200,7 +200,8 @@ impl CriuSnapshot {
         plan: Arc<SnapshotPlan>,
     ) -> Result<Self, StartError> {
         let identity = identity(&plan)?;
-        if let Some(snapshot) = plan.existing(&CriuEngine::requirements(Some(&identity))) {
+        let expect = CriuEngine::requirements(Some(&identity));
+        if let Some(snapshot) = plan.existing_or_pulled(&expect).await {
             match pending_of(&snapshot).filter(|_| CriuEngine::state(&snapshot).is_ok()) {
                 Some(pending) => {
                     plan.say_reused();
@@ -219,7 +220,11 @@ impl CriuSnapshot {
                 ),
             }
         }
-        let (snapshot, pending) = make(&engine, &plan, identity).await?;
+        let (made, pending) = make(&engine, &plan, identity.clone()).await?;
+        let snapshot = plan.share(made, &expect).await;
+        // The store's snapshot, if another machine committed first, holds
+        // its own pending request.
+        let pending = pending_of(&snapshot).unwrap_or(pending);
         Ok(Self {
             spare: Arc::default(),
             pages: Pages::decide(&plan, &engine, &snapshot),
@@ -455,12 +460,6 @@ impl Spare {
             logs: pipes.logs,
         })
     }
-}
-
-fn lock(spare: &Mutex<Option<Spare>>) -> std::sync::MutexGuard<'_, Option<Spare>> {
-    spare
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The relay's three pipes: control in, control out, logs.

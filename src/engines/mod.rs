@@ -10,16 +10,17 @@ pub mod native;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use snap::Snapshot;
 use snap::criu::CriuEngine;
-use snap::snapshot::{Expect, OpenError};
+use snap::snapshot::{Expect, Host, OpenError};
 
 use crate::function::FunctionSpec;
 use crate::instance::Instance;
 use crate::snapshot_lock::SnapshotLock;
 use crate::start_error::StartError;
+use crate::store::{SnapshotStore, snapshot_key};
 
 pub use criu::{CriuSnapshot, LAZY_PAYS_OFF, LazyPages, MapPages};
 pub use native::NativeSnapshot;
@@ -45,6 +46,9 @@ pub struct SnapshotPlan {
     pub map_pages: MapPages,
     /// Limit on a restore plus after-restore hooks.
     pub restore_timeout: Duration,
+    /// Where snapshots are shared with other machines (`--store`): pulled
+    /// from when there is no valid local one, pushed to when one is made.
+    pub store: Option<Arc<SnapshotStore>>,
 }
 
 impl SnapshotPlan {
@@ -63,6 +67,104 @@ impl SnapshotPlan {
                     snap::chain(&err)
                 );
                 None
+            }
+        }
+    }
+
+    /// The key of the snapshot `expect` describes in the plan's store, if
+    /// it has one.
+    pub(crate) fn store_key(&self, expect: &Expect<'_>) -> Option<(&SnapshotStore, String)> {
+        let store = self.store.as_deref()?;
+        let key = snapshot_key(expect.engine?, expect.identity?, &Host::current());
+        Some((store, key))
+    }
+
+    /// The valid local snapshot that meets `expect`, or else the store's,
+    /// pulled into the plan's directory; says on stderr which, and why
+    /// there is none. `--fresh` takes neither.
+    pub(crate) async fn existing_or_pulled(&self, expect: &Expect<'_>) -> Option<Snapshot> {
+        if let Some(snapshot) = self.existing(expect) {
+            return Some(snapshot);
+        }
+        if self.fresh {
+            return None;
+        }
+        let (store, key) = self.store_key(expect)?;
+        let started = Instant::now();
+        match store.pull(&key, &self.dir).await {
+            Ok(Some(stats)) => match Snapshot::open(&self.dir, expect) {
+                Ok(snapshot) => {
+                    eprintln!(
+                        "snaprun: pulled the snapshot from {} in {:.1} ms: {}",
+                        store.url(),
+                        started.elapsed().as_secs_f64() * 1e3,
+                        stats.summary()
+                    );
+                    Some(snapshot)
+                }
+                Err(err) => {
+                    eprintln!(
+                        "snaprun: running init: the snapshot pulled from {} does not open: {}",
+                        store.url(),
+                        snap::chain(&err)
+                    );
+                    None
+                }
+            },
+            Ok(None) => {
+                eprintln!(
+                    "snaprun: running init: {} has no snapshot of this function yet",
+                    store.url()
+                );
+                None
+            }
+            Err(err) => {
+                eprintln!("snaprun: running init: {}", snap::chain(&err));
+                None
+            }
+        }
+    }
+
+    /// Pushes the snapshot just made to the plan's store, if it has one.
+    /// If another machine committed a snapshot of the same function first,
+    /// that one is pulled and used instead, so that every machine serves
+    /// the same snapshot.
+    pub(crate) async fn share(&self, made: Snapshot, expect: &Expect<'_>) -> Snapshot {
+        let Some((store, key)) = self.store_key(expect) else {
+            return made;
+        };
+        match store.push(&made, &key, self.fresh).await {
+            Ok(pushed) if pushed.committed => {
+                eprintln!(
+                    "snaprun: pushed the snapshot to {} as {key}: {}",
+                    store.url(),
+                    pushed.stats.summary()
+                );
+                made
+            }
+            Ok(_) => {
+                eprintln!(
+                    "snaprun: {} holds a snapshot of this function committed first by another machine; using it",
+                    store.url()
+                );
+                let pulled = match store.pull(&key, &self.dir).await {
+                    Ok(Some(_)) => {
+                        Snapshot::open(&self.dir, expect).map_err(|err| snap::chain(&err))
+                    }
+                    Ok(None) => Err("it is gone".to_owned()),
+                    Err(err) => Err(snap::chain(&err)),
+                };
+                pulled.unwrap_or_else(|why| {
+                    eprintln!("snaprun: keeping this machine's snapshot: the store's cannot be used: {why}");
+                    made
+                })
+            }
+            Err(err) => {
+                eprintln!(
+                    "snaprun: the snapshot serves from here only: {}",
+                    snap::chain(&err)
+                );
+                made
             }
         }
     }
@@ -146,4 +248,21 @@ impl Restorer {
             Self::Native(snapshot) => snapshot.prepare_next(),
         }
     }
+
+    /// Instance `pid`, restored, has answered its first invocation: the
+    /// next restore is started ahead, and (native, with a store) the pages
+    /// it touched are recorded as the snapshot's working set, once.
+    pub fn first_response(&self, pid: Option<u32>) {
+        self.prepare_next();
+        if let (Self::Native(snapshot), Some(pid)) = (self, pid) {
+            snapshot.record_working_set(pid);
+        }
+    }
+}
+
+/// Locks `mutex`, whose data stays consistent even if a holder panicked.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

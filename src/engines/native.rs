@@ -12,7 +12,7 @@ use std::time::Instant;
 use snap::lambda::ErrorType;
 use snap::snapshot::{Expect, HostRule, Identity};
 
-use super::SnapshotPlan;
+use super::{SnapshotPlan, lock};
 use crate::child::ProcessStart;
 use crate::instance::{Instance, Starting};
 use crate::report;
@@ -25,6 +25,9 @@ pub struct NativeSnapshot {
     plan: Arc<SnapshotPlan>,
     /// The next restore, started ahead and waiting at its gate.
     spare: Mutex<Option<Spare>>,
+    /// The snapshot's key in the plan's store, until its working set has
+    /// been recorded.
+    unrecorded: Mutex<Option<String>>,
 }
 
 impl NativeSnapshot {
@@ -46,16 +49,55 @@ impl NativeSnapshot {
             identity: Some(&identity),
             host: HostRule::SameKernel,
         };
-        if plan.existing(&expect).is_none() {
+        if plan.existing_or_pulled(&expect).await.is_none() {
             make(&plan).await?;
-            snap::Snapshot::open(&plan.dir, &expect).map_err(StartError::Unusable)?;
+            let made = snap::Snapshot::open(&plan.dir, &expect).map_err(StartError::Unusable)?;
+            plan.share(made, &expect).await;
         } else {
             plan.say_reused();
         }
+        let unrecorded = plan.store_key(&expect).map(|(_, key)| key);
         Ok(Self {
             plan,
             spare: Mutex::default(),
+            unrecorded: Mutex::new(unrecorded),
         })
+    }
+
+    /// Records, once, the pages restored instance `pid` has touched by its
+    /// first response as the snapshot's working set in the plan's store,
+    /// unless the store has one; in the background.
+    pub fn record_working_set(&self, pid: u32) {
+        let Some(key) = lock(&self.unrecorded).take() else {
+            return;
+        };
+        let Some(store) = self.plan.store.clone() else {
+            return;
+        };
+        let payload = std::fs::canonicalize(&self.plan.dir)
+            .unwrap_or_else(|_| self.plan.dir.clone())
+            .join(snap::snapshot::PAYLOAD_DIR);
+        // Read now, while the instance waits for its next event.
+        let touched = match crate::store::working_set::touched_pages(pid, &payload) {
+            Ok(touched) => touched,
+            Err(err) => {
+                tracing::debug!(%err, pid, "cannot read the pages the instance touched");
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            match store.record_working_set(&key, &touched).await {
+                Ok(None) => {}
+                Ok(Some((chunks, pages))) => tracing::info!(
+                    chunks,
+                    pages,
+                    "recorded the working set of the first invocation after a restore"
+                ),
+                Err(err) => {
+                    tracing::warn!(err = %snap::chain(&err), "cannot record the working set")
+                }
+            }
+        });
     }
 
     /// Restores one instance and waits until it asks for its first event.
@@ -143,12 +185,6 @@ impl Spare {
             .ready(&plan.spec, &restore_start(plan, &[]))
             .await
     }
-}
-
-fn lock(spare: &Mutex<Option<Spare>>) -> std::sync::MutexGuard<'_, Option<Spare>> {
-    spare
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Runs the bootstrap until it checkpoints itself and exits.

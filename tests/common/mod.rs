@@ -555,6 +555,13 @@ impl Moto {
 }
 
 impl Moto {
+    /// Stops the server (as if it were down); its port stays reserved in
+    /// `endpoint` for messages.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// `--env` arguments that point a function at this server, with the
     /// test credentials it accepts.
     pub fn function_env(&self) -> Vec<String> {

@@ -70,6 +70,16 @@ impl Identity {
         out
     }
 
+    /// A digest of this identity as a manifest records it ([`Self::redacted`]):
+    /// equal for two identities exactly when a snapshot of one may serve the
+    /// other. Stores name snapshots by it.
+    pub fn digest(&self) -> Sha256Digest {
+        // Encoding owned strings and vectors into a Vec cannot fail.
+        let encoded = bincode::encode_to_vec(self.redacted(), bincode::config::standard())
+            .unwrap_or_default();
+        Sha256Digest::of(&encoded)
+    }
+
     /// The identity of running `program` with `args` and `env`; only the
     /// variables in [`Self::RELEVANT_ENV`] are kept.
     pub fn of_command(

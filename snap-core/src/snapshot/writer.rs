@@ -112,7 +112,7 @@ impl SnapshotWriter {
             annotations.push((super::ENCRYPTED_ANNOTATION.into(), key.id().to_vec()));
         }
         let mut files = Vec::new();
-        hash_and_sync(&payload, &payload, key.as_ref(), &mut files)?;
+        hash_and_sync(&payload, &payload, key.as_ref(), Some(&mut files))?;
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = Manifest {
             engine: seal.engine,
@@ -132,18 +132,37 @@ impl SnapshotWriter {
             len,
             limit: MAX_MANIFEST_BODY,
         })?;
-        let path = self.temp.join(MANIFEST_FILE);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| CreateError::io("create", &path, e))?;
-        file.write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| CreateError::io("write", &path, e))?;
+        write_new(&self.temp.join(MANIFEST_FILE), &bytes)?;
         super::signature::sign(&self.temp, &bytes)?;
-        sync_dir(&payload)?;
+        self.install()?;
+        Snapshot::sealed(self.dest.clone(), manifest, &bytes, key.as_ref())
+    }
+
+    /// Moves into place a snapshot received whole from elsewhere (a store):
+    /// the caller wrote the payload into [`Self::payload_dir`], and
+    /// `manifest` and `signature` are the original's `manifest.snap` and
+    /// `manifest.sig`, kept byte for byte so that its checksums and its
+    /// signature still hold. Nothing is checked here: open the result with
+    /// [`Snapshot::open`], which checks it all.
+    pub fn commit_received(
+        mut self,
+        manifest: &[u8],
+        signature: Option<&[u8]>,
+    ) -> Result<(), CreateError> {
+        // Not hashed here: opening it checks every file against `manifest`.
+        let payload = self.payload_dir();
+        hash_and_sync(&payload, &payload, None, None)?;
+        write_new(&self.temp.join(MANIFEST_FILE), manifest)?;
+        if let Some(signature) = signature {
+            write_new(&self.temp.join(super::SIGNATURE_FILE), signature)?;
+        }
+        self.install()
+    }
+
+    /// Fsyncs the finished temporary and renames it to the destination,
+    /// exchanging it with an older snapshot there, which is then removed.
+    fn install(&mut self) -> Result<(), CreateError> {
+        sync_dir(&self.payload_dir())?;
         sync_dir(&self.temp)?;
 
         check_replaceable(&self.dest)?;
@@ -176,8 +195,21 @@ impl SnapshotWriter {
                 tracing::warn!(path = %self.temp.display(), %err, "could not remove the replaced snapshot");
             }
         }
-        Snapshot::sealed(self.dest.clone(), manifest, &bytes, key.as_ref())
+        Ok(())
     }
+}
+
+/// Writes `bytes` to a new owner-only file at `path` and fsyncs it.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CreateError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| CreateError::io("create", path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| CreateError::io("write", path, e))
 }
 
 impl Drop for SnapshotWriter {
@@ -241,14 +273,14 @@ fn remove_stale_temporaries(parent: &Path, name: &str) {
     }
 }
 
-/// Hashes every file under `dir` into `out`, making it owner-only and
-/// durable first; with `key`, each file is encrypted in place before it is
-/// hashed, so the manifest's digests are the ciphertext's.
+/// Makes every file under `dir` owner-only and durable, and with `out`
+/// hashes it into `out`; with `key`, each file is encrypted in place before
+/// it is hashed, so the manifest's digests are the ciphertext's.
 fn hash_and_sync(
     root: &Path,
     dir: &Path,
     key: Option<&super::encryption::Key>,
-    out: &mut Vec<FileEntry>,
+    mut out: Option<&mut Vec<FileEntry>>,
 ) -> Result<(), CreateError> {
     // Listed before any file is replaced by its encrypted copy.
     let entries: Vec<_> = fs::read_dir(dir)
@@ -262,7 +294,7 @@ fn hash_and_sync(
         if kind.is_dir() {
             fs::set_permissions(&path, fs::Permissions::from_mode(0o700))
                 .map_err(|e| CreateError::io("chmod", &path, e))?;
-            hash_and_sync(root, &path, key, out)?;
+            hash_and_sync(root, &path, key, out.as_deref_mut())?;
             sync_dir(&path)?;
             continue;
         }
@@ -284,6 +316,9 @@ fn hash_and_sync(
             .map_err(|e| CreateError::io("chmod", &path, e))?;
         file.sync_all()
             .map_err(|e| CreateError::io("fsync", &path, e))?;
+        let Some(out) = out.as_deref_mut() else {
+            continue;
+        };
         let (sha256, size) =
             Sha256Digest::of_reader(&file).map_err(|e| CreateError::io("read", &path, e))?;
         out.push(FileEntry {

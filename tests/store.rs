@@ -1,0 +1,648 @@
+//! Snapshots shared through an S3-compatible store (`--store`, `snaprun
+//! push`, `snaprun pull`) against a real S3 API server: moto's, on
+//! loopback. Each "machine" is a snapshot directory and a chunk cache of
+//! its own, so a second machine starts with an empty cache.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Moto, RunningFunction, eventually, rust_heavy_init};
+
+const STORE: &str = "s3://snap-demo/fleet";
+
+/// One machine: its own snapshot directory and chunk cache.
+struct Machine {
+    _tmp: tempfile::TempDir,
+    snapshot: PathBuf,
+    cache: PathBuf,
+}
+
+impl Machine {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        Self {
+            snapshot: tmp.path().join("snap"),
+            cache: tmp.path().join("chunks"),
+            _tmp: tmp,
+        }
+    }
+
+    /// snaprun with the store's endpoint and credentials.
+    fn snaprun(&self, moto: &Moto) -> Command {
+        let mut command = common::snaprun();
+        command
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1");
+        command
+    }
+
+    /// `snaprun run --store` on this machine, with `extra` flags.
+    fn run(&self, moto: &Moto, engine: &str, bootstrap: &Path, extra: &[&str]) -> RunningFunction {
+        let mut args = vec![
+            "--engine",
+            engine,
+            "--snapshot-dir",
+            self.snapshot.to_str().unwrap(),
+            "--chunk-cache",
+            self.cache.to_str().unwrap(),
+            "--store",
+            STORE,
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["--", bootstrap.to_str().unwrap()]);
+        RunningFunction::start_command(self.snaprun(moto), &args)
+    }
+
+    /// `snaprun ARGS --chunk-cache CACHE --store STORE`: (success, stdout, stderr).
+    fn snaprun_store(&self, moto: &Moto, args: &[&str]) -> (bool, String, String) {
+        let out = self
+            .snaprun(moto)
+            .args(args)
+            .args([
+                "--chunk-cache",
+                self.cache.to_str().unwrap(),
+                "--store",
+                STORE,
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn cached_chunks(&self) -> Vec<(String, u64)> {
+        let Ok(entries) = std::fs::read_dir(&self.cache) else {
+            return Vec::new();
+        };
+        entries
+            .map(Result::unwrap)
+            .filter(|e| e.file_name().len() == 64)
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.metadata().unwrap().len(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Runs a boto3 script against moto, with `s3` bound to a client and
+/// `B`/`P` to the bucket and prefix; returns its stdout.
+fn boto(moto: &Moto, script: &str) -> String {
+    let full = format!(
+        "import boto3, json, sys\n\
+         s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n\
+         B, P = 'snap-demo', 'fleet'\n{script}",
+        moto.endpoint
+    );
+    let out = Command::new("python3")
+        .args(["-c", &full])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The keys under the store's prefix that start with `under`.
+fn keys(moto: &Moto, under: &str) -> Vec<String> {
+    boto(
+        moto,
+        &format!(
+            "for page in s3.get_paginator('list_objects_v2').paginate(Bucket=B, Prefix=P + '/{under}'):\n    \
+             for o in page.get('Contents', []): print(o['Key'])"
+        ),
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// The chunk digests the store's manifest lists for `file`, in order
+/// (zeros left out).
+fn chunks_of(moto: &Moto, key: &str, file: &str) -> Vec<String> {
+    let listing = boto(
+        moto,
+        &format!(
+            "m = json.loads(s3.get_object(Bucket=B, Key=P + '/snapshots/{key}/manifest.json')['Body'].read())\n\
+             print(json.dumps([c for f in m['files'] if f['path'] == '{file}' for c in f['chunks'] if c]))"
+        ),
+    );
+    serde_json::from_str(&listing).unwrap()
+}
+
+/// Waits until a log line contains `needle`; returns it.
+fn log_line(run: &RunningFunction, needle: &str) -> String {
+    let mut found = None;
+    let seen = eventually(Duration::from_secs(60), || {
+        found = run.logs().into_iter().find(|l| l.contains(needle));
+        found.is_some()
+    });
+    assert!(
+        seen,
+        "no log line with {needle:?}:\n{}",
+        run.logs().join("\n")
+    );
+    found.unwrap()
+}
+
+/// The number before `word` in `line`, as in "20 fetched".
+fn count_before(line: &str, word: &str) -> u64 {
+    let at = line
+        .find(&format!(" {word}"))
+        .unwrap_or_else(|| panic!("{word:?} not in {line}"));
+    line[..at]
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no count before {word:?} in {line}"))
+}
+
+/// Machine A makes the snapshot and pushes it; returns its key and the
+/// answer to its first invocation.
+fn first_machine(moto: &Moto, a: &Machine) -> (String, serde_json::Value) {
+    let run = a.run(moto, "native", &rust_heavy_init(), &[]);
+    let answer = run.invoke_ok(br#"{"nth":100}"#);
+    let pushed = log_line(&run, "pushed the snapshot to");
+    assert!(
+        pushed.contains(STORE) && pushed.contains("all zeros"),
+        "{pushed}"
+    );
+    let key = pushed
+        .split(" as ")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The first invocation after a restore records the working set.
+    assert!(
+        eventually(Duration::from_secs(30), || !keys(
+            moto,
+            &format!("snapshots/{key}/working-set.json")
+        )
+        .is_empty()),
+        "no working set recorded"
+    );
+    (key, answer)
+}
+
+#[test]
+fn a_second_machine_restores_the_first_machines_snapshot_from_an_empty_cache() {
+    let moto = Moto::start("hello");
+    let (a, b) = (Machine::new(), Machine::new());
+    let (key, on_a) = first_machine(&moto, &a);
+    // Chunks then manifest: the snapshot's files are in the store.
+    assert!(!keys(&moto, "chunks/").is_empty());
+    assert_eq!(
+        keys(&moto, &format!("snapshots/{key}/manifest.json")).len(),
+        1
+    );
+
+    let run = b.run(&moto, "native", &rust_heavy_init(), &[]);
+    let on_b = run.invoke_ok(br#"{"nth":100}"#);
+    let pulled = log_line(&run, "pulled the snapshot from");
+    let logs = run.logs().join("\n");
+    assert!(!logs.contains("running init"), "{logs}");
+    // Everything came from the store, the working set first.
+    assert!(count_before(&pulled, "fetched") > 0, "{pulled}");
+    assert_eq!(count_before(&pulled, "from the cache"), 0, "{pulled}");
+    assert!(pulled.contains("the working set's"), "{pulled}");
+    // B continues from A's init: the same init, the same table, its own
+    // instance.
+    assert_eq!(on_b["init_ms"], on_a["init_ms"], "{on_b}");
+    assert_eq!(on_b["primes"], on_a["primes"]);
+    assert_eq!(on_b["nth_prime"], on_a["nth_prime"]);
+    assert_ne!(on_b["instance_id"], on_a["instance_id"]);
+    // What B's cache holds are the store's chunks, each under its sha256.
+    let cached = b.cached_chunks();
+    assert_eq!(cached.len() as u64, count_before(&pulled, "fetched"));
+    for (name, _) in &cached {
+        let bytes = std::fs::read(b.cache.join(name)).unwrap();
+        assert_eq!(&snap::Sha256Digest::of(&bytes).to_string(), name);
+    }
+}
+
+#[test]
+fn push_and_pull_carry_a_snapshot_byte_for_byte_and_a_second_push_uploads_nothing_new() {
+    let moto = Moto::start("hello");
+    let (a, b, c) = (Machine::new(), Machine::new(), Machine::new());
+    let (key, _) = first_machine(&moto, &a);
+
+    // An identical push stores no chunk again.
+    let (ok, out, err) =
+        a.snaprun_store(&moto, &["push", "--replace", a.snapshot.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), key);
+    assert_eq!(count_before(&err, "of"), 0, "{err}");
+    assert!(count_before(&err, "already stored") > 0, "{err}");
+    // Without --replace, the store's snapshot is kept.
+    let (ok, _, err) = a.snaprun_store(&moto, &["push", a.snapshot.to_str().unwrap()]);
+    assert!(
+        ok && err.contains("already holds a snapshot of this function"),
+        "{err}"
+    );
+
+    let (ok, out, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), b.snapshot.to_str().unwrap());
+    for name in ["manifest.snap", "payload/memory.img"] {
+        assert_eq!(
+            std::fs::read(a.snapshot.join(name)).unwrap(),
+            std::fs::read(b.snapshot.join(name)).unwrap(),
+            "{name} differs"
+        );
+    }
+    // inspect names the key a store gives the snapshot.
+    let (ok, out, err) = common::run_snaprun(&["inspect", b.snapshot.to_str().unwrap()]);
+    assert!(
+        ok && out.contains(&format!("store key  {key}\n")),
+        "{out}{err}"
+    );
+    // Zero chunks are holes: the pulled image takes less disk than its size.
+    let image = std::fs::metadata(b.snapshot.join("payload/memory.img")).unwrap();
+    assert!(
+        std::os::unix::fs::MetadataExt::blocks(&image) * 512 < image.len(),
+        "no holes in the pulled image"
+    );
+    // A pull into a machine whose cache holds the chunks fetches none.
+    common::copy_dir(&b.cache, &c.cache);
+    let (ok, _, err) = c.snaprun_store(&moto, &["pull", &key, c.snapshot.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(count_before(&err, "fetched"), 0, "{err}");
+    // An unknown key, and one that is not a key, are named.
+    let unknown = "0".repeat(64);
+    let (ok, _, err) = c.snaprun_store(&moto, &["pull", &unknown, "/nonexistent/x"]);
+    assert!(
+        !ok && err.contains(&format!("has no snapshot {unknown}")),
+        "{err}"
+    );
+    let (ok, _, err) = c.snaprun_store(&moto, &["pull", "latest", "/nonexistent/x"]);
+    assert!(
+        !ok && err.contains("\"latest\" is not a snapshot key"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fresh_snapshot_of_the_same_function_uploads_only_its_changed_chunks() {
+    let moto = Moto::start("hello");
+    let a = Machine::new();
+    let (_key, _) = first_machine(&moto, &a);
+    let run = a.run(&moto, "native", &rust_heavy_init(), &["--fresh"]);
+    run.invoke_ok(b"{}");
+    let pushed = log_line(&run, "pushed the snapshot to");
+    let uploaded = count_before(&pushed, "of");
+    let stored = count_before(&pushed, "already stored");
+    eprintln!("second snapshot: {pushed}");
+    assert!(stored > 0, "nothing deduplicated: {pushed}");
+    assert!(uploaded < stored + uploaded, "{pushed}");
+}
+
+#[test]
+fn corrupt_and_missing_chunks_are_refused_by_name_and_nothing_is_left() {
+    let moto = Moto::start("hello");
+    let a = Machine::new();
+    let (key, _) = first_machine(&moto, &a);
+    let chunks = chunks_of(&moto, &key, "memory.img");
+    let (victim, gone) = (&chunks[0], &chunks[1]);
+    // A chunk whose bytes are not what its name says: valid zstd of other
+    // bytes, so only the hash can tell.
+    boto(
+        &moto,
+        &format!(
+            "other = s3.get_object(Bucket=B, Key=P + '/chunks/{gone}')['Body'].read()\n\
+             s3.put_object(Bucket=B, Key=P + '/chunks/{victim}', Body=other)"
+        ),
+    );
+    let b = Machine::new();
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(!ok, "a corrupt chunk was accepted");
+    assert!(
+        err.contains(&format!("chunk {victim} of memory.img"))
+            && err.contains("is corrupt: fetched twice"),
+        "{err}"
+    );
+    assert!(!b.snapshot.exists(), "a partial snapshot was left");
+    assert!(
+        b.cached_chunks().iter().all(|(name, _)| name != victim),
+        "the bad chunk was cached"
+    );
+    // Garbage that is not zstd at all.
+    boto(
+        &moto,
+        &format!("s3.put_object(Bucket=B, Key=P + '/chunks/{victim}', Body=b'garbage')"),
+    );
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(!ok && err.contains("does not decompress"), "{err}");
+
+    // A missing chunk.
+    boto(
+        &moto,
+        &format!("s3.delete_object(Bucket=B, Key=P + '/chunks/{gone}')"),
+    );
+    let c = Machine::new();
+    let (ok, _, err) = c.snaprun_store(&moto, &["pull", &key, c.snapshot.to_str().unwrap()]);
+    assert!(!ok, "a snapshot with a missing chunk was pulled");
+    assert!(
+        err.contains(&format!(
+            "chunk {gone} of memory.img is missing from {STORE}"
+        )),
+        "{err}"
+    );
+    assert!(!c.snapshot.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(c.snapshot.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("snap-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // snaprun run falls back to init, says why, and serves.
+    let run = c.run(&moto, "native", &rust_heavy_init(), &[]);
+    run.invoke_ok(b"{}");
+    let line = log_line(&run, "running init:");
+    assert!(line.contains("is missing from"), "{line}");
+}
+
+#[test]
+fn an_upload_that_stopped_before_its_manifest_holds_no_snapshot() {
+    let moto = Moto::start("hello");
+    let a = Machine::new();
+    let (key, _) = first_machine(&moto, &a);
+    // What an upload cut off before its commit leaves: chunks, no manifest.
+    boto(
+        &moto,
+        &format!("s3.delete_object(Bucket=B, Key=P + '/snapshots/{key}/manifest.json')"),
+    );
+    assert!(!keys(&moto, "chunks/").is_empty());
+    let b = Machine::new();
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(!ok && err.contains("has no snapshot"), "{err}");
+    // A machine runs init and commits its own, reusing the chunks there.
+    let run = b.run(&moto, "native", &rust_heavy_init(), &[]);
+    run.invoke_ok(b"{}");
+    log_line(&run, "has no snapshot of this function yet");
+    let pushed = log_line(&run, "pushed the snapshot to");
+    assert!(count_before(&pushed, "already stored") > 0, "{pushed}");
+    // A manifest that is not one is refused by name.
+    boto(
+        &moto,
+        &format!(
+            "s3.put_object(Bucket=B, Key=P + '/snapshots/{key}/manifest.json', Body=b'{{\"format\": 1}}')"
+        ),
+    );
+    let c = Machine::new();
+    let (ok, _, err) = c.snaprun_store(&moto, &["pull", &key, c.snapshot.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains(&format!(
+            "fleet/snapshots/{key}/manifest.json in {STORE} cannot be used"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_forged_chunk_list_does_not_open() {
+    let moto = Moto::start("hello");
+    let a = Machine::new();
+    let (key, _) = first_machine(&moto, &a);
+    // Two real chunks swapped: every chunk matches its name, the file does
+    // not match the manifest's checksum.
+    boto(
+        &moto,
+        &format!(
+            "k = P + '/snapshots/{key}/manifest.json'\n\
+             m = json.loads(s3.get_object(Bucket=B, Key=k)['Body'].read())\n\
+             f = [f for f in m['files'] if f['path'] == 'memory.img'][0]\n\
+             i = [n for n, c in enumerate(f['chunks']) if c]\n\
+             f['chunks'][i[0]], f['chunks'][i[1]] = f['chunks'][i[1]], f['chunks'][i[0]]\n\
+             s3.put_object(Bucket=B, Key=k, Body=json.dumps(m).encode())"
+        ),
+    );
+    let b = Machine::new();
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(!ok, "a forged chunk list was accepted");
+    assert!(
+        err.contains("does not open") && err.contains("memory.img"),
+        "{err}"
+    );
+}
+
+#[test]
+fn eviction_keeps_the_cache_in_its_budget_while_instances_run() {
+    let moto = Moto::start("hello");
+    let a = Machine::new();
+    let (_key, on_a) = first_machine(&moto, &a);
+    let b = Machine::new();
+    // A 1 MiB budget: two of the snapshot's chunks.
+    let run = b.run(
+        &moto,
+        "native",
+        &rust_heavy_init(),
+        &["--cache-mib", "1", "--concurrency", "2"],
+    );
+    for n in 1..=20 {
+        let answer = run.invoke_ok(format!("{{\"nth\":{n}}}").as_bytes());
+        assert_eq!(answer["primes"], on_a["primes"]);
+    }
+    log_line(&run, "pulled the snapshot from");
+    let held: u64 = b.cached_chunks().iter().map(|(_, len)| len).sum();
+    assert!(held <= 1 << 20, "the cache holds {held} bytes");
+    assert!(!b.cached_chunks().is_empty(), "eviction emptied the cache");
+    // The instances map the pulled snapshot, not the cache: restores go on.
+    std::fs::remove_dir_all(&b.cache).unwrap();
+    for n in 21..=30 {
+        run.invoke_ok(format!("{{\"nth\":{n}}}").as_bytes());
+    }
+}
+
+#[test]
+fn concurrent_pulls_on_one_machine_fetch_each_chunk_once() {
+    let moto = Moto::start("hello");
+    let a = Machine::new();
+    let (key, _) = first_machine(&moto, &a);
+    let b = Machine::new();
+    let dirs: Vec<PathBuf> = (0..3)
+        .map(|n| b.cache.with_file_name(format!("pull{n}")))
+        .collect();
+    let pulls: Vec<_> = dirs
+        .iter()
+        .map(|dir| {
+            b.snaprun(&moto)
+                .args(["pull", &key, dir.to_str().unwrap()])
+                .args(["--chunk-cache", b.cache.to_str().unwrap(), "--store", STORE])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut fetched = 0;
+    let mut distinct = 0;
+    for pull in pulls {
+        let out = pull.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        fetched += count_before(&err, "fetched");
+        distinct = count_before(&err, "fetched") + count_before(&err, "from the cache");
+    }
+    assert_eq!(fetched, distinct, "chunks fetched more than once");
+    for dir in &dirs {
+        assert_eq!(
+            std::fs::read(dir.join("payload/memory.img")).unwrap(),
+            std::fs::read(a.snapshot.join("payload/memory.img")).unwrap()
+        );
+    }
+}
+
+#[test]
+fn two_machines_pushing_at_once_end_up_serving_one_snapshot() {
+    let moto = Moto::start("hello");
+    let (a, b) = (Machine::new(), Machine::new());
+    let runs = [
+        a.run(&moto, "native", &rust_heavy_init(), &[]),
+        b.run(&moto, "native", &rust_heavy_init(), &[]),
+    ];
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|run| s.spawn(|| run.invoke_ok(b"{}")))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let said: Vec<String> = runs
+        .iter()
+        .map(|run| {
+            eventually(Duration::from_secs(30), || {
+                let logs = run.logs().join("\n");
+                logs.contains("pushed the snapshot to")
+                    || logs.contains("committed first by another machine")
+                    || logs.contains("pulled the snapshot from")
+            });
+            run.logs().join("\n")
+        })
+        .collect();
+    let winners = said
+        .iter()
+        .filter(|l| l.contains("pushed the snapshot to"))
+        .count();
+    assert_eq!(winners, 1, "{said:#?}");
+    // The other machine serves the winner's snapshot: both restore the same
+    // init, and their directories hold the same manifest.
+    assert_eq!(
+        std::fs::read(a.snapshot.join("manifest.snap")).unwrap(),
+        std::fs::read(b.snapshot.join("manifest.snap")).unwrap()
+    );
+    let later: Vec<_> = runs.iter().map(|run| run.invoke_ok(b"{}")).collect();
+    assert_eq!(
+        later[0]["init_ms"], later[1]["init_ms"],
+        "{later:?} after {answers:?}"
+    );
+}
+
+#[test]
+fn a_store_that_is_down_is_named_and_the_cache_serves_what_it_holds() {
+    let mut moto = Moto::start("hello");
+    let (a, b) = (Machine::new(), Machine::new());
+    let (key, _) = first_machine(&moto, &a);
+    // B pulls once, so its cache holds the manifest and every chunk.
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    std::fs::remove_dir_all(&b.snapshot).unwrap();
+    let endpoint = moto.endpoint.clone();
+    moto.stop();
+
+    // An empty cache: a clear error, soon.
+    let c = Machine::new();
+    let started = Instant::now();
+    let (ok, _, err) = c.snaprun_store(&moto, &["pull", &key, c.snapshot.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "GET fleet/snapshots/{key}/manifest.json in {STORE} failed (endpoint {endpoint})"
+        )),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!c.snapshot.exists());
+    // B's cache still serves.
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("the store was unreachable, and the cache served"),
+        "{err}"
+    );
+    // And snaprun run with an empty cache runs init, says why, and serves.
+    let run = c.run(&moto, "native", &rust_heavy_init(), &[]);
+    run.invoke_ok(b"{}");
+    let line = log_line(&run, "running init:");
+    assert!(line.contains(&endpoint), "{line}");
+    log_line(&run, "the snapshot serves from here only");
+}
+
+#[test]
+fn a_bad_store_address_is_refused_before_anything_runs() {
+    let (ok, _, err) = common::run_snaprun(&[
+        "run",
+        "--store",
+        "/srv/snaps",
+        "--",
+        rust_heavy_init().to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("\"/srv/snaps\" is not a store address: only s3:// stores are supported"),
+        "{err}"
+    );
+    let (ok, _, err) = common::run_snaprun(&["push", "/nonexistent"]);
+    assert!(!ok && err.contains("snaprun push needs --store"), "{err}");
+}
+
+#[test]
+fn criu_snapshots_travel_through_the_store_too() {
+    if common::criu_engine().is_none() {
+        return;
+    }
+    let moto = Moto::start("hello");
+    let (a, b) = (Machine::new(), Machine::new());
+    let bootstrap = common::rust_hello();
+    let on_a = {
+        let run = a.run(&moto, "criu", &bootstrap, &[]);
+        let answer = run.invoke_ok(br#"{"name":"a"}"#);
+        log_line(&run, "pushed the snapshot to");
+        answer
+    };
+    let run = b.run(&moto, "criu", &bootstrap, &[]);
+    let on_b = run.invoke_ok(br#"{"name":"b"}"#);
+    let pulled = log_line(&run, "pulled the snapshot from");
+    assert!(count_before(&pulled, "fetched") > 0, "{pulled}");
+    assert!(!run.logs().join("\n").contains("running init"));
+    // B restored A's process: A's init, reseeded after its own restore.
+    assert_eq!(on_b["init_nonce"], on_a["init_nonce"], "{on_a} {on_b}");
+    assert_eq!(on_b["init_summary"], on_a["init_summary"]);
+    assert_ne!(on_b["restore_nonce"], on_a["restore_nonce"]);
+    assert_eq!(
+        std::fs::read(a.snapshot.join("manifest.snap")).unwrap(),
+        std::fs::read(b.snapshot.join("manifest.snap")).unwrap()
+    );
+}
