@@ -70,6 +70,7 @@ fn plan(spec: &FunctionSpec, dir: &Path) -> SnapshotPlan {
         lazy_pages: LazyPages::Auto,
         map_pages: MapPages::Auto,
         restore_timeout: Duration::from_secs(10),
+        store: None,
     }
 }
 

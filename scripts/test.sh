@@ -34,10 +34,14 @@ done
 # @snap/hooks: its OpenSSL RAND engine (C, built against OpenSSL 3 headers) and its unit tests.
 # snapjs links the same OpenSSL (llrt_crypto's backend, found through pkg-config).
 # strace proves in a test that the engine's bytes come from getrandom(2).
+# The arm64 check below builds the C inside the S3 client's TLS (aws-lc) and
+# zstd, so it needs an arm64 C cross compiler.
 if [[ ! -f /usr/include/openssl/engine.h ]] || ! command -v cc >/dev/null \
-   || ! command -v pkg-config >/dev/null || ! command -v strace >/dev/null; then
-  log "apt-get install gcc libssl-dev pkg-config strace"
-  apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gcc libc6-dev libssl-dev pkg-config strace >&2
+   || ! command -v pkg-config >/dev/null || ! command -v strace >/dev/null \
+   || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+  log "apt-get install gcc libssl-dev pkg-config strace gcc-aarch64-linux-gnu"
+  apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gcc libc6-dev libssl-dev \
+    pkg-config strace gcc-aarch64-linux-gnu libc6-dev-arm64-cross >&2
 fi
 log "building $(bash snap-hooks/js/native/build.sh)"
 # Files, not the directory: Node 21 and later refuse a directory here.

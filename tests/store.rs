@@ -131,14 +131,14 @@ fn keys(moto: &Moto, under: &str) -> Vec<String> {
     .collect()
 }
 
-/// The chunk digests the store's manifest lists for `file`, in order
-/// (zeros left out).
-fn chunks_of(moto: &Moto, key: &str, file: &str) -> Vec<String> {
+/// The chunk digests the store's manifest lists for snapshot `key`'s
+/// image, in order (zeros left out).
+fn chunks_of(moto: &Moto, key: &str) -> Vec<String> {
     let listing = boto(
         moto,
         &format!(
             "m = json.loads(s3.get_object(Bucket=B, Key=P + '/snapshots/{key}/manifest.json')['Body'].read())\n\
-             print(json.dumps([c for f in m['files'] if f['path'] == '{file}' for c in f['chunks'] if c]))"
+             print(json.dumps([c for c in m['chunks'] if c]))"
         ),
     );
     serde_json::from_str(&listing).unwrap()
@@ -319,14 +319,15 @@ fn corrupt_and_missing_chunks_are_refused_by_name_and_nothing_is_left() {
     let moto = Moto::start("hello");
     let a = Machine::new();
     let (key, _) = first_machine(&moto, &a);
-    let chunks = chunks_of(&moto, &key, "memory.img");
+    let chunks = chunks_of(&moto, &key);
     let (victim, gone) = (&chunks[0], &chunks[1]);
     // A chunk whose bytes are not what its name says: valid zstd of other
     // bytes, so only the hash can tell.
     boto(
         &moto,
         &format!(
-            "other = s3.get_object(Bucket=B, Key=P + '/chunks/{gone}')['Body'].read()\n\
+            "s3.copy_object(Bucket=B, Key='backup', CopySource={{'Bucket': B, 'Key': P + '/chunks/{victim}'}})\n\
+             other = s3.get_object(Bucket=B, Key=P + '/chunks/{gone}')['Body'].read()\n\
              s3.put_object(Bucket=B, Key=P + '/chunks/{victim}', Body=other)"
         ),
     );
@@ -351,7 +352,13 @@ fn corrupt_and_missing_chunks_are_refused_by_name_and_nothing_is_left() {
     let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
     assert!(!ok && err.contains("does not decompress"), "{err}");
 
-    // A missing chunk.
+    // A missing chunk (and the corrupt one mended).
+    boto(
+        &moto,
+        &format!(
+            "s3.copy_object(Bucket=B, Key=P + '/chunks/{victim}', CopySource={{'Bucket': B, 'Key': 'backup'}})"
+        ),
+    );
     boto(
         &moto,
         &format!("s3.delete_object(Bucket=B, Key=P + '/chunks/{gone}')"),
@@ -429,9 +436,9 @@ fn a_forged_chunk_list_does_not_open() {
         &format!(
             "k = P + '/snapshots/{key}/manifest.json'\n\
              m = json.loads(s3.get_object(Bucket=B, Key=k)['Body'].read())\n\
-             f = [f for f in m['files'] if f['path'] == 'memory.img'][0]\n\
-             i = [n for n, c in enumerate(f['chunks']) if c]\n\
-             f['chunks'][i[0]], f['chunks'][i[1]] = f['chunks'][i[1]], f['chunks'][i[0]]\n\
+             c = m['chunks']\n\
+             i = [n for n, d in enumerate(c) if d]\n\
+             c[i[0]], c[i[1]] = c[i[1]], c[i[0]]\n\
              s3.put_object(Bucket=B, Key=k, Body=json.dumps(m).encode())"
         ),
     );
@@ -645,4 +652,91 @@ fn criu_snapshots_travel_through_the_store_too() {
         std::fs::read(a.snapshot.join("manifest.snap")).unwrap(),
         std::fs::read(b.snapshot.join("manifest.snap")).unwrap()
     );
+}
+
+#[test]
+fn signed_and_encrypted_snapshots_travel_as_they_are_and_open_only_with_their_keys() {
+    let moto = Moto::start("hello");
+    let (a, b, c) = (Machine::new(), Machine::new(), Machine::new());
+    let keys = tempfile::tempdir().unwrap();
+    let (sign, seal, other) = (
+        keys.path().join("sign"),
+        keys.path().join("seal"),
+        keys.path().join("other"),
+    );
+    std::fs::write(&sign, [1u8; 32]).unwrap();
+    std::fs::write(&seal, [2u8; 32]).unwrap();
+    std::fs::write(&other, [3u8; 32]).unwrap();
+    let with_keys = |machine: &Machine, signing: &Path| {
+        let mut command = machine.snaprun(&moto);
+        command.args([
+            "--signing-key",
+            signing.to_str().unwrap(),
+            "--encrypt-key",
+            seal.to_str().unwrap(),
+        ]);
+        command
+    };
+    let args = |machine: &Machine| {
+        vec![
+            "--engine".to_owned(),
+            "native".to_owned(),
+            "--snapshot-dir".to_owned(),
+            machine.snapshot.to_str().unwrap().to_owned(),
+            "--chunk-cache".to_owned(),
+            machine.cache.to_str().unwrap().to_owned(),
+            "--store".to_owned(),
+            STORE.to_owned(),
+            "--".to_owned(),
+            rust_heavy_init().to_str().unwrap().to_owned(),
+        ]
+    };
+    let on_a = {
+        let a_args = args(&a);
+        let a_args: Vec<&str> = a_args.iter().map(String::as_str).collect();
+        let run = RunningFunction::start_command(with_keys(&a, &sign), &a_args);
+        let answer = run.invoke_ok(b"{}");
+        log_line(&run, "pushed the snapshot to");
+        answer
+    };
+    // The store holds the ciphertext: no chunk is a chunk of A's decrypted
+    // memory image.
+    let plain_chunks: Vec<String> = std::fs::read_dir(&a.cache).map_or_else(
+        |_| Vec::new(),
+        |entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        },
+    );
+    assert!(
+        plain_chunks.iter().all(|name| name.len() != 64),
+        "A cached chunks it pushed"
+    );
+
+    // B has both keys: it pulls, opens and restores A's snapshot.
+    let b_args = args(&b);
+    let b_args: Vec<&str> = b_args.iter().map(String::as_str).collect();
+    let run = RunningFunction::start_command(with_keys(&b, &sign), &b_args);
+    let on_b = run.invoke_ok(b"{}");
+    log_line(&run, "pulled the snapshot from");
+    assert_eq!(on_b["init_ms"], on_a["init_ms"]);
+    drop(run);
+    // C signs with another key: the pulled snapshot does not open, and C
+    // runs init instead of trusting it.
+    let c_args = args(&c);
+    let c_args: Vec<&str> = c_args.iter().map(String::as_str).collect();
+    let run = RunningFunction::start_command(with_keys(&c, &other), &c_args);
+    run.invoke_ok(b"{}");
+    let line = log_line(&run, "running init:");
+    assert!(
+        line.contains("does not open") && line.contains("signature"),
+        "{line}"
+    );
+    // Its push loses to A's manifest, whose snapshot it cannot use: it
+    // keeps its own, and goes on serving from it.
+    log_line(&run, "which cannot be used here; keeping this machine's");
+    for _ in 0..3 {
+        run.invoke_ok(b"{}");
+    }
 }

@@ -142,23 +142,22 @@ impl SnapshotPlan {
                 );
                 made
             }
-            Ok(_) => {
-                eprintln!(
-                    "snaprun: {} holds a snapshot of this function committed first by another machine; using it",
-                    store.url()
-                );
-                let pulled = match store.pull(&key, &self.dir).await {
-                    Ok(Some(_)) => {
-                        Snapshot::open(&self.dir, expect).map_err(|err| snap::chain(&err))
-                    }
-                    Ok(None) => Err("it is gone".to_owned()),
-                    Err(err) => Err(snap::chain(&err)),
-                };
-                pulled.unwrap_or_else(|why| {
-                    eprintln!("snaprun: keeping this machine's snapshot: the store's cannot be used: {why}");
+            Ok(_) => match self.take_stored(store, &key, expect).await {
+                Ok(theirs) => {
+                    eprintln!(
+                        "snaprun: {} holds a snapshot of this function committed first by another machine; using it",
+                        store.url()
+                    );
+                    theirs
+                }
+                Err(why) => {
+                    eprintln!(
+                        "snaprun: {} holds another snapshot of this function, which cannot be used here; keeping this machine's: {why}",
+                        store.url()
+                    );
                     made
-                })
-            }
+                }
+            },
             Err(err) => {
                 eprintln!(
                     "snaprun: the snapshot serves from here only: {}",
@@ -167,6 +166,39 @@ impl SnapshotPlan {
                 made
             }
         }
+    }
+
+    /// Pulls the store's snapshot `key` beside the plan's directory and,
+    /// only if it opens as `expect` asks, puts it in the directory's place.
+    async fn take_stored(
+        &self,
+        store: &SnapshotStore,
+        key: &str,
+        expect: &Expect<'_>,
+    ) -> Result<Snapshot, String> {
+        let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
+        let beside = self.dir.with_file_name(format!(".{name}.from-store"));
+        let pulled = match store.pull(key, &beside).await {
+            Ok(Some(_)) => Snapshot::open(&beside, expect).map_err(|err| snap::chain(&err)),
+            Ok(None) => Err("it is gone".to_owned()),
+            Err(err) => Err(snap::chain(&err)),
+        };
+        if let Err(why) = pulled {
+            let _ = std::fs::remove_dir_all(&beside);
+            return Err(why);
+        }
+        // The plan's lock is held: no one else swaps this directory. An
+        // exchange, so that a failure leaves this machine's in place.
+        let (at, flags) = (
+            nix::fcntl::AT_FDCWD,
+            nix::fcntl::RenameFlags::RENAME_EXCHANGE,
+        );
+        if let Err(err) = nix::fcntl::renameat2(at, &beside, at, &self.dir, flags) {
+            let _ = std::fs::remove_dir_all(&beside);
+            return Err(format!("cannot move it into {}: {err}", self.dir.display()));
+        }
+        let _ = std::fs::remove_dir_all(&beside);
+        Snapshot::open(&self.dir, expect).map_err(|err| snap::chain(&err))
     }
 
     /// Says on stderr that the snapshot in the plan's directory is reused.

@@ -4,7 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use snap::Sha256Digest;
-use snap::snapshot::{CreateError, OpenError};
+use snap::snapshot::CreateError;
 
 use super::layout::LayoutError;
 
@@ -20,7 +20,7 @@ pub enum StoreError {
         store: String,
         /// The cause.
         #[source]
-        cause: object_store::Error,
+        cause: Box<object_store::Error>,
     },
     /// A request to the store failed: it is down, refused the credentials,
     /// or answered with an error.
@@ -36,7 +36,7 @@ pub enum StoreError {
         endpoint: Option<String>,
         /// The cause.
         #[source]
-        cause: object_store::Error,
+        cause: Box<object_store::Error>,
     },
     /// The store's manifest for a snapshot cannot be used.
     #[error("{key} in {store} cannot be used")]
@@ -72,7 +72,7 @@ pub enum StoreError {
         file: String,
         /// The store.
         store: String,
-        /// What its bytes hashed to the second time.
+        /// What was wrong the second time.
         found: String,
     },
     /// The local chunk cache failed.
@@ -85,15 +85,6 @@ pub enum StoreError {
         /// The cause.
         #[source]
         cause: io::Error,
-    },
-    /// The snapshot to push cannot be opened.
-    #[error("{} is not a valid snapshot to push", dir.display())]
-    NotASnapshot {
-        /// The directory.
-        dir: PathBuf,
-        /// Why.
-        #[source]
-        cause: OpenError,
     },
     /// A local file could not be read or written.
     #[error("cannot {op} {}", path.display())]
@@ -109,18 +100,6 @@ pub enum StoreError {
     /// The pulled snapshot could not be written into place.
     #[error("cannot write the pulled snapshot")]
     Write(#[source] CreateError),
-    /// The pulled snapshot does not open: its chunks do not add up to the
-    /// files its manifest lists, or its signature does not hold here.
-    #[error("the snapshot pulled from {store} into {} does not open", dir.display())]
-    Invalid {
-        /// The store.
-        store: String,
-        /// Where it was written.
-        dir: PathBuf,
-        /// Why.
-        #[source]
-        cause: OpenError,
-    },
     /// A background task died.
     #[error("a chunk transfer task failed")]
     Task(#[source] tokio::task::JoinError),
@@ -141,7 +120,7 @@ impl StoreError {
         let Self::Request { cause, .. } = self else {
             return false;
         };
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(cause);
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(cause.as_ref());
         while let Some(err) = source {
             if let Some(io) = err.downcast_ref::<io::Error>()
                 && matches!(

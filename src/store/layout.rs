@@ -1,15 +1,25 @@
 //! What a store holds for one snapshot: `snapshots/KEY/manifest.json`, the
-//! snapshot's own `manifest.snap` and `manifest.sig` byte for byte, and
-//! each payload file as a list of content-addressed chunks.
+//! snapshot's own `manifest.snap` and `manifest.sig` byte for byte, and its
+//! payload as one image cut into content-addressed chunks.
+//!
+//! The image is the payload files laid end to end, each at a page-aligned
+//! offset, as Lambda flattens a container image before chunking it. A file
+//! of a chunk or more starts on a chunk boundary, so its chunks are the
+//! same whatever the smaller files before it hold (deduplication survives
+//! them); smaller files share chunks, so a CRIU image's dozens of small
+//! files cost a few requests, not one each. Gaps are zeros.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use snap::Sha256Digest;
 
-/// Payload files are cut into chunks of this many bytes (the last one of a
-/// file may be shorter): Lambda's chunk size, page-aligned.
+/// The image is cut into chunks of this many bytes (the last may be
+/// shorter): Lambda's chunk size, page-aligned.
 pub const CHUNK_SIZE: u64 = 512 * 1024;
+
+/// Files start at multiples of this in the image.
+const PAGE: u64 = 4096;
 
 /// The format of `manifest.json`.
 pub(super) const FORMAT: u32 = 1;
@@ -25,17 +35,21 @@ pub(super) const MAX_MANIFEST_BYTES: usize = 32 << 20;
 pub struct StoreManifest {
     /// [`FORMAT`].
     pub format: u32,
-    /// The chunk size every file was cut with.
+    /// The chunk size the image was cut with.
     pub chunk_size: u64,
     /// The snapshot's `manifest.snap`, in base64.
     pub manifest: String,
     /// Its `manifest.sig`, in base64, if it was signed.
     pub signature: Option<String>,
-    /// Every payload file in the snapshot's manifest, in its order.
+    /// Every payload file in the snapshot's manifest, and where it lies in
+    /// the image.
     pub files: Vec<StoredFile>,
+    /// The sha256 of each of the image's chunks in order, as lowercase hex;
+    /// `null` for a chunk of zeros, which is recorded and not stored.
+    pub chunks: Vec<Option<String>>,
 }
 
-/// One payload file, as chunks.
+/// One payload file's place in the image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoredFile {
@@ -43,9 +57,8 @@ pub struct StoredFile {
     pub path: String,
     /// Its size in bytes.
     pub size: u64,
-    /// The sha256 of each chunk in order, as lowercase hex; `null` for a
-    /// chunk of zeros, which is recorded and not stored.
-    pub chunks: Vec<Option<String>>,
+    /// Where it starts in the image.
+    pub offset: u64,
 }
 
 /// Why a `manifest.json` cannot be used.
@@ -74,24 +87,48 @@ pub enum LayoutError {
     },
 }
 
-/// One chunk's place: which file, which chunk of it, and what it holds.
+/// A piece of a chunk that belongs to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkRef {
+pub struct Piece {
     /// Index into [`StoreManifest::files`].
     pub file: usize,
-    /// Byte offset in that file.
-    pub offset: u64,
+    /// Where the piece goes in that file.
+    pub file_offset: u64,
+    /// Where it starts in the chunk.
+    pub chunk_offset: u64,
     /// Its length.
     pub len: u64,
-    /// Its sha256, or `None` for zeros.
-    pub digest: Option<Sha256Digest>,
+}
+
+/// Lays `files` (path, size) out in an image: each at the next page
+/// boundary, or the next chunk boundary for a file of a chunk or more.
+/// Returns the files placed and the image's length.
+pub(super) fn lay_out(files: &[(String, u64)]) -> (Vec<StoredFile>, u64) {
+    let mut end = 0u64;
+    let mut placed = Vec::with_capacity(files.len());
+    for (path, size) in files {
+        let align = if *size >= CHUNK_SIZE {
+            CHUNK_SIZE
+        } else {
+            PAGE
+        };
+        let offset = end.next_multiple_of(align);
+        placed.push(StoredFile {
+            path: path.clone(),
+            size: *size,
+            offset,
+        });
+        end = offset + size;
+    }
+    (placed, end)
 }
 
 impl StoreManifest {
     /// Parses and checks a `manifest.json`: the format, the chunk size,
-    /// every path (relative, inside `payload/`), and every file's chunk
-    /// count against its size.
-    pub fn parse(bytes: &[u8]) -> Result<(Self, Vec<ChunkRef>), LayoutError> {
+    /// every path (relative, inside `payload/`, unique), every file's place
+    /// (page-aligned, in order, not overlapping), and the chunk count
+    /// against the image's length.
+    pub fn parse(bytes: &[u8]) -> Result<Self, LayoutError> {
         if bytes.len() > MAX_MANIFEST_BYTES {
             return Err(LayoutError::TooLarge { len: bytes.len() });
         }
@@ -103,7 +140,7 @@ impl StoreManifest {
         }
         let field = |what: String| LayoutError::Field { what };
         if manifest.chunk_size == 0
-            || manifest.chunk_size % 4096 != 0
+            || !manifest.chunk_size.is_multiple_of(PAGE)
             || manifest.chunk_size > 64 << 20
         {
             return Err(field(format!(
@@ -113,9 +150,9 @@ impl StoreManifest {
         }
         manifest.snapshot_manifest()?;
         manifest.snapshot_signature()?;
-        let mut refs = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (index, file) in manifest.files.iter().enumerate() {
+        let mut end = 0u64;
+        for file in &manifest.files {
             let contained = !file.path.is_empty()
                 && !file.path.starts_with('/')
                 && file
@@ -128,33 +165,54 @@ impl StoreManifest {
                     file.path
                 )));
             }
-            let expected = file.size.div_ceil(manifest.chunk_size);
-            if file.chunks.len() as u64 != expected {
+            if file.offset % PAGE != 0 || file.offset < end {
                 return Err(field(format!(
-                    "{} lists {} chunks for {} bytes; {expected} expected",
-                    file.path,
-                    file.chunks.len(),
-                    file.size
+                    "{} at offset {} is not page-aligned after the file before it",
+                    file.path, file.offset
                 )));
             }
-            for (n, chunk) in file.chunks.iter().enumerate() {
-                let offset = n as u64 * manifest.chunk_size;
-                let digest = match chunk {
-                    None => None,
-                    Some(hex) => Some(
-                        hex.parse::<Sha256Digest>()
-                            .map_err(|err| field(format!("{} chunk {n}: {err}", file.path)))?,
-                    ),
-                };
-                refs.push(ChunkRef {
-                    file: index,
-                    offset,
-                    len: manifest.chunk_size.min(file.size - offset),
-                    digest,
-                });
+            end = file.offset.checked_add(file.size).ok_or_else(|| {
+                field(format!("{} at offset {} overflows", file.path, file.offset))
+            })?;
+        }
+        let expected = end.div_ceil(manifest.chunk_size);
+        if manifest.chunks.len() as u64 != expected {
+            return Err(field(format!(
+                "{} chunks listed for an image of {end} bytes; {expected} expected",
+                manifest.chunks.len()
+            )));
+        }
+        for (n, chunk) in manifest.chunks.iter().enumerate() {
+            if let Some(hex) = chunk {
+                hex.parse::<Sha256Digest>()
+                    .map_err(|err| field(format!("chunk {n}: {err}")))?;
             }
         }
-        Ok((manifest, refs))
+        Ok(manifest)
+    }
+
+    /// The image's length.
+    pub fn image_len(&self) -> u64 {
+        self.files.last().map_or(0, |f| f.offset + f.size)
+    }
+
+    /// Chunk `n`'s sha256, or `None` for zeros.
+    pub fn digest(&self, n: usize) -> Option<Sha256Digest> {
+        self.chunks
+            .get(n)
+            .and_then(|c| c.as_ref())
+            .and_then(|hex| hex.parse().ok())
+    }
+
+    /// Chunk `n`'s length.
+    pub fn chunk_len(&self, n: usize) -> u64 {
+        let start = n as u64 * self.chunk_size;
+        self.chunk_size.min(self.image_len().saturating_sub(start))
+    }
+
+    /// The pieces of files that chunk `n` holds, in order.
+    pub fn pieces(&self, n: usize) -> Vec<Piece> {
+        pieces(&self.files, self.chunk_size, n, self.chunk_len(n))
     }
 
     /// The snapshot's `manifest.snap`.
@@ -179,16 +237,46 @@ impl StoreManifest {
     }
 
     /// The manifest of a snapshot whose `manifest.snap` and `manifest.sig`
-    /// are these bytes, and whose files are these.
-    pub fn new(manifest: &[u8], signature: Option<&[u8]>, files: Vec<StoredFile>) -> Self {
+    /// are these bytes, and whose image is laid out and cut so.
+    pub fn new(
+        manifest: &[u8],
+        signature: Option<&[u8]>,
+        files: Vec<StoredFile>,
+        chunks: Vec<Option<String>>,
+    ) -> Self {
         Self {
             format: FORMAT,
             chunk_size: CHUNK_SIZE,
             manifest: BASE64.encode(manifest),
             signature: signature.map(|sig| BASE64.encode(sig)),
             files,
+            chunks,
         }
     }
+}
+
+/// The pieces of `files` that chunk `n` (of `len` bytes) of their image holds.
+pub(super) fn pieces(files: &[StoredFile], chunk_size: u64, n: usize, len: u64) -> Vec<Piece> {
+    let start = n as u64 * chunk_size;
+    let end = start + len;
+    // Files are in image order: find the first that ends past the start.
+    let first = files.partition_point(|f| f.offset + f.size <= start);
+    files[first..]
+        .iter()
+        .enumerate()
+        .take_while(|(_, f)| f.offset < end)
+        .filter(|(_, f)| f.size > 0)
+        .map(|(i, f)| {
+            let from = f.offset.max(start);
+            let to = (f.offset + f.size).min(end);
+            Piece {
+                file: first + i,
+                file_offset: from - f.offset,
+                chunk_offset: from - start,
+                len: to - from,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -196,33 +284,65 @@ mod tests {
     use super::*;
 
     fn sample() -> StoreManifest {
+        let (files, len) = lay_out(&[
+            ("core-1.img".into(), 100),
+            ("pages-1.img".into(), CHUNK_SIZE + 10),
+            ("tiny.img".into(), 5),
+        ]);
         let digest = Sha256Digest::of(b"x").to_string();
-        StoreManifest::new(
-            b"SNAPMFST",
-            None,
-            vec![StoredFile {
-                path: "pages-1.img".into(),
-                size: CHUNK_SIZE + 10,
-                chunks: vec![Some(digest), None],
-            }],
-        )
+        let chunks = (0..len.div_ceil(CHUNK_SIZE))
+            .map(|n| (n != 2).then(|| digest.clone()))
+            .collect();
+        StoreManifest::new(b"SNAPMFST", None, files, chunks)
     }
 
     #[test]
-    fn round_trips_with_each_chunk_placed() {
-        let bytes = serde_json::to_vec(&sample()).unwrap();
-        let (parsed, refs) = StoreManifest::parse(&bytes).unwrap();
-        assert_eq!(parsed, sample());
-        assert_eq!(refs.len(), 2);
+    fn large_files_start_on_chunk_boundaries_and_small_ones_share_chunks() {
+        let m = sample();
+        let offsets: Vec<u64> = m.files.iter().map(|f| f.offset).collect();
+        assert_eq!(offsets, [0, CHUNK_SIZE, 2 * CHUNK_SIZE + 4096]);
+        assert_eq!(m.chunks.len(), 3);
+        // Chunk 0: the small file, then zeros up to the large one.
         assert_eq!(
-            (refs[1].offset, refs[1].len, refs[1].digest),
-            (CHUNK_SIZE, 10, None)
+            m.pieces(0),
+            [Piece {
+                file: 0,
+                file_offset: 0,
+                chunk_offset: 0,
+                len: 100
+            }]
         );
+        // Chunk 2: the large file's tail and the tiny file, page-aligned.
+        assert_eq!(
+            m.pieces(2),
+            [
+                Piece {
+                    file: 1,
+                    file_offset: CHUNK_SIZE,
+                    chunk_offset: 0,
+                    len: 10
+                },
+                Piece {
+                    file: 2,
+                    file_offset: 0,
+                    chunk_offset: 4096,
+                    len: 5
+                },
+            ]
+        );
+        assert_eq!(m.chunk_len(2), 4096 + 5);
     }
 
     #[test]
-    fn refuses_what_would_write_outside_the_payload_or_misplace_a_chunk() {
-        let cases: Vec<(Box<dyn Fn(&mut StoreManifest)>, &str)> = vec![
+    fn round_trips() {
+        let bytes = serde_json::to_vec(&sample()).unwrap();
+        assert_eq!(StoreManifest::parse(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn refuses_what_would_write_outside_the_payload_or_misplace_a_file() {
+        type Edit = Box<dyn Fn(&mut StoreManifest)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|m| m.files[0].path = "../../etc/passwd".into()),
                 "inside payload/",
@@ -231,13 +351,25 @@ mod tests {
                 Box::new(|m| m.files[0].path = "/etc/passwd".into()),
                 "inside payload/",
             ),
-            (Box::new(|m| m.files.push(m.files[0].clone())), "unique"),
             (
-                Box::new(|m| m.files[0].size = 10),
-                "lists 2 chunks for 10 bytes",
+                Box::new(|m| m.files[2].path = m.files[0].path.clone()),
+                "unique",
             ),
             (
-                Box::new(|m| m.files[0].chunks[0] = Some("zz".into())),
+                Box::new(|m| m.files[1].offset = 0),
+                "after the file before it",
+            ),
+            (Box::new(|m| m.files[1].offset += 1), "page-aligned"),
+            (
+                Box::new(|m| {
+                    m.files[2].offset = u64::MAX - 4095;
+                    m.files[2].size = 8192;
+                }),
+                "overflows",
+            ),
+            (Box::new(|m| m.files[2].size += CHUNK_SIZE), "chunks listed"),
+            (
+                Box::new(|m| m.chunks[0] = Some("zz".into())),
                 "not a sha256",
             ),
             (Box::new(|m| m.chunk_size = 1000), "chunk_size"),

@@ -99,7 +99,7 @@ impl SnapshotStore {
         }
         let client = builder.build().map_err(|cause| StoreError::Client {
             store: url.to_string(),
-            cause,
+            cause: Box::new(cause),
         })?;
         Ok(Self {
             url,
@@ -125,7 +125,7 @@ impl SnapshotStore {
             key: key.to_owned(),
             store: self.url.to_string(),
             endpoint: self.endpoint.clone(),
-            cause,
+            cause: Box::new(cause),
         }
     }
 
@@ -139,7 +139,7 @@ impl SnapshotStore {
         match fetched {
             Ok(bytes) => Ok(Some(bytes)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(cause) => Err(self.request_error("GET", &path.to_string(), cause)),
+            Err(cause) => Err(self.request_error("GET", path.as_ref(), cause)),
         }
     }
 
@@ -149,7 +149,7 @@ impl SnapshotStore {
         match self.client.head(&path).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(cause) => Err(self.request_error("HEAD", &path.to_string(), cause)),
+            Err(cause) => Err(self.request_error("HEAD", path.as_ref(), cause)),
         }
     }
 
@@ -176,7 +176,7 @@ impl SnapshotStore {
                 object_store::Error::AlreadyExists { .. }
                 | object_store::Error::Precondition { .. },
             ) if only_new => Ok(Put::AlreadyThere),
-            Err(cause) => Err(self.request_error("PUT", &path.to_string(), cause)),
+            Err(cause) => Err(self.request_error("PUT", path.as_ref(), cause)),
         }
     }
 }

@@ -15,7 +15,7 @@ use snap::snapshot::SnapshotWriter;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::layout::{ChunkRef, StoreManifest};
+use super::layout::StoreManifest;
 use super::working_set::WorkingSet;
 use super::{PARALLEL_TRANSFERS, SnapshotStore, StoreError};
 
@@ -67,15 +67,15 @@ impl PullStats {
 struct Wanted {
     digest: Sha256Digest,
     len: u64,
-    /// The payload file (for messages) and offset of each place it goes.
-    places: Vec<(usize, u64)>,
+    /// The image's chunks that hold these bytes.
+    places: Vec<usize>,
 }
 
 /// What the tasks share: the open payload files and the counters.
 #[derive(Debug)]
 struct Assembly {
+    manifest: StoreManifest,
     files: Vec<File>,
-    names: Vec<String>,
     from_cache: AtomicU64,
     fetched: AtomicU64,
     fetched_bytes: AtomicU64,
@@ -116,18 +116,17 @@ impl SnapshotStore {
             },
             Err(err) => return Err(err),
         };
-        let (manifest, refs) =
-            StoreManifest::parse(&bytes).map_err(|cause| StoreError::BadManifest {
-                key: self.url.key(&manifest_key),
-                store: self.url.to_string(),
-                cause,
-            })?;
+        let manifest = StoreManifest::parse(&bytes).map_err(|cause| StoreError::BadManifest {
+            key: self.url.key(&manifest_key),
+            store: self.url.to_string(),
+            cause,
+        })?;
 
         let mut stats = PullStats {
             offline,
             ..PullStats::default()
         };
-        let wanted = plan(&refs, &working_set, &mut stats);
+        let wanted = plan(&manifest, &working_set, &mut stats);
         stats.bytes = manifest.files.iter().map(|f| f.size).sum();
 
         let writer = {
@@ -142,9 +141,12 @@ impl SnapshotStore {
         for file in &manifest.files {
             files.push(create_sparse(&payload, &file.path, file.size)?);
         }
+        let snapshot_manifest = manifest.snapshot_manifest().unwrap_or_default();
+        let signature = manifest.snapshot_signature().ok().flatten();
         let assembly = Arc::new(Assembly {
+            manifest,
             files,
-            names: manifest.files.iter().map(|f| f.path.clone()).collect(),
+
             from_cache: AtomicU64::new(0),
             fetched: AtomicU64::new(0),
             fetched_bytes: AtomicU64::new(0),
@@ -174,9 +176,6 @@ impl SnapshotStore {
         stats.fetched = assembly.fetched.load(Ordering::Relaxed);
         stats.fetched_bytes = assembly.fetched_bytes.load(Ordering::Relaxed);
         drop(assembly);
-
-        let snapshot_manifest = manifest.snapshot_manifest().unwrap_or_default();
-        let signature = manifest.snapshot_signature().ok().flatten();
         let cache = self.cache.clone();
         tokio::task::spawn_blocking(move || {
             writer.commit_received(&snapshot_manifest, signature.as_deref())?;
@@ -194,7 +193,14 @@ impl SnapshotStore {
     /// Gets one chunk, from the cache or else the store, and writes it to
     /// each of its places.
     async fn place(&self, chunk: Wanted, assembly: &Assembly) -> Result<(), StoreError> {
-        let name = &assembly.names[chunk.places[0].0];
+        // For messages: the first file the chunk holds a piece of.
+        let name = assembly
+            .manifest
+            .pieces(chunk.places[0])
+            .first()
+            .map(|piece| assembly.manifest.files[piece.file].path.clone())
+            .unwrap_or_default();
+        let name = &name;
         let bytes = match self.cached(&chunk).await? {
             Some(bytes) => {
                 assembly.from_cache.fetch_add(1, Ordering::Relaxed);
@@ -232,14 +238,17 @@ impl SnapshotStore {
                 }
             }
         };
-        for &(file, offset) in &chunk.places {
-            assembly.files[file]
-                .write_all_at(&bytes, offset)
-                .map_err(|cause| StoreError::Io {
-                    op: "write",
-                    path: assembly.names[file].clone().into(),
-                    cause,
-                })?;
+        for &index in &chunk.places {
+            for piece in assembly.manifest.pieces(index) {
+                let start = piece.chunk_offset as usize;
+                assembly.files[piece.file]
+                    .write_all_at(&bytes[start..start + piece.len as usize], piece.file_offset)
+                    .map_err(|cause| StoreError::Io {
+                        op: "write",
+                        path: assembly.manifest.files[piece.file].path.clone().into(),
+                        cause,
+                    })?;
+            }
         }
         Ok(())
     }
@@ -295,11 +304,14 @@ impl SnapshotStore {
                         if got == digest {
                             Ok((bytes, stored.len() as u64))
                         } else {
-                            Err(got.to_string())
+                            Err(format!("its bytes hash to {got}"))
                         }
                     }
-                    Ok(bytes) => Err(format!("{} bytes, not {len}", bytes.len())),
-                    Err(err) => Err(format!("nothing: it does not decompress ({err})")),
+                    Ok(bytes) => Err(format!(
+                        "it decompresses to {} bytes, not {len}",
+                        bytes.len()
+                    )),
+                    Err(err) => Err(format!("it does not decompress ({err})")),
                 }
             })
             .await
@@ -323,28 +335,28 @@ impl SnapshotStore {
 
 /// The distinct non-zero chunks to get, the working set's first, and the
 /// counts of all and of zeros.
-fn plan(refs: &[ChunkRef], working_set: &WorkingSet, stats: &mut PullStats) -> Vec<Wanted> {
+fn plan(manifest: &StoreManifest, working_set: &WorkingSet, stats: &mut PullStats) -> Vec<Wanted> {
     let mut index: HashMap<Sha256Digest, usize> = HashMap::new();
     let mut wanted: Vec<Wanted> = Vec::new();
-    for chunk in refs {
+    for n in 0..manifest.chunks.len() {
         stats.chunks += 1;
-        let Some(digest) = chunk.digest else {
+        let Some(digest) = manifest.digest(n) else {
             stats.zero_chunks += 1;
             continue;
         };
         match index.get(&digest) {
-            Some(&at) => wanted[at].places.push((chunk.file, chunk.offset)),
+            Some(&at) => wanted[at].places.push(n),
             None => {
                 index.insert(digest, wanted.len());
                 wanted.push(Wanted {
                     digest,
-                    len: chunk.len,
-                    places: vec![(chunk.file, chunk.offset)],
+                    len: manifest.chunk_len(n),
+                    places: vec![n],
                 });
             }
         }
     }
-    // Stable: within each group, file order.
+    // Stable: within each group, image order.
     wanted.sort_by_key(|w| !working_set.contains(&w.digest));
     stats.working_set = wanted
         .iter()

@@ -12,7 +12,7 @@ use snap::snapshot::{MANIFEST_FILE, PAYLOAD_DIR, SIGNATURE_FILE, Snapshot};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::layout::{CHUNK_SIZE, StoreManifest, StoredFile};
+use super::layout::{CHUNK_SIZE, StoreManifest, StoredFile, lay_out, pieces};
 use super::{PARALLEL_TRANSFERS, Put, SnapshotStore, StoreError};
 
 /// zstd's default level: about as fast to write as to read back.
@@ -65,13 +65,15 @@ impl PushStats {
     }
 }
 
-/// Where one distinct chunk can be read from.
+/// Where one distinct chunk can be read from: chunk `index` of the image
+/// of `files` in `payload`.
 #[derive(Debug, Clone)]
 struct Source {
     digest: Sha256Digest,
-    path: PathBuf,
-    offset: u64,
+    index: usize,
     len: u64,
+    payload: Arc<PathBuf>,
+    files: Arc<Vec<StoredFile>>,
 }
 
 impl SnapshotStore {
@@ -92,7 +94,12 @@ impl SnapshotStore {
             .iter()
             .map(|f| (f.path.clone(), f.size))
             .collect();
-        let (files, sources, mut stats) = tokio::task::spawn_blocking(move || cut(&dir, &listed))
+        let Cut {
+            files,
+            chunks,
+            sources,
+            mut stats,
+        } = tokio::task::spawn_blocking(move || cut(&dir, &listed))
             .await
             .map_err(StoreError::Task)??;
 
@@ -136,7 +143,7 @@ impl SnapshotStore {
                 });
             }
         };
-        let listing = StoreManifest::new(&manifest, signature.as_deref(), files);
+        let listing = StoreManifest::new(&manifest, signature.as_deref(), files, chunks);
         let body = serde_json::to_vec(&listing).unwrap_or_default();
         let committed = self.put(&super::manifest_key(key), body, !replace).await? == Put::Written;
         Ok(Pushed {
@@ -155,10 +162,10 @@ impl SnapshotStore {
         }
         let raw = source.len;
         let compressed = tokio::task::spawn_blocking(move || {
-            let chunk = read_chunk(&source.path, source.offset, source.len)?;
+            let chunk = read_chunk(&source.payload, &source.files, source.index, source.len)?;
             zstd::bulk::compress(&chunk, ZSTD_LEVEL).map_err(|cause| StoreError::Io {
-                op: "read",
-                path: source.path.clone(),
+                op: "compress a chunk of",
+                path: source.payload.to_path_buf(),
                 cause,
             })
         })
@@ -172,61 +179,81 @@ impl SnapshotStore {
     }
 }
 
-/// Cuts every listed payload file into chunks: each file's chunk list, one
-/// source for each distinct non-zero chunk, and the counts.
-fn cut(
-    dir: &Path,
-    listed: &[(String, u64)],
-) -> Result<(Vec<StoredFile>, Vec<Source>, PushStats), StoreError> {
-    let mut stats = PushStats::default();
-    let mut files = Vec::new();
+/// Lays the listed payload files out in an image and cuts it into chunks:
+/// the files' places, each chunk's digest (`None` for zeros), one source
+/// for each distinct non-zero chunk, and the counts.
+fn cut(dir: &Path, listed: &[(String, u64)]) -> Result<Cut, StoreError> {
+    let payload = Arc::new(dir.join(PAYLOAD_DIR));
+    let (files, len) = lay_out(listed);
+    let files = Arc::new(files);
+    let mut stats = PushStats {
+        bytes: listed.iter().map(|(_, size)| size).sum(),
+        ..PushStats::default()
+    };
+    let mut chunks = Vec::new();
     let mut sources = Vec::new();
     let mut seen = HashSet::new();
-    for (rel, size) in listed {
-        let path = dir.join(PAYLOAD_DIR).join(rel);
-        let mut chunks = Vec::new();
-        let mut offset = 0;
-        while offset < *size {
-            let len = CHUNK_SIZE.min(size - offset);
-            let chunk = read_chunk(&path, offset, len)?;
-            stats.chunks += 1;
-            if chunk.iter().all(|&b| b == 0) {
-                stats.zero_chunks += 1;
-                chunks.push(None);
-            } else {
-                let digest = Sha256Digest::of(&chunk);
-                if seen.insert(digest) {
-                    sources.push(Source {
-                        digest,
-                        path: path.clone(),
-                        offset,
-                        len,
-                    });
-                }
-                chunks.push(Some(digest.to_string()));
-            }
-            offset += len;
+    for index in 0..len.div_ceil(CHUNK_SIZE) as usize {
+        let chunk_len = CHUNK_SIZE.min(len - index as u64 * CHUNK_SIZE);
+        let chunk = read_chunk(&payload, &files, index, chunk_len)?;
+        stats.chunks += 1;
+        if chunk.iter().all(|&b| b == 0) {
+            stats.zero_chunks += 1;
+            chunks.push(None);
+            continue;
         }
-        stats.bytes += size;
-        files.push(StoredFile {
-            path: rel.clone(),
-            size: *size,
-            chunks,
-        });
+        let digest = Sha256Digest::of(&chunk);
+        if seen.insert(digest) {
+            sources.push(Source {
+                digest,
+                index,
+                len: chunk_len,
+                payload: Arc::clone(&payload),
+                files: Arc::clone(&files),
+            });
+        }
+        chunks.push(Some(digest.to_string()));
     }
-    Ok((files, sources, stats))
+    Ok(Cut {
+        files: files.to_vec(),
+        chunks,
+        sources,
+        stats,
+    })
 }
 
-fn read_chunk(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
-    let read = |path: &Path| -> std::io::Result<Vec<u8>> {
-        let file = File::open(path)?;
-        let mut chunk = vec![0u8; len as usize];
-        file.read_exact_at(&mut chunk, offset)?;
-        Ok(chunk)
-    };
-    read(path).map_err(|cause| StoreError::Io {
-        op: "read",
-        path: path.to_path_buf(),
-        cause,
-    })
+/// What [`cut`] found.
+#[derive(Debug)]
+struct Cut {
+    files: Vec<StoredFile>,
+    chunks: Vec<Option<String>>,
+    sources: Vec<Source>,
+    stats: PushStats,
+}
+
+/// Chunk `index` (`len` bytes) of the image of `files` in `payload`.
+fn read_chunk(
+    payload: &Path,
+    files: &[StoredFile],
+    index: usize,
+    len: u64,
+) -> Result<Vec<u8>, StoreError> {
+    let mut chunk = vec![0u8; len as usize];
+    for piece in pieces(files, CHUNK_SIZE, index, len) {
+        let path = payload.join(&files[piece.file].path);
+        let start = piece.chunk_offset as usize;
+        File::open(&path)
+            .and_then(|file| {
+                file.read_exact_at(
+                    &mut chunk[start..start + piece.len as usize],
+                    piece.file_offset,
+                )
+            })
+            .map_err(|cause| StoreError::Io {
+                op: "read",
+                path,
+                cause,
+            })?;
+    }
+    Ok(chunk)
 }

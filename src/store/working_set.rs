@@ -148,12 +148,11 @@ impl SnapshotStore {
         let Some(bytes) = self.get(&manifest_key).await? else {
             return Ok(None);
         };
-        let (manifest, _) =
-            StoreManifest::parse(&bytes).map_err(|cause| StoreError::BadManifest {
-                key: self.url.key(&manifest_key),
-                store: self.url.to_string(),
-                cause,
-            })?;
+        let manifest = StoreManifest::parse(&bytes).map_err(|cause| StoreError::BadManifest {
+            key: self.url.key(&manifest_key),
+            store: self.url.to_string(),
+            cause,
+        })?;
         let mut chunks = BTreeSet::new();
         let mut pages_touched = 0;
         let mut pages_mapped = 0;
@@ -164,9 +163,9 @@ impl SnapshotStore {
             pages_touched += pages.len() as u64;
             pages_mapped += file.size.div_ceil(PAGE);
             for page in pages {
-                let index = (page * PAGE / manifest.chunk_size) as usize;
-                if let Some(Some(digest)) = file.chunks.get(index) {
-                    chunks.insert(digest.clone());
+                let index = ((file.offset + page * PAGE) / manifest.chunk_size) as usize;
+                if let Some(digest) = manifest.digest(index) {
+                    chunks.insert(digest.to_string());
                 }
             }
         }
