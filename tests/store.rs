@@ -44,6 +44,17 @@ impl Machine {
 
     /// `snaprun run --store` on this machine, with `extra` flags.
     fn run(&self, moto: &Moto, engine: &str, bootstrap: &Path, extra: &[&str]) -> RunningFunction {
+        self.run_as(self.snaprun(moto), engine, bootstrap, extra)
+    }
+
+    /// [`Machine::run`] through `snaprun`, which may carry global flags.
+    fn run_as(
+        &self,
+        snaprun: Command,
+        engine: &str,
+        bootstrap: &Path,
+        extra: &[&str],
+    ) -> RunningFunction {
         let mut args = vec![
             "--engine",
             engine,
@@ -56,7 +67,7 @@ impl Machine {
         ];
         args.extend_from_slice(extra);
         args.extend(["--", bootstrap.to_str().unwrap()]);
-        RunningFunction::start_command(self.snaprun(moto), &args)
+        RunningFunction::start_command(snaprun, &args)
     }
 
     /// `snaprun ARGS --chunk-cache CACHE --store STORE`: (success, stdout, stderr).
@@ -677,56 +688,25 @@ fn signed_and_encrypted_snapshots_travel_as_they_are_and_open_only_with_their_ke
         ]);
         command
     };
-    let args = |machine: &Machine| {
-        vec![
-            "--engine".to_owned(),
-            "native".to_owned(),
-            "--snapshot-dir".to_owned(),
-            machine.snapshot.to_str().unwrap().to_owned(),
-            "--chunk-cache".to_owned(),
-            machine.cache.to_str().unwrap().to_owned(),
-            "--store".to_owned(),
-            STORE.to_owned(),
-            "--".to_owned(),
-            rust_heavy_init().to_str().unwrap().to_owned(),
-        ]
-    };
+    let bootstrap = rust_heavy_init();
     let on_a = {
-        let a_args = args(&a);
-        let a_args: Vec<&str> = a_args.iter().map(String::as_str).collect();
-        let run = RunningFunction::start_command(with_keys(&a, &sign), &a_args);
+        let run = a.run_as(with_keys(&a, &sign), "native", &bootstrap, &[]);
         let answer = run.invoke_ok(b"{}");
-        log_line(&run, "pushed the snapshot to");
+        // The store gets the ciphertext: the plain image's chunks of zeros
+        // are gone.
+        let pushed = log_line(&run, "pushed the snapshot to");
+        assert_eq!(count_before(&pushed, "all zeros"), 0, "{pushed}");
         answer
     };
-    // The store holds the ciphertext: no chunk is a chunk of A's decrypted
-    // memory image.
-    let plain_chunks: Vec<String> = std::fs::read_dir(&a.cache).map_or_else(
-        |_| Vec::new(),
-        |entries| {
-            entries
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        },
-    );
-    assert!(
-        plain_chunks.iter().all(|name| name.len() != 64),
-        "A cached chunks it pushed"
-    );
-
     // B has both keys: it pulls, opens and restores A's snapshot.
-    let b_args = args(&b);
-    let b_args: Vec<&str> = b_args.iter().map(String::as_str).collect();
-    let run = RunningFunction::start_command(with_keys(&b, &sign), &b_args);
+    let run = b.run_as(with_keys(&b, &sign), "native", &bootstrap, &[]);
     let on_b = run.invoke_ok(b"{}");
     log_line(&run, "pulled the snapshot from");
     assert_eq!(on_b["init_ms"], on_a["init_ms"]);
     drop(run);
     // C signs with another key: the pulled snapshot does not open, and C
     // runs init instead of trusting it.
-    let c_args = args(&c);
-    let c_args: Vec<&str> = c_args.iter().map(String::as_str).collect();
-    let run = RunningFunction::start_command(with_keys(&c, &other), &c_args);
+    let run = c.run_as(with_keys(&c, &other), "native", &bootstrap, &[]);
     run.invoke_ok(b"{}");
     let line = log_line(&run, "running init:");
     assert!(
