@@ -720,3 +720,68 @@ fn signed_and_encrypted_snapshots_travel_as_they_are_and_open_only_with_their_ke
         run.invoke_ok(b"{}");
     }
 }
+
+#[test]
+fn checkpoint_pushes_a_process_tree_that_another_machine_pulls_and_restores() {
+    if common::criu_engine().is_none() {
+        return;
+    }
+    let moto = Moto::start("hello");
+    let (a, b) = (Machine::new(), Machine::new());
+    let mut cleanup = common::Cleanup::default();
+    let out = a.snapshot.with_file_name("counter.out");
+    let (ok, stdout, stderr) = common::run_snaprun(&[
+        "spawn",
+        "--stdout",
+        out.to_str().unwrap(),
+        "--",
+        "bash",
+        "-c",
+        "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done",
+    ]);
+    assert!(ok, "{stderr}");
+    let pid: i32 = stdout.trim().parse().unwrap();
+    cleanup.pids.push(pid);
+    let count = || -> Vec<u64> {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect()
+    };
+    assert!(eventually(Duration::from_secs(10), || count().len() >= 3));
+    let (ok, stdout, stderr) = a.snaprun_store(
+        &moto,
+        &[
+            "checkpoint",
+            "--pid",
+            &pid.to_string(),
+            "--snapshot-dir",
+            a.snapshot.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let key = stdout.lines().last().unwrap().to_owned();
+    assert!(key.parse::<snap::Sha256Digest>().is_ok(), "{stdout}");
+    let last = *count().last().unwrap();
+
+    let (ok, _, stderr) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) =
+        common::run_snaprun(&["restore", "--snapshot-dir", b.snapshot.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    cleanup
+        .pids
+        .extend(stdout.lines().map(|l| l.parse::<i32>().unwrap()));
+    // The copy continues the count where the checkpoint left it.
+    assert!(
+        eventually(Duration::from_secs(20), || count().contains(&(last + 2))),
+        "no copy counted on from {last}: {:?}",
+        count()
+    );
+    let values = count();
+    assert!(
+        (1..=last).all(|v| values.iter().filter(|w| **w == v).count() == 1),
+        "the copy started over: {values:?}"
+    );
+}
