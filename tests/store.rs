@@ -785,3 +785,58 @@ fn checkpoint_pushes_a_process_tree_that_another_machine_pulls_and_restores() {
         "the copy started over: {values:?}"
     );
 }
+
+#[test]
+fn a_pull_killed_at_any_point_leaves_a_whole_snapshot_or_none_and_a_sound_cache() {
+    let moto = Moto::start("hello");
+    let (a, b) = (Machine::new(), Machine::new());
+    let (key, _) = first_machine(&moto, &a);
+    let mut hits = 0;
+    for delay_ms in [5u64, 20, 40, 80, 120, 200] {
+        let mut pull = b
+            .snaprun(&moto)
+            .args(["pull", &key, b.snapshot.to_str().unwrap()])
+            .args(["--chunk-cache", b.cache.to_str().unwrap(), "--store", STORE])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if pull.try_wait().unwrap().is_none() {
+            hits += 1;
+        }
+        let _ = pull.kill();
+        let _ = pull.wait();
+        // Whole or absent.
+        if b.snapshot.exists() {
+            let (ok, _, err) = common::run_snaprun(&["inspect", b.snapshot.to_str().unwrap()]);
+            assert!(ok, "after a kill at {delay_ms} ms: {err}");
+        }
+        // Every cached chunk is the chunk its name says.
+        for (name, _) in b.cached_chunks() {
+            let bytes = std::fs::read(b.cache.join(&name)).unwrap();
+            assert_eq!(snap::Sha256Digest::of(&bytes).to_string(), name);
+        }
+        let _ = std::fs::remove_dir_all(&b.snapshot);
+        // What earlier pulls cached makes the next one quicker: drop the
+        // cache now and then, so that later kills land in fetches again.
+        if delay_ms % 40 == 0 {
+            let _ = std::fs::remove_dir_all(&b.cache);
+        }
+    }
+    assert!(hits >= 3, "only {hits} kills landed mid-pull");
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(b.snapshot.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("snap-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let temporaries: Vec<_> = std::fs::read_dir(&b.cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-"))
+        .collect();
+    assert!(temporaries.is_empty(), "{temporaries:?}");
+}

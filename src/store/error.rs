@@ -122,21 +122,9 @@ impl StoreError {
         };
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(cause.as_ref());
         while let Some(err) = source {
-            if let Some(io) = err.downcast_ref::<io::Error>()
-                && matches!(
-                    io.kind(),
-                    io::ErrorKind::ConnectionRefused
-                        | io::ErrorKind::ConnectionReset
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::HostUnreachable
-                        | io::ErrorKind::NetworkUnreachable
-                )
-            {
-                return true;
-            }
-            let text = err.to_string();
-            if text.contains("error sending request") || text.contains("Connection refused") {
-                return true;
+            if let Some(http) = err.downcast_ref::<object_store::client::HttpError>() {
+                use object_store::client::HttpErrorKind;
+                return matches!(http.kind(), HttpErrorKind::Connect | HttpErrorKind::Timeout);
             }
             source = err.source();
         }
