@@ -38,9 +38,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     // Not while a snaprun restores from it.
     let _lock = snaprun::snapshot_lock::SnapshotLock::acquire(&args.snapshot_dir)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let stats = runtime
-        .block_on(store.pull(&args.key, &args.snapshot_dir))?
-        .with_context(|| format!("{} has no snapshot {}", store.url(), args.key))?;
+    let pulled = runtime.block_on(store.pull(&args.key, &args.snapshot_dir));
+    store.clear_progress();
+    let stats = pulled?.with_context(|| format!("{} has no snapshot {}", store.url(), args.key))?;
     let snapshot = Snapshot::open(&args.snapshot_dir, &Expect::default()).with_context(|| {
         format!(
             "the snapshot pulled into {} does not open",

@@ -34,7 +34,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not a valid snapshot", args.snapshot_dir.display()))?;
     let key = snaprun::store::key_of(snapshot.manifest());
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let pushed = runtime.block_on(store.push(&snapshot, &key, args.replace))?;
+    let pushed = runtime.block_on(store.push(&snapshot, &key, args.replace));
+    store.clear_progress();
+    let pushed = pushed?;
     if pushed.committed {
         eprintln!("snaprun: pushed: {}", pushed.stats.summary());
     } else {

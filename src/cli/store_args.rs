@@ -31,6 +31,10 @@ pub(crate) struct StoreArgs {
 impl StoreArgs {
     /// The store, if `--store` was given.
     pub(crate) fn connect(&self) -> anyhow::Result<Option<Arc<SnapshotStore>>> {
+        Ok(self.open()?.map(Arc::new))
+    }
+
+    fn open(&self) -> anyhow::Result<Option<SnapshotStore>> {
         let Some(url) = &self.store else {
             return Ok(None);
         };
@@ -42,12 +46,22 @@ impl StoreArgs {
         };
         let cache = ChunkCache::open(&dir, self.cache_mib.saturating_mul(1 << 20))
             .with_context(|| format!("cannot open the chunk cache {}", dir.display()))?;
-        Ok(Some(Arc::new(SnapshotStore::connect(url.clone(), cache)?)))
+        Ok(Some(SnapshotStore::connect(url.clone(), cache)?))
     }
 
-    /// The store, which this command needs.
+    /// The store, which this command needs, with a progress bar on stderr
+    /// (hidden, by indicatif, when stderr is not a terminal).
     pub(crate) fn require(&self, command: &str) -> anyhow::Result<Arc<SnapshotStore>> {
-        self.connect()?
-            .with_context(|| format!("snaprun {command} needs --store s3://BUCKET/PREFIX"))
+        let store = self
+            .open()?
+            .with_context(|| format!("snaprun {command} needs --store s3://BUCKET/PREFIX"))?;
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("{command} chunks"));
+        Ok(Arc::new(store.with_progress(bar)))
     }
 }

@@ -55,6 +55,8 @@ pub struct SnapshotStore {
     endpoint: Option<String>,
     client: Arc<dyn ObjectStore>,
     cache: ChunkCache,
+    /// Advanced by the bytes of each chunk a push or pull is done with.
+    progress: Option<indicatif::ProgressBar>,
 }
 
 /// What a conditional write found.
@@ -106,7 +108,35 @@ impl SnapshotStore {
             endpoint,
             client: Arc::new(client),
             cache,
+            progress: None,
         })
+    }
+
+    /// Shows pushes' and pulls' progress on `bar`, in bytes of chunks.
+    pub fn with_progress(mut self, bar: indicatif::ProgressBar) -> Self {
+        self.progress = Some(bar);
+        self
+    }
+
+    /// Takes the progress bar off the terminal, if there is one.
+    pub fn clear_progress(&self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Sets the progress bar's total, if there is one.
+    fn progress_total(&self, bytes: u64) {
+        if let Some(bar) = &self.progress {
+            bar.set_length(bytes);
+        }
+    }
+
+    /// Advances the progress bar, if there is one.
+    fn progress(&self, bytes: u64) {
+        if let Some(bar) = &self.progress {
+            bar.inc(bytes);
+        }
     }
 
     /// The store's address.

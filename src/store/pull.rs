@@ -127,6 +127,7 @@ impl SnapshotStore {
             ..PullStats::default()
         };
         let wanted = plan(&manifest, &working_set, &mut stats);
+        self.progress_total(wanted.iter().map(|w| w.len).sum());
         stats.bytes = manifest.files.iter().map(|f| f.size).sum();
 
         let writer = {
@@ -238,6 +239,7 @@ impl SnapshotStore {
                 }
             }
         };
+        self.progress(chunk.len);
         for &index in &chunk.places {
             for piece in assembly.manifest.pieces(index) {
                 let start = piece.chunk_offset as usize;

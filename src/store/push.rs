@@ -103,6 +103,7 @@ impl SnapshotStore {
             .await
             .map_err(StoreError::Task)??;
 
+        self.progress_total(sources.iter().map(|source| source.len).sum());
         let permits = Arc::new(Semaphore::new(PARALLEL_TRANSFERS));
         let mut tasks = JoinSet::new();
         for source in sources {
@@ -158,6 +159,7 @@ impl SnapshotStore {
     async fn upload(&self, source: Source) -> Result<Option<(u64, u64)>, StoreError> {
         let key = super::chunk_key(&source.digest);
         if self.exists(&key).await? {
+            self.progress(source.len);
             return Ok(None);
         }
         let raw = source.len;
@@ -175,6 +177,7 @@ impl SnapshotStore {
         // Content-addressed: writing a chunk another push wrote meanwhile
         // writes the same bytes.
         self.put(&key, compressed, false).await?;
+        self.progress(raw);
         Ok(Some((raw, stored)))
     }
 }
