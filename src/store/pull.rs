@@ -81,6 +81,26 @@ struct Assembly {
     fetched_bytes: AtomicU64,
 }
 
+impl Assembly {
+    /// Writes `bytes`, the contents of each of the image's chunks `places`,
+    /// into the payload files they hold pieces of.
+    fn write(&self, places: &[usize], bytes: &[u8]) -> Result<(), StoreError> {
+        for &index in places {
+            for piece in self.manifest.pieces(index) {
+                let start = piece.chunk_offset as usize;
+                self.files[piece.file]
+                    .write_all_at(&bytes[start..start + piece.len as usize], piece.file_offset)
+                    .map_err(|cause| StoreError::Io {
+                        op: "write",
+                        path: self.manifest.files[piece.file].path.clone().into(),
+                        cause,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl SnapshotStore {
     /// Pulls snapshot `key` into `dir`, replacing what is there (an older
     /// snapshot, or nothing), and returns the figures; `None` if the store
@@ -147,7 +167,6 @@ impl SnapshotStore {
         let assembly = Arc::new(Assembly {
             manifest,
             files,
-
             from_cache: AtomicU64::new(0),
             fetched: AtomicU64::new(0),
             fetched_bytes: AtomicU64::new(0),
@@ -164,7 +183,7 @@ impl SnapshotStore {
             let permit = permits.acquire_owned().await;
             tasks.spawn(async move {
                 let _permit = permit;
-                store.place(chunk, &assembly).await
+                store.place(chunk, assembly).await
             });
             while let Some(done) = tasks.try_join_next() {
                 done.map_err(StoreError::Task)??;
@@ -193,7 +212,7 @@ impl SnapshotStore {
 
     /// Gets one chunk, from the cache or else the store, and writes it to
     /// each of its places.
-    async fn place(&self, chunk: Wanted, assembly: &Assembly) -> Result<(), StoreError> {
+    async fn place(&self, chunk: Wanted, assembly: Arc<Assembly>) -> Result<(), StoreError> {
         // For messages: the first file the chunk holds a piece of.
         let name = assembly
             .manifest
@@ -240,19 +259,9 @@ impl SnapshotStore {
             }
         };
         self.progress(chunk.len);
-        for &index in &chunk.places {
-            for piece in assembly.manifest.pieces(index) {
-                let start = piece.chunk_offset as usize;
-                assembly.files[piece.file]
-                    .write_all_at(&bytes[start..start + piece.len as usize], piece.file_offset)
-                    .map_err(|cause| StoreError::Io {
-                        op: "write",
-                        path: assembly.manifest.files[piece.file].path.clone().into(),
-                        cause,
-                    })?;
-            }
-        }
-        Ok(())
+        tokio::task::spawn_blocking(move || assembly.write(&chunk.places, &bytes))
+            .await
+            .map_err(StoreError::Task)?
     }
 
     /// The chunk's bytes from the cache, checked again; a cached copy that
