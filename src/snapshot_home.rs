@@ -33,6 +33,27 @@ pub fn snapshot_home() -> io::Result<PathBuf> {
     Ok(home)
 }
 
+/// Where snaprun keeps the chunks of a snapshot store (`--store`) unless
+/// told otherwise: `snaprun/chunks` under `$XDG_CACHE_HOME` or `~/.cache`,
+/// on disk, since a chunk cache may hold gigabytes; else `chunks` in the
+/// snapshot home. Owner-only, as the snapshot home.
+pub fn chunk_cache_home() -> io::Result<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|d| !d.is_empty())
+                .map(|home| PathBuf::from(home).join(".cache"))
+        });
+    let Some(base) = base else {
+        return Ok(snapshot_home()?.join("chunks"));
+    };
+    let home = base.join("snaprun");
+    private(&home)?;
+    Ok(home.join("chunks"))
+}
+
 /// Creates `dir` (and its parents) with `dir` itself owner-only, or checks
 /// that an existing `dir` is the user's and closed to others.
 fn private(dir: &Path) -> io::Result<()> {

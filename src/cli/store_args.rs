@@ -18,8 +18,8 @@ pub(crate) struct StoreArgs {
     /// AWS_SESSION_TOKEN.
     #[arg(long, value_name = "s3://BUCKET/PREFIX")]
     pub(crate) store: Option<StoreUrl>,
-    /// This machine's cache of the store's chunks [default: chunks/ in the
-    /// snapshot home].
+    /// This machine's cache of the store's chunks [default:
+    /// ~/.cache/snaprun/chunks, or under $XDG_CACHE_HOME].
     #[arg(long, value_name = "DIR")]
     chunk_cache: Option<PathBuf>,
     /// The chunk cache's budget in MiB: past it, the least recently used
@@ -40,9 +40,8 @@ impl StoreArgs {
         };
         let dir = match &self.chunk_cache {
             Some(dir) => dir.clone(),
-            None => snaprun::snapshot_home::snapshot_home()
-                .context("the default chunk cache (give --chunk-cache instead)")?
-                .join("chunks"),
+            None => snaprun::snapshot_home::chunk_cache_home()
+                .context("the default chunk cache (give --chunk-cache instead)")?,
         };
         let cache = ChunkCache::open(&dir, self.cache_mib.saturating_mul(1 << 20))
             .with_context(|| format!("cannot open the chunk cache {}", dir.display()))?;
