@@ -840,3 +840,34 @@ fn a_pull_killed_at_any_point_leaves_a_whole_snapshot_or_none_and_a_sound_cache(
         .collect();
     assert!(temporaries.is_empty(), "{temporaries:?}");
 }
+
+#[test]
+fn the_default_chunk_cache_is_on_disk_under_the_users_cache_home_and_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let moto = Moto::start("hello");
+    let (a, b) = (Machine::new(), Machine::new());
+    let (key, _) = first_machine(&moto, &a);
+    let home = tempfile::tempdir().unwrap();
+    let out = b
+        .snaprun(&moto)
+        .env("HOME", home.path())
+        .env_remove("XDG_CACHE_HOME")
+        .args(["pull", &key, b.snapshot.to_str().unwrap(), "--store", STORE])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cache = home.path().join(".cache/snaprun/chunks");
+    let chunks = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().len() == 64)
+        .count();
+    assert!(chunks > 0, "nothing cached in {}", cache.display());
+    for dir in [home.path().join(".cache/snaprun"), cache] {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
+}
