@@ -150,10 +150,11 @@ impl SnapshotPlan {
                     );
                     theirs
                 }
-                Err(why) => {
+                Err(err) => {
                     eprintln!(
-                        "snaprun: {} holds another snapshot of this function, which cannot be used here; keeping this machine's: {why}",
-                        store.url()
+                        "snaprun: {} holds another snapshot of this function, which cannot be used here; keeping this machine's: {}",
+                        store.url(),
+                        snap::chain(&err)
                     );
                     made
                 }
@@ -175,17 +176,17 @@ impl SnapshotPlan {
         store: &SnapshotStore,
         key: &str,
         expect: &Expect<'_>,
-    ) -> Result<Snapshot, String> {
+    ) -> Result<Snapshot, TakeError> {
         let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
         let beside = self.dir.with_file_name(format!(".{name}.from-store"));
         let pulled = match store.pull(key, &beside).await {
-            Ok(Some(_)) => Snapshot::open(&beside, expect).map_err(|err| snap::chain(&err)),
-            Ok(None) => Err("it is gone".to_owned()),
-            Err(err) => Err(snap::chain(&err)),
+            Ok(Some(_)) => Snapshot::open(&beside, expect).map_err(TakeError::Open),
+            Ok(None) => Err(TakeError::Gone),
+            Err(err) => Err(TakeError::Pull(err)),
         };
-        if let Err(why) = pulled {
+        if let Err(err) = pulled {
             let _ = std::fs::remove_dir_all(&beside);
-            return Err(why);
+            return Err(err);
         }
         // The plan's lock is held: no one else swaps this directory. An
         // exchange, so that a failure leaves this machine's in place.
@@ -193,12 +194,13 @@ impl SnapshotPlan {
             nix::fcntl::AT_FDCWD,
             nix::fcntl::RenameFlags::RENAME_EXCHANGE,
         );
-        if let Err(err) = nix::fcntl::renameat2(at, &beside, at, &self.dir, flags) {
-            let _ = std::fs::remove_dir_all(&beside);
-            return Err(format!("cannot move it into {}: {err}", self.dir.display()));
-        }
+        let exchanged = nix::fcntl::renameat2(at, &beside, at, &self.dir, flags);
         let _ = std::fs::remove_dir_all(&beside);
-        Snapshot::open(&self.dir, expect).map_err(|err| snap::chain(&err))
+        exchanged.map_err(|cause| TakeError::Move {
+            dir: self.dir.clone(),
+            cause,
+        })?;
+        Snapshot::open(&self.dir, expect).map_err(TakeError::Open)
     }
 
     /// Says on stderr that the snapshot in the plan's directory is reused.
@@ -208,6 +210,29 @@ impl SnapshotPlan {
             self.dir.display()
         );
     }
+}
+
+/// Why the store's snapshot could not take the place of this machine's.
+#[derive(Debug, thiserror::Error)]
+enum TakeError {
+    /// It was removed from the store meanwhile.
+    #[error("it is gone from the store")]
+    Gone,
+    /// It could not be pulled.
+    #[error(transparent)]
+    Pull(crate::store::StoreError),
+    /// It does not open here.
+    #[error("it does not open")]
+    Open(#[source] OpenError),
+    /// It could not be moved into place.
+    #[error("cannot move it into {}", dir.display())]
+    Move {
+        /// The snapshot directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        cause: nix::Error,
+    },
 }
 
 /// A snapshot engine and what it should snapshot.
