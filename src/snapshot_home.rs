@@ -15,16 +15,7 @@ pub fn snapshot_home() -> io::Result<PathBuf> {
     let base = std::env::var_os("XDG_RUNTIME_DIR")
         .filter(|d| !d.is_empty() && Path::new(d).is_dir())
         .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|d| !d.is_empty())
-                .map(|home| PathBuf::from(home).join(".cache"))
-        });
+        .or_else(user_cache);
     let home = match base {
         Some(base) => base.join("snaprun"),
         None => std::env::temp_dir().join(format!("snaprun-{}", nix::unistd::geteuid())),
@@ -38,20 +29,24 @@ pub fn snapshot_home() -> io::Result<PathBuf> {
 /// on disk, since a chunk cache may hold gigabytes; else `chunks` in the
 /// snapshot home. Owner-only, as the snapshot home.
 pub fn chunk_cache_home() -> io::Result<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
+    let Some(base) = user_cache() else {
+        return Ok(snapshot_home()?.join("chunks"));
+    };
+    let home = base.join("snaprun");
+    private(&home)?;
+    Ok(home.join("chunks"))
+}
+
+/// The user's cache directory: `$XDG_CACHE_HOME`, else `~/.cache`.
+fn user_cache() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME")
                 .filter(|d| !d.is_empty())
                 .map(|home| PathBuf::from(home).join(".cache"))
-        });
-    let Some(base) = base else {
-        return Ok(snapshot_home()?.join("chunks"));
-    };
-    let home = base.join("snaprun");
-    private(&home)?;
-    Ok(home.join("chunks"))
+        })
 }
 
 /// Creates `dir` (and its parents) with `dir` itself owner-only, or checks
