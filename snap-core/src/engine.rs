@@ -61,3 +61,16 @@ pub const NATIVE: &str = "native";
 
 /// The name the CRIU engine records in manifests.
 pub const CRIU: &str = "criu";
+
+/// How far a native snapshot may travel: to the same kernel only, since a
+/// restore relies on the exact vDSO it was taken with.
+pub const NATIVE_HOST_RULE: HostRule = HostRule::SameKernel;
+
+/// How far a snapshot written by the engine named `name` may travel; the
+/// strictest rule for a name no engine here has.
+pub fn host_rule(name: &str) -> HostRule {
+    match name {
+        CRIU => <crate::criu::CriuEngine as Engine>::HOST_RULE,
+        _ => NATIVE_HOST_RULE,
+    }
+}

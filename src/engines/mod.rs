@@ -20,7 +20,7 @@ use crate::function::FunctionSpec;
 use crate::instance::Instance;
 use crate::snapshot_lock::SnapshotLock;
 use crate::start_error::StartError;
-use crate::store::{SnapshotStore, snapshot_key};
+use crate::store::{PullStats, SnapshotStore, snapshot_key};
 
 pub use criu::{CriuSnapshot, LAZY_PAYS_OFF, LazyPages, MapPages};
 pub use native::NativeSnapshot;
@@ -75,7 +75,12 @@ impl SnapshotPlan {
     /// it has one.
     pub(crate) fn store_key(&self, expect: &Expect<'_>) -> Option<(&SnapshotStore, String)> {
         let store = self.store.as_deref()?;
-        let key = snapshot_key(expect.engine?, expect.identity?, &Host::current());
+        let key = snapshot_key(
+            expect.engine?,
+            expect.identity?,
+            expect.host,
+            &Host::current(),
+        );
         Some((store, key))
     }
 
@@ -91,26 +96,16 @@ impl SnapshotPlan {
         }
         let (store, key) = self.store_key(expect)?;
         let started = Instant::now();
-        match store.pull(&key, &self.dir).await {
-            Ok(Some(stats)) => match Snapshot::open(&self.dir, expect) {
-                Ok(snapshot) => {
-                    eprintln!(
-                        "snaprun: pulled the snapshot from {} in {:.1} ms: {}",
-                        store.url(),
-                        started.elapsed().as_secs_f64() * 1e3,
-                        stats.summary()
-                    );
-                    Some(snapshot)
-                }
-                Err(err) => {
-                    eprintln!(
-                        "snaprun: running init: the snapshot pulled from {} does not open: {}",
-                        store.url(),
-                        snap::chain(&err)
-                    );
-                    None
-                }
-            },
+        match pull_and_open(store, &key, &self.dir, expect).await {
+            Ok(Some((snapshot, stats))) => {
+                eprintln!(
+                    "snaprun: pulled the snapshot from {} in {:.1} ms: {}",
+                    store.url(),
+                    started.elapsed().as_secs_f64() * 1e3,
+                    stats.summary()
+                );
+                Some(snapshot)
+            }
             Ok(None) => {
                 eprintln!(
                     "snaprun: running init: {} has no snapshot of this function yet",
@@ -119,7 +114,11 @@ impl SnapshotPlan {
                 None
             }
             Err(err) => {
-                eprintln!("snaprun: running init: {}", snap::chain(&err));
+                eprintln!(
+                    "snaprun: running init: the snapshot in {} cannot be used here: {}",
+                    store.url(),
+                    snap::chain(&err)
+                );
                 None
             }
         }
@@ -179,10 +178,10 @@ impl SnapshotPlan {
     ) -> Result<Snapshot, TakeError> {
         let name = self.dir.file_name().unwrap_or_default().to_string_lossy();
         let beside = self.dir.with_file_name(format!(".{name}.from-store"));
-        let pulled = match store.pull(key, &beside).await {
-            Ok(Some(_)) => Snapshot::open(&beside, expect).map_err(TakeError::Open),
+        let pulled = match pull_and_open(store, key, &beside, expect).await {
+            Ok(Some(_)) => Ok(()),
             Ok(None) => Err(TakeError::Gone),
-            Err(err) => Err(TakeError::Pull(err)),
+            Err(err) => Err(err),
         };
         if let Err(err) = pulled {
             let _ = std::fs::remove_dir_all(&beside);
@@ -212,7 +211,23 @@ impl SnapshotPlan {
     }
 }
 
-/// Why the store's snapshot could not take the place of this machine's.
+/// Pulls the store's snapshot `key` into `dir` and opens it as `expect`
+/// asks: the snapshot and the pull's figures, or `None` if the store has
+/// no snapshot `key`.
+async fn pull_and_open(
+    store: &SnapshotStore,
+    key: &str,
+    dir: &std::path::Path,
+    expect: &Expect<'_>,
+) -> Result<Option<(Snapshot, PullStats)>, TakeError> {
+    let Some(stats) = store.pull(key, dir).await.map_err(TakeError::Pull)? else {
+        return Ok(None);
+    };
+    let snapshot = Snapshot::open(dir, expect).map_err(TakeError::Open)?;
+    Ok(Some((snapshot, stats)))
+}
+
+/// Why the store's snapshot cannot be used here.
 #[derive(Debug, thiserror::Error)]
 enum TakeError {
     /// It was removed from the store meanwhile.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use snap::lambda::ErrorType;
-use snap::snapshot::{Expect, HostRule, Identity};
+use snap::snapshot::{Expect, Identity};
 
 use super::{SnapshotPlan, lock};
 use crate::child::ProcessStart;
@@ -47,7 +47,7 @@ impl NativeSnapshot {
         let expect = Expect {
             engine: Some(snap::engine::NATIVE),
             identity: Some(&identity),
-            host: HostRule::SameKernel,
+            host: snap::engine::NATIVE_HOST_RULE,
         };
         if plan.existing_or_pulled(&expect).await.is_none() {
             make(&plan).await?;

@@ -211,25 +211,19 @@ impl SnapshotStore {
     }
 }
 
-/// The host check an engine's snapshots need: CRIU adapts to another
-/// kernel of the same architecture; the native engine needs the same
-/// kernel (its vDSO).
-pub fn host_rule(engine: &str) -> HostRule {
-    if engine == snap::engine::NATIVE {
-        HostRule::SameKernel
-    } else {
-        HostRule::SameArch
-    }
-}
-
-/// The name a store gives the snapshot of `identity` by `engine` on
-/// `host`: equal exactly when one may serve for the other.
-pub fn snapshot_key(engine: &str, identity: &Identity, host: &Host) -> String {
-    let kernel = match host_rule(engine) {
+/// The name a store gives the snapshot of `identity` by `engine`, taken on
+/// `host` and allowed to travel as far as `rule` says: equal exactly when
+/// one may serve for the other.
+pub fn snapshot_key(engine: &str, identity: &Identity, rule: HostRule, host: &Host) -> String {
+    let arch = match rule {
+        HostRule::Any => "any",
+        _ => host.arch.as_str(),
+    };
+    let kernel = match rule {
         HostRule::SameKernel => host.kernel_release.as_str(),
         _ => "any",
     };
-    let named = format!("{engine}\n{}\n{}\n{kernel}", identity.digest(), host.arch);
+    let named = format!("{engine}\n{}\n{arch}\n{kernel}", identity.digest());
     snap::Sha256Digest::of(named.as_bytes()).to_string()
 }
 
@@ -253,5 +247,6 @@ fn mib(bytes: u64) -> String {
 /// The key of the snapshot whose manifest this is, as [`snapshot_key`]
 /// names it on the machine that made it.
 pub fn key_of(manifest: &snap::snapshot::Manifest) -> String {
-    snapshot_key(&manifest.engine, &manifest.identity, &manifest.host)
+    let rule = snap::engine::host_rule(&manifest.engine);
+    snapshot_key(&manifest.engine, &manifest.identity, rule, &manifest.host)
 }

@@ -82,6 +82,16 @@ struct Assembly {
 }
 
 impl Assembly {
+    /// The first payload file chunk `index` holds a piece of, to name the
+    /// chunk by in messages.
+    fn file_of(&self, index: usize) -> String {
+        self.manifest
+            .pieces(index)
+            .first()
+            .map(|piece| self.manifest.files[piece.file].path.clone())
+            .unwrap_or_default()
+    }
+
     /// Writes `bytes`, the contents of each of the image's chunks `places`,
     /// into the payload files they hold pieces of.
     fn write(&self, places: &[usize], bytes: &[u8]) -> Result<(), StoreError> {
@@ -213,14 +223,6 @@ impl SnapshotStore {
     /// Gets one chunk, from the cache or else the store, and writes it to
     /// each of its places.
     async fn place(&self, chunk: Wanted, assembly: Arc<Assembly>) -> Result<(), StoreError> {
-        // For messages: the first file the chunk holds a piece of.
-        let name = assembly
-            .manifest
-            .pieces(chunk.places[0])
-            .first()
-            .map(|piece| assembly.manifest.files[piece.file].path.clone())
-            .unwrap_or_default();
-        let name = &name;
         let bytes = match self.cached(&chunk).await? {
             Some(bytes) => {
                 assembly.from_cache.fetch_add(1, Ordering::Relaxed);
@@ -241,7 +243,8 @@ impl SnapshotStore {
                     assembly.from_cache.fetch_add(1, Ordering::Relaxed);
                     bytes
                 } else {
-                    let (bytes, stored) = self.fetch(&chunk, name).await?;
+                    let file = assembly.file_of(chunk.places[0]);
+                    let (bytes, stored) = self.fetch(&chunk, &file).await?;
                     assembly.fetched.fetch_add(1, Ordering::Relaxed);
                     assembly.fetched_bytes.fetch_add(stored, Ordering::Relaxed);
                     let cache = self.cache.clone();

@@ -21,8 +21,6 @@ const ZSTD_LEVEL: i32 = 3;
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pushed {
-    /// The snapshot's key in the store.
-    pub key: String,
     /// Whether its manifest was written, or one was there already (another
     /// machine's, for the same identity), which was kept.
     pub committed: bool,
@@ -147,11 +145,7 @@ impl SnapshotStore {
         let listing = StoreManifest::new(&manifest, signature.as_deref(), files, chunks);
         let body = serde_json::to_vec(&listing).unwrap_or_default();
         let committed = self.put(&super::manifest_key(key), body, !replace).await? == Put::Written;
-        Ok(Pushed {
-            key: key.to_owned(),
-            committed,
-            stats,
-        })
+        Ok(Pushed { committed, stats })
     }
 
     /// Uploads one chunk unless the store has it: its raw and stored sizes,

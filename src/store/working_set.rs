@@ -34,7 +34,7 @@ pub struct WorkingSet {
 struct Stored {
     /// The chunks' sha256, as lowercase hex.
     chunks: Vec<String>,
-    /// Pages touched, and pages in the files they lie in, for the record.
+    /// Pages the restore and first invocation touched, for the record.
     pages_touched: u64,
     /// Pages of the files mapped.
     pages_mapped: u64,
@@ -44,16 +44,6 @@ impl WorkingSet {
     /// Whether `digest` is in the set.
     pub fn contains(&self, digest: &Sha256Digest) -> bool {
         self.digests.contains(digest)
-    }
-
-    /// How many chunks it has.
-    pub fn len(&self) -> usize {
-        self.digests.len()
-    }
-
-    /// Whether it has none.
-    pub fn is_empty(&self) -> bool {
-        self.digests.is_empty()
     }
 }
 

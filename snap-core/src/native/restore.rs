@@ -23,7 +23,7 @@ use super::{NAME, RestoreError};
 use crate::OsError;
 use crate::resumed::RestoreRequest;
 use crate::resumed::{RESTORE_ENV, RESTORE_FAILED, RESTORE_GATE_ENV};
-use crate::snapshot::{Expect, HostRule, MANIFEST_FILE, OpenError, Snapshot};
+use crate::snapshot::{Expect, MANIFEST_FILE, OpenError, Snapshot};
 
 /// The restorer's stack.
 const STACK: usize = 256 * 1024;
@@ -39,7 +39,7 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
         &Expect {
             engine: Some(NAME),
             identity: None,
-            host: HostRule::SameKernel,
+            host: crate::engine::NATIVE_HOST_RULE,
         },
     )?;
     stamps.end(Stage::Validate);
