@@ -874,3 +874,46 @@ fn the_default_chunk_cache_is_on_disk_under_the_users_cache_home_and_owner_only(
         assert_eq!(mode, 0o700, "{}", dir.display());
     }
 }
+
+#[test]
+fn a_chunk_cache_that_cannot_be_made_is_named_and_nothing_is_pulled() {
+    let moto = Moto::start("hello");
+    let b = Machine::new();
+    let not_a_dir = b.cache.with_file_name("a-file");
+    std::fs::write(&not_a_dir, b"not a directory").unwrap();
+    let out = b
+        .snaprun(&moto)
+        .args(["pull", &"0".repeat(64), b.snapshot.to_str().unwrap()])
+        .args([
+            "--store",
+            STORE,
+            "--chunk-cache",
+            not_a_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!(
+            "cannot open the chunk cache {}",
+            not_a_dir.display()
+        )),
+        "{err}"
+    );
+    assert!(!b.snapshot.exists());
+    assert_eq!(std::fs::read(&not_a_dir).unwrap(), b"not a directory");
+    let (ok, _, err) = common::run_snaprun(&[
+        "pull",
+        &"0".repeat(64),
+        "/x",
+        "--store",
+        STORE,
+        "--cache-mib",
+        "lots",
+    ]);
+    assert!(
+        !ok && err.contains("invalid value 'lots' for '--cache-mib <MIB>'"),
+        "{err}"
+    );
+}
