@@ -66,11 +66,15 @@ pub const CRIU: &str = "criu";
 /// restore relies on the exact vDSO it was taken with.
 pub const NATIVE_HOST_RULE: HostRule = HostRule::SameKernel;
 
+/// How far a CRIU snapshot may travel: CRIU adapts to another kernel of
+/// the same architecture.
+pub const CRIU_HOST_RULE: HostRule = HostRule::SameArch;
+
 /// How far a snapshot written by the engine named `name` may travel; the
 /// strictest rule for a name no engine here has.
 pub fn host_rule(name: &str) -> HostRule {
     match name {
-        CRIU => <crate::criu::CriuEngine as Engine>::HOST_RULE,
+        CRIU => CRIU_HOST_RULE,
         _ => NATIVE_HOST_RULE,
     }
 }

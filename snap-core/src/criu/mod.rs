@@ -82,7 +82,7 @@ impl CriuEngine {
 impl crate::Engine for CriuEngine {
     const NAME: &'static str = CriuEngine::NAME;
     // CRIU adapts a restored process to another kernel's vDSO itself.
-    const HOST_RULE: HostRule = HostRule::SameArch;
+    const HOST_RULE: HostRule = crate::engine::CRIU_HOST_RULE;
 
     type Target = i32;
     type CheckpointOptions = CheckpointOptions;
