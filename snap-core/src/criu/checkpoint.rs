@@ -46,18 +46,16 @@ pub enum CheckpointError {
     /// The engine state does not encode.
     #[error("cannot encode the CRIU engine state")]
     EncodeState(#[source] bincode::error::EncodeError),
-    /// A process of the tree exited while CRIU dumped it: its snapshot
-    /// would restore it dead.
+    /// The tree's root exited while CRIU dumped it: its snapshot would
+    /// restore it dead. (Another process of the tree that exits is saved
+    /// as the zombie it was, which its parent reaps after a restore as it
+    /// would have without one.)
     #[error(
-        "a process of pid {pid}'s tree exited while it was dumped ({live} alive before, {dumped} dumped): nothing is saved; checkpoint again"
+        "pid {pid}, the root of the tree, exited while it was dumped: nothing is saved; checkpoint again"
     )]
     ExitedDuringDump {
         /// The root of the tree.
         pid: i32,
-        /// The processes alive when the dump began.
-        live: usize,
-        /// The processes dumped with their memory.
-        dumped: usize,
     },
     /// CRIU failed; its log is kept.
     #[error("criu dump of pid {pid} failed: {cause}; log {}: {}", log.display(), log::one_line(log_tail))]
@@ -119,7 +117,6 @@ impl CriuEngine {
         }
 
         let lock = log::dump_lock().map_err(CheckpointError::WorkDir)?;
-        let live = tree::live_processes(pid);
         let started = Instant::now();
         let dumped = rpc::call(
             &self.binary,
@@ -144,13 +141,8 @@ impl CriuEngine {
         }
         let dumped = started.elapsed();
         drop(work);
-        let saved = tree::dumped_processes(&payload);
-        if saved < live {
-            return Err(CheckpointError::ExitedDuringDump {
-                pid,
-                live,
-                dumped: saved,
-            });
+        if !state.root_dumped(&payload) {
+            return Err(CheckpointError::ExitedDuringDump { pid });
         }
         let snapshot = writer.commit(Seal {
             engine: CriuEngine::NAME.into(),

@@ -69,6 +69,15 @@ impl CriuState {
             Err(e) => Err(e.to_string()),
         }
     }
+
+    /// Whether CRIU dumped the root with its memory into `images`: each
+    /// live process gets an `mm-N.img`, N its pid as CRIU saw it (1 for
+    /// the init of a namespace of its own). A root that exited during the
+    /// dump is saved as a zombie, with none.
+    pub(super) fn root_dumped(&self, images: &std::path::Path) -> bool {
+        let pid = if self.owns_pid_ns { 1 } else { self.root_pid };
+        images.join(format!("mm-{pid}.img")).exists()
+    }
 }
 
 /// Why a process cannot be dumped as it is.
@@ -207,51 +216,4 @@ pub(super) fn inspect(pid: i32, criu_version: u32) -> Result<CriuState, TreeErro
         stdio,
         criu_version,
     })
-}
-
-/// How many processes of the tree under `root` are alive (zombies left
-/// out), counted through each thread's `children` list in `/proc`.
-pub(super) fn live_processes(root: i32) -> usize {
-    let mut pending = vec![root];
-    let mut live = 0;
-    while let Some(pid) = pending.pop() {
-        let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|stat| {
-                stat.rsplit_once(')')
-                    .is_none_or(|(_, rest)| rest.starts_with(" Z"))
-            })
-            .unwrap_or(true);
-        if !zombie {
-            live += 1;
-        }
-        let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue;
-        };
-        for thread in threads.flatten() {
-            let children = fs::read_to_string(thread.path().join("children")).unwrap_or_default();
-            pending.extend(
-                children
-                    .split_whitespace()
-                    .filter_map(|c| c.parse::<i32>().ok()),
-            );
-        }
-    }
-    live
-}
-
-/// How many processes CRIU dumped with their memory into `images`: one
-/// `mm-N.img` each. A process that had exited (a zombie) has none.
-pub(super) fn dumped_processes(images: &std::path::Path) -> usize {
-    fs::read_dir(images)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| {
-            entry.file_name().to_str().is_some_and(|name| {
-                name.strip_prefix("mm-")
-                    .and_then(|rest| rest.strip_suffix(".img"))
-                    .is_some_and(|n| n.parse::<u32>().is_ok())
-            })
-        })
-        .count()
 }
