@@ -70,17 +70,23 @@ fn counter_values(out: &Path) -> Vec<u64> {
         .collect()
 }
 
-/// A CRIU snapshot of a small process, made through the CLI.
-fn criu_snapshot(dir: &Path, cleanup: &mut Cleanup) -> PathBuf {
-    let (pid, _) = spawn_counter(dir, cleanup);
-    let snapshot = dir.join("snap");
-    let (ok, _, stderr) = run_snaprun(&[
+/// `snaprun checkpoint --pid PID --snapshot-dir SNAPSHOT`: whether it
+/// succeeded, its stdout and its stderr.
+fn checkpoint(pid: i32, snapshot: &Path) -> (bool, String, String) {
+    run_snaprun(&[
         "checkpoint",
         "--pid",
         &pid.to_string(),
         "--snapshot-dir",
         snapshot.to_str().unwrap(),
-    ]);
+    ])
+}
+
+/// A CRIU snapshot of a small process, made through the CLI.
+fn criu_snapshot(dir: &Path, cleanup: &mut Cleanup) -> PathBuf {
+    let (pid, _) = spawn_counter(dir, cleanup);
+    let snapshot = dir.join("snap");
+    let (ok, _, stderr) = checkpoint(pid, &snapshot);
     assert!(ok, "checkpoint failed: {stderr}");
     snapshot
 }
@@ -94,13 +100,7 @@ fn spawn_checkpoint_inspect_and_restore_three_copies() {
     let tmp = tempfile::tempdir().unwrap();
     let (pid, out) = spawn_counter(tmp.path(), &mut cleanup);
     let snapshot = tmp.path().join("snap");
-    let (ok, stdout, stderr) = run_snaprun(&[
-        "checkpoint",
-        "--pid",
-        &pid.to_string(),
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = checkpoint(pid, &snapshot);
     assert!(ok, "{stderr}");
     assert!(stdout.starts_with(snapshot.to_str().unwrap()), "{stdout}");
     assert!(
@@ -265,13 +265,7 @@ fn children_exiting_during_the_dump_are_saved_as_they_were() {
         let tmp = tempfile::tempdir().unwrap();
         let (pid, out) = spawn_shell(tmp.path(), FORKER, &mut cleanup);
         let snapshot = tmp.path().join("snap");
-        let (ok, _, stderr) = run_snaprun(&[
-            "checkpoint",
-            "--pid",
-            &pid.to_string(),
-            "--snapshot-dir",
-            snapshot.to_str().unwrap(),
-        ]);
+        let (ok, _, stderr) = checkpoint(pid, &snapshot);
         assert!(ok, "round {round}: {stderr}");
         let last = *counter_values(&out).last().unwrap();
         let (ok, stdout, stderr) =
@@ -386,13 +380,7 @@ fn sigkill_mid_checkpoint_never_leaves_an_accepted_snapshot() {
     let pid = tree.pid();
     cleanup.sandboxes.push(tree);
     sleep(Duration::from_millis(400));
-    let (ok, _, stderr) = run_snaprun(&[
-        "checkpoint",
-        "--pid",
-        &pid.to_string(),
-        "--snapshot-dir",
-        dest.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = checkpoint(pid, &dest);
     assert!(ok, "{stderr}");
     let names: Vec<_> = fs::read_dir(tmp.path())
         .unwrap()

@@ -735,8 +735,7 @@ fn checkpoint_pushes_a_process_tree_that_another_machine_pulls_and_restores() {
         "--stdout",
         out.to_str().unwrap(),
         "--",
-        // One process that forks nothing: a child that exits while CRIU
-        // dumps (a shell loop's `sleep`) would make the checkpoint refuse.
+        // A process of another language than the CLI tests' shell loops.
         "python3",
         "-u",
         "-c",
