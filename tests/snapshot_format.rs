@@ -499,3 +499,49 @@ fn secret_environment_values_never_reach_the_manifest() {
         })
     ));
 }
+
+#[test]
+fn a_received_snapshot_is_checked_before_it_replaces_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (sent, dest) = (tmp.path().join("sent"), tmp.path().join("snap"));
+    let original = make(&sent);
+    let manifest = fs::read(sent.join(MANIFEST_FILE)).unwrap();
+    make(&dest);
+    let held = fs::read(dest.join(MANIFEST_FILE)).unwrap();
+    let receive = |corrupt: bool| {
+        let writer = SnapshotWriter::create(&dest).unwrap();
+        common::copy_dir(&sent.join(PAYLOAD_DIR), &writer.payload_dir());
+        if corrupt {
+            flip(&writer.payload_dir().join("sub/nested.img"), 2);
+        }
+        writer.commit_received(&manifest, None)
+    };
+    // A payload that does not match the manifest it came with is named,
+    // and the snapshot in place stays.
+    match receive(true) {
+        Err(CreateError::Received(cause)) => match *cause {
+            OpenError::ChecksumMismatch { path, .. } => {
+                assert!(
+                    path.ends_with("payload/sub/nested.img"),
+                    "{}",
+                    path.display()
+                )
+            }
+            other => panic!("not a checksum mismatch: {other}"),
+        },
+        other => panic!("a corrupt payload was received: {other:?}"),
+    }
+    assert_eq!(fs::read(dest.join(MANIFEST_FILE)).unwrap(), held);
+    open(&dest).unwrap();
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        2,
+        "a temporary is left"
+    );
+    // The genuine payload replaces it, and comes back checked and open.
+    let received = receive(false).unwrap();
+    assert_eq!(received.dir(), dest);
+    assert_eq!(received.manifest(), original.manifest());
+    assert_eq!(open(&dest).unwrap().manifest(), original.manifest());
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 2);
+}

@@ -128,6 +128,20 @@ fn boto(moto: &Moto, script: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Rewrites snapshot `key`'s `manifest.json` in the store: `edit` is
+/// Python that changes `m`, the parsed manifest.
+fn edit_manifest(moto: &Moto, key: &str, edit: &str) {
+    boto(
+        moto,
+        &format!(
+            "k = P + '/snapshots/{key}/manifest.json'\n\
+             m = json.loads(s3.get_object(Bucket=B, Key=k)['Body'].read())\n\
+             {edit}\n\
+             s3.put_object(Bucket=B, Key=k, Body=json.dumps(m).encode())"
+        ),
+    );
+}
+
 /// The keys under the store's prefix that start with `under`.
 fn keys(moto: &Moto, under: &str) -> Vec<String> {
     boto(
@@ -183,6 +197,27 @@ fn count_before(line: &str, word: &str) -> u64 {
         .unwrap_or_else(|_| panic!("no count before {word:?} in {line}"))
 }
 
+/// The manifest and memory image of the native snapshot in `dir`.
+fn image_of(dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    let read = |name| std::fs::read(dir.join(name)).unwrap();
+    (read("manifest.snap"), read("payload/memory.img"))
+}
+
+/// The temporaries of unfinished snapshots beside `snapshot`.
+fn temporaries_beside(snapshot: &Path) -> Vec<String> {
+    std::fs::read_dir(snapshot.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("snap-tmp"))
+        .collect()
+}
+
+/// The key in a `pushed the snapshot to STORE as KEY: ...` line.
+fn key_in(pushed: &str) -> String {
+    let after = pushed.split(" as ").nth(1).unwrap();
+    after.split(':').next().unwrap().to_owned()
+}
+
 /// Machine A makes the snapshot and pushes it; returns its key and the
 /// answer to its first invocation.
 fn first_machine(moto: &Moto, a: &Machine) -> (String, serde_json::Value) {
@@ -193,14 +228,7 @@ fn first_machine(moto: &Moto, a: &Machine) -> (String, serde_json::Value) {
         pushed.contains(STORE) && pushed.contains("all zeros"),
         "{pushed}"
     );
-    let key = pushed
-        .split(" as ")
-        .nth(1)
-        .unwrap()
-        .split(':')
-        .next()
-        .unwrap()
-        .to_owned();
+    let key = key_in(&pushed);
     // The first invocation after a restore records the working set.
     assert!(
         eventually(Duration::from_secs(30), || !keys(
@@ -436,30 +464,63 @@ fn an_upload_that_stopped_before_its_manifest_holds_no_snapshot() {
 }
 
 #[test]
-fn a_forged_chunk_list_does_not_open() {
+fn a_forged_chunk_list_is_refused_and_replaces_nothing() {
     let moto = Moto::start("hello");
-    let a = Machine::new();
+    let (a, b) = (Machine::new(), Machine::new());
     let (key, _) = first_machine(&moto, &a);
+    // B holds the genuine snapshot already.
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let genuine = image_of(&b.snapshot);
     // Two real chunks swapped: every chunk matches its name, the file does
     // not match the manifest's checksum.
-    boto(
+    edit_manifest(
         &moto,
-        &format!(
-            "k = P + '/snapshots/{key}/manifest.json'\n\
-             m = json.loads(s3.get_object(Bucket=B, Key=k)['Body'].read())\n\
-             c = m['chunks']\n\
-             i = [n for n, d in enumerate(c) if d]\n\
-             c[i[0]], c[i[1]] = c[i[1]], c[i[0]]\n\
-             s3.put_object(Bucket=B, Key=k, Body=json.dumps(m).encode())"
-        ),
+        &key,
+        "c = m['chunks']\n\
+         i = [n for n, d in enumerate(c) if d]\n\
+         c[i[0]], c[i[1]] = c[i[1]], c[i[0]]",
     );
-    let b = Machine::new();
     let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
     assert!(!ok, "a forged chunk list was accepted");
     assert!(
-        err.contains("does not open") && err.contains("memory.img"),
+        err.contains("nothing was replaced") && err.contains("memory.img: checksum mismatch"),
         "{err}"
     );
+    // The snapshot B had is still there, whole, and nothing else is.
+    assert!(
+        image_of(&b.snapshot) == genuine,
+        "the snapshot B had changed"
+    );
+    let (ok, _, err) = common::run_snaprun(&["inspect", b.snapshot.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(temporaries_beside(&b.snapshot), Vec::<String>::new());
+}
+
+#[test]
+fn a_file_list_other_than_the_snapshot_manifests_is_refused_before_anything_is_fetched() {
+    let moto = Moto::start("hello");
+    let a = Machine::new();
+    let (key, _) = first_machine(&moto, &a);
+    // The last file claims another 4 GiB of zeros: 8192 more null chunks,
+    // consistent within manifest.json, not with the manifest.snap it carries.
+    edit_manifest(
+        &moto,
+        &key,
+        "m['files'][-1]['size'] += 4 << 30\n\
+         end = m['files'][-1]['offset'] + m['files'][-1]['size']\n\
+         m['chunks'] += [None] * (-(-end // m['chunk_size']) - len(m['chunks']))",
+    );
+    let b = Machine::new();
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(!ok, "a file list other than the snapshot's was accepted");
+    assert!(
+        err.contains("its files are not the snapshot manifest's: it lists memory.img of 4312076288 bytes, where the snapshot manifest lists memory.img of"),
+        "{err}"
+    );
+    assert!(b.cached_chunks().is_empty(), "chunks were fetched first");
+    assert!(!b.snapshot.exists());
+    assert_eq!(temporaries_beside(&b.snapshot), Vec::<String>::new());
 }
 
 #[test]
@@ -689,14 +750,14 @@ fn signed_and_encrypted_snapshots_travel_as_they_are_and_open_only_with_their_ke
         command
     };
     let bootstrap = rust_heavy_init();
-    let on_a = {
+    let (on_a, key) = {
         let run = a.run_as(with_keys(&a, &sign), "native", &bootstrap, &[]);
         let answer = run.invoke_ok(b"{}");
         // The store gets the ciphertext: the plain image's chunks of zeros
         // are gone.
         let pushed = log_line(&run, "pushed the snapshot to");
         assert_eq!(count_before(&pushed, "all zeros"), 0, "{pushed}");
-        answer
+        (answer, key_in(&pushed))
     };
     // B has both keys: it pulls, opens and restores A's snapshot.
     let run = b.run_as(with_keys(&b, &sign), "native", &bootstrap, &[]);
@@ -704,21 +765,39 @@ fn signed_and_encrypted_snapshots_travel_as_they_are_and_open_only_with_their_ke
     log_line(&run, "pulled the snapshot from");
     assert_eq!(on_b["init_ms"], on_a["init_ms"]);
     drop(run);
-    // C signs with another key: the pulled snapshot does not open, and C
-    // runs init instead of trusting it.
+    // C signs with another key: the store's snapshot is refused before any
+    // chunk is fetched, and C runs init instead of trusting it.
     let run = c.run_as(with_keys(&c, &other), "native", &bootstrap, &[]);
     run.invoke_ok(b"{}");
     let line = log_line(&run, "running init:");
-    assert!(
-        line.contains("does not open") && line.contains("signature"),
-        "{line}"
-    );
+    assert!(line.contains("the signature does not match"), "{line}");
+    assert!(c.cached_chunks().is_empty(), "C fetched chunks");
     // Its push loses to A's manifest, whose snapshot it cannot use: it
     // keeps its own, and goes on serving from it.
     log_line(&run, "which cannot be used here; keeping this machine's");
     for _ in 0..3 {
         run.invoke_ok(b"{}");
     }
+    drop(run);
+    // D has the signing key and not the encryption key: refused before
+    // any chunk is fetched too.
+    let d = Machine::new();
+    let (ok, _, err) = d.snaprun_store(
+        &moto,
+        &[
+            "--signing-key",
+            sign.to_str().unwrap(),
+            "pull",
+            &key,
+            d.snapshot.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !ok && err.contains("the snapshot is encrypted; give its key"),
+        "{err}"
+    );
+    assert!(d.cached_chunks().is_empty(), "D fetched chunks");
+    assert!(!d.snapshot.exists());
 }
 
 #[test]
@@ -829,11 +908,7 @@ fn a_pull_killed_at_any_point_leaves_a_whole_snapshot_or_none_and_a_sound_cache(
     assert!(hits >= 3, "only {hits} kills landed mid-pull");
     let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
     assert!(ok, "{err}");
-    let leftovers: Vec<_> = std::fs::read_dir(b.snapshot.parent().unwrap())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("snap-tmp"))
-        .collect();
+    let leftovers = temporaries_beside(&b.snapshot);
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let temporaries: Vec<_> = std::fs::read_dir(&b.cache)
         .unwrap()

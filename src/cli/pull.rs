@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use snap::Snapshot;
-use snap::snapshot::Expect;
 
 use super::store_args::StoreArgs;
 
@@ -40,13 +38,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let pulled = runtime.block_on(store.pull(&args.key, &args.snapshot_dir));
     store.clear_progress();
-    let stats = pulled?.with_context(|| format!("{} has no snapshot {}", store.url(), args.key))?;
-    let snapshot = Snapshot::open(&args.snapshot_dir, &Expect::default()).with_context(|| {
-        format!(
-            "the snapshot pulled into {} does not open",
-            args.snapshot_dir.display()
-        )
-    })?;
+    let (snapshot, stats) =
+        pulled?.with_context(|| format!("{} has no snapshot {}", store.url(), args.key))?;
     eprintln!("snaprun: pulled: {}", stats.summary());
     super::output::print(&format!("{}\n", snapshot.dir().display()))
 }

@@ -220,10 +220,10 @@ async fn pull_and_open(
     dir: &std::path::Path,
     expect: &Expect<'_>,
 ) -> Result<Option<(Snapshot, PullStats)>, TakeError> {
-    let Some(stats) = store.pull(key, dir).await.map_err(TakeError::Pull)? else {
+    let Some((snapshot, stats)) = store.pull(key, dir).await.map_err(TakeError::Pull)? else {
         return Ok(None);
     };
-    let snapshot = Snapshot::open(dir, expect).map_err(TakeError::Open)?;
+    snapshot.require(expect).map_err(TakeError::Open)?;
     Ok(Some((snapshot, stats)))
 }
 

@@ -98,7 +98,7 @@ pub enum StoreError {
         cause: io::Error,
     },
     /// The pulled snapshot could not be written into place.
-    #[error("cannot write the pulled snapshot")]
+    #[error("cannot put the pulled snapshot in place")]
     Write(#[source] CreateError),
     /// A background task died.
     #[error("a chunk transfer task failed")]

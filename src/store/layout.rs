@@ -13,6 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use snap::Sha256Digest;
+use snap::snapshot::{FileEntry, MANIFEST_FILE, Manifest, OpenError};
 
 /// The image is cut into chunks of this many bytes (the last may be
 /// shorter): Lambda's chunk size, page-aligned.
@@ -78,6 +79,22 @@ pub enum LayoutError {
     TooLarge {
         /// Its length.
         len: usize,
+    },
+    /// The snapshot manifest it carries does not decode, or does not open
+    /// with this machine's keys.
+    #[error("the snapshot manifest it carries is refused")]
+    Snapshot(#[source] Box<OpenError>),
+    /// Its files are not the ones the snapshot manifest it carries lists.
+    #[error(
+        "its files are not the snapshot manifest's: it lists {}, where the snapshot manifest lists {}",
+        listed.as_deref().unwrap_or("no more"),
+        recorded.as_deref().unwrap_or("no more")
+    )]
+    OtherFiles {
+        /// The first file that differs, as this manifest lists it.
+        listed: Option<String>,
+        /// That file as the snapshot manifest lists it.
+        recorded: Option<String>,
     },
     /// A field does not hold what it must.
     #[error("{what}")]
@@ -189,6 +206,40 @@ impl StoreManifest {
             }
         }
         Ok(manifest)
+    }
+
+    /// The snapshot manifest this one carries, once it is found to list
+    /// the same files (path and size, in order) and to open with this
+    /// machine's keys (signed with the configured signing key, encrypted
+    /// with the configured encryption key or not at all). This is checked before anything
+    /// is fetched; `dir` names the snapshot in messages. Opening the
+    /// pulled snapshot checks it all again, and every file's checksum.
+    pub fn carried(&self, dir: &std::path::Path) -> Result<Manifest, LayoutError> {
+        let bytes = self.snapshot_manifest()?;
+        let manifest = snap::snapshot::decode_manifest(&dir.join(MANIFEST_FILE), &bytes)
+            .map_err(|e| LayoutError::Snapshot(Box::new(e)))?;
+        self.check_files(&manifest.files)?;
+        let signature = self.snapshot_signature()?;
+        snap::Snapshot::check_keys(dir, &bytes, &manifest, signature.as_deref())
+            .map_err(|e| LayoutError::Snapshot(Box::new(e)))?;
+        Ok(manifest)
+    }
+
+    /// Checks that this manifest's files are `recorded`, path for path
+    /// and size for size.
+    fn check_files(&self, recorded: &[FileEntry]) -> Result<(), LayoutError> {
+        let name = |(path, size): (&str, u64)| format!("{path} of {size} bytes");
+        for n in 0..self.files.len().max(recorded.len()) {
+            let listed = self.files.get(n).map(|f| (f.path.as_str(), f.size));
+            let found = recorded.get(n).map(|f| (f.path.as_str(), f.size));
+            if listed != found {
+                return Err(LayoutError::OtherFiles {
+                    listed: listed.map(name),
+                    recorded: found.map(name),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The image's length.
@@ -331,6 +382,51 @@ mod tests {
             ]
         );
         assert_eq!(m.chunk_len(2), 4096 + 5);
+    }
+
+    #[test]
+    fn the_files_must_be_the_snapshot_manifests_path_for_path_and_size_for_size() {
+        let m = sample();
+        let entry = |path: &str, size| FileEntry {
+            path: path.into(),
+            size,
+            sha256: Sha256Digest::of(b""),
+        };
+        let recorded = vec![
+            entry("core-1.img", 100),
+            entry("pages-1.img", CHUNK_SIZE + 10),
+            entry("tiny.img", 5),
+        ];
+        m.check_files(&recorded).unwrap();
+        type Edit<'a> = Box<dyn Fn(&mut Vec<FileEntry>) + 'a>;
+        let grown = format!(
+            "it lists pages-1.img of {} bytes, where the snapshot manifest lists pages-1.img of {} bytes",
+            CHUNK_SIZE + 10,
+            CHUNK_SIZE + 11
+        );
+        let cases: Vec<(Edit, &str)> = vec![
+            (Box::new(|r| r[1].size += 1), &grown),
+            (
+                Box::new(|r| r[2].path = "tinier.img".into()),
+                "where the snapshot manifest lists tinier.img of 5 bytes",
+            ),
+            (
+                Box::new(|r| {
+                    r.pop();
+                }),
+                "it lists tiny.img of 5 bytes, where the snapshot manifest lists no more",
+            ),
+            (
+                Box::new(|r| r.push(entry("zzz.img", 1))),
+                "it lists no more, where the snapshot manifest lists zzz.img of 1 bytes",
+            ),
+        ];
+        for (edit, why) in cases {
+            let mut changed = recorded.clone();
+            edit(&mut changed);
+            let err = m.check_files(&changed).unwrap_err();
+            assert!(err.to_string().contains(why), "{err} lacks {why:?}");
+        }
     }
 
     #[test]

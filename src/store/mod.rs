@@ -227,12 +227,17 @@ pub fn snapshot_key(engine: &str, identity: &Identity, rule: HostRule, host: &Ho
     snap::Sha256Digest::of(named.as_bytes()).to_string()
 }
 
+/// Where snapshot `key`'s objects are, under the store's prefix.
+fn snapshot_dir(key: &str) -> String {
+    format!("snapshots/{key}")
+}
+
 fn manifest_key(key: &str) -> String {
-    format!("snapshots/{key}/manifest.json")
+    format!("{}/manifest.json", snapshot_dir(key))
 }
 
 fn working_set_key(key: &str) -> String {
-    format!("snapshots/{key}/working-set.json")
+    format!("{}/working-set.json", snapshot_dir(key))
 }
 
 fn chunk_key(digest: &snap::Sha256Digest) -> String {

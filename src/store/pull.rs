@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use snap::Sha256Digest;
+use snap::Snapshot;
 use snap::snapshot::SnapshotWriter;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -113,14 +114,20 @@ impl Assembly {
 
 impl SnapshotStore {
     /// Pulls snapshot `key` into `dir`, replacing what is there (an older
-    /// snapshot, or nothing), and returns the figures; `None` if the store
-    /// has no snapshot `key`. The result is not yet opened: open it with
-    /// [`snap::Snapshot::open`], which checks every file against the
-    /// manifest and, with a key configured, the signature.
+    /// snapshot, or nothing), and returns it with the figures; `None` if
+    /// the store has no snapshot `key`. It is checked as
+    /// [`snap::Snapshot::open`] checks a snapshot (the signature under the
+    /// configured key, every file against the manifest's checksums) before
+    /// it replaces anything; check what it must be with
+    /// [`snap::Snapshot::require`].
     ///
     /// If the store cannot be reached, the manifest last seen for `key` and
     /// the chunks the cache holds serve, when they are enough.
-    pub async fn pull(&self, key: &str, dir: &Path) -> Result<Option<PullStats>, StoreError> {
+    pub async fn pull(
+        &self,
+        key: &str,
+        dir: &Path,
+    ) -> Result<Option<(Snapshot, PullStats)>, StoreError> {
         let manifest_key = super::manifest_key(key);
         let cached_manifest = self.cache.manifest_path(key);
         let mut offline = false;
@@ -146,11 +153,16 @@ impl SnapshotStore {
             },
             Err(err) => return Err(err),
         };
-        let manifest = StoreManifest::parse(&bytes).map_err(|cause| StoreError::BadManifest {
+        let bad = |cause| StoreError::BadManifest {
             key: self.url.key(&manifest_key),
             store: self.url.to_string(),
             cause,
-        })?;
+        };
+        let manifest = StoreManifest::parse(&bytes).map_err(bad)?;
+        // Refused here, before anything is fetched or written, rather than
+        // when the pulled snapshot is opened.
+        let named = format!("{}/{}", self.url, super::snapshot_dir(key));
+        manifest.carried(Path::new(&named)).map_err(bad)?;
 
         let mut stats = PullStats {
             offline,
@@ -207,17 +219,17 @@ impl SnapshotStore {
         stats.fetched_bytes = assembly.fetched_bytes.load(Ordering::Relaxed);
         drop(assembly);
         let cache = self.cache.clone();
-        tokio::task::spawn_blocking(move || {
-            writer.commit_received(&snapshot_manifest, signature.as_deref())?;
+        let snapshot = tokio::task::spawn_blocking(move || {
+            let committed = writer.commit_received(&snapshot_manifest, signature.as_deref());
             if let Err(err) = cache.evict() {
                 tracing::warn!(%err, dir = %cache.dir().display(), "cannot evict from the chunk cache");
             }
-            Ok(())
+            committed
         })
         .await
         .map_err(StoreError::Task)?
         .map_err(StoreError::Write)?;
-        Ok(Some(stats))
+        Ok(Some((snapshot, stats)))
     }
 
     /// Gets one chunk, from the cache or else the store, and writes it to

@@ -237,27 +237,30 @@ pub(super) fn plaintext(
     recorded: Option<&[u8]>,
     files: &[FileEntry],
 ) -> Result<Option<PathBuf>, OpenError> {
+    match key_for(dir, recorded)? {
+        Some(key) => decrypted_copy(&key, dir, manifest_bytes, files).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The configured key, if the snapshot in `dir` was encrypted with it (the
+/// key id `recorded`); `None` for a snapshot that was not encrypted. An
+/// error if one of the two has a key and the other none, or another.
+pub(super) fn key_for(dir: &Path, recorded: Option<&[u8]>) -> Result<Option<Key>, OpenError> {
     let key = Key::configured().map_err(OpenError::EncryptionKey)?;
-    let key = match (key, recorded) {
-        (None, None) => return Ok(None),
-        (None, Some(_)) => {
-            return Err(OpenError::Encrypted {
-                dir: dir.to_path_buf(),
-            });
-        }
-        (Some(_), None) => {
-            return Err(OpenError::NotEncrypted {
-                dir: dir.to_path_buf(),
-            });
-        }
-        (Some(key), Some(id)) if id != key.id() => {
-            return Err(OpenError::WrongEncryptionKey {
-                dir: dir.to_path_buf(),
-            });
-        }
-        (Some(key), Some(_)) => key,
-    };
-    decrypted_copy(&key, dir, manifest_bytes, files).map(Some)
+    match (key, recorded) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(OpenError::Encrypted {
+            dir: dir.to_path_buf(),
+        }),
+        (Some(_), None) => Err(OpenError::NotEncrypted {
+            dir: dir.to_path_buf(),
+        }),
+        (Some(key), Some(id)) if id != key.id() => Err(OpenError::WrongEncryptionKey {
+            dir: dir.to_path_buf(),
+        }),
+        (Some(key), Some(_)) => Ok(Some(key)),
+    }
 }
 
 /// The cache's root: only this user may enter it.

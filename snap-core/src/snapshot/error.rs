@@ -264,6 +264,10 @@ pub enum CreateError {
     /// The configured encryption key cannot be used.
     #[error(transparent)]
     EncryptionKey(super::key_file::KeyError),
+    /// A snapshot received whole from elsewhere does not match its
+    /// manifest or its signature; nothing was replaced.
+    #[error("the received snapshot does not check out; nothing was replaced")]
+    Received(#[source] Box<OpenError>),
     /// The snapshot was written, and its decrypted copy could not be made.
     #[error("the snapshot was written, and cannot be decrypted for use")]
     Decrypt(#[source] Box<OpenError>),

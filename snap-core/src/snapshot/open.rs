@@ -72,27 +72,73 @@ impl Snapshot {
             owner_only_writes(&payload, &meta)?;
         }
         let (manifest, bytes) = codec::read(&dir.join(MANIFEST_FILE))?;
+        let manifest = Self::check(dir, manifest, &bytes)?;
+        let snapshot = Self::checked(dir.to_path_buf(), manifest, &bytes)?;
+        snapshot.require(expect)?;
+        Ok(snapshot)
+    }
+
+    /// Checks the snapshot in `dir` whose manifest file holds `bytes`
+    /// (decoded: `manifest`) as [`Self::open`] does, `expect` aside: the
+    /// signature, then the size and SHA-256 of every payload file. `dir`
+    /// may be a writer's temporary, for a snapshot received whole from
+    /// elsewhere.
+    pub(super) fn check(
+        dir: &Path,
+        manifest: Manifest,
+        bytes: &[u8],
+    ) -> Result<Manifest, OpenError> {
         // Authenticated before anything it lists is trusted.
-        let signature = super::signature::verify(dir, &bytes)?;
+        let signature = super::signature::verify(dir, bytes)?;
         // A record of a verification counts only under the same signature.
         let under = signature.map_or_else(
             || verified::UNSIGNED.to_owned(),
             |tag| Sha256Digest::of(&tag).to_string(),
         );
-        let mut snapshot = Self {
+        let snapshot = Self {
             dir: dir.to_path_buf(),
             manifest,
             plaintext: None,
         };
         snapshot.verify_payload(&under)?;
-        snapshot.require(expect)?;
-        snapshot.plaintext = super::encryption::plaintext(
-            dir,
-            &bytes,
-            snapshot.manifest.annotation(super::ENCRYPTED_ANNOTATION),
-            &snapshot.manifest.files,
+        Ok(snapshot.manifest)
+    }
+
+    /// Checks that this machine's keys open a snapshot received from
+    /// elsewhere, before its payload is fetched: `signature`, its
+    /// `manifest.sig`, under the configured signing key, and the
+    /// encryption key that its manifest file (`bytes`, decoded:
+    /// `manifest`) records. `dir` names where it came from.
+    /// [`Self::open`] checks the same again.
+    pub fn check_keys(
+        dir: &Path,
+        bytes: &[u8],
+        manifest: &Manifest,
+        signature: Option<&[u8]>,
+    ) -> Result<(), OpenError> {
+        super::signature::verify_received(dir, bytes, signature)?;
+        super::encryption::key_for(dir, manifest.annotation(super::ENCRYPTED_ANNOTATION))?;
+        Ok(())
+    }
+
+    /// The snapshot in `dir`, checked by [`Self::check`]; an encrypted one
+    /// with its plaintext copy for engines to read.
+    pub(super) fn checked(
+        dir: PathBuf,
+        manifest: Manifest,
+        bytes: &[u8],
+    ) -> Result<Self, OpenError> {
+        let plaintext = super::encryption::plaintext(
+            &dir,
+            bytes,
+            manifest.annotation(super::ENCRYPTED_ANNOTATION),
+            &manifest.files,
         )?;
-        Ok(snapshot)
+        Ok(Self {
+            dir,
+            manifest,
+            plaintext,
+        })
     }
 
     /// A snapshot that [`super::SnapshotWriter`] has just hashed and sealed

@@ -65,16 +65,39 @@ pub(super) fn verify(dir: &Path, manifest: &[u8]) -> Result<Option<Vec<u8>>, Ope
     };
     let path = dir.join(SIGNATURE_FILE);
     let tag = match fs::read(&path) {
-        Ok(tag) => tag,
-        Err(cause) if cause.kind() == io::ErrorKind::NotFound => {
-            return Err(OpenError::Unsigned {
-                dir: dir.to_path_buf(),
-            });
-        }
+        Ok(tag) => Some(tag),
+        Err(cause) if cause.kind() == io::ErrorKind::NotFound => None,
         Err(cause) => return Err(OpenError::io("read", &path, cause)),
     };
-    mac(&key, manifest)
-        .verify_slice(&tag)
-        .map_err(|_| OpenError::BadSignature { path })?;
-    Ok(Some(tag))
+    check(&key, dir, manifest, tag.as_deref())?;
+    Ok(tag)
+}
+
+/// Checks `signature`, the `manifest.sig` that came with `manifest` (the
+/// manifest file's bytes) from elsewhere, against the configured key;
+/// `dir` names where they came from. Anything passes when no key is
+/// configured.
+pub(super) fn verify_received(
+    dir: &Path,
+    manifest: &[u8],
+    signature: Option<&[u8]>,
+) -> Result<(), OpenError> {
+    match key().map_err(OpenError::SigningKey)? {
+        Some(key) => check(&key, dir, manifest, signature),
+        None => Ok(()),
+    }
+}
+
+/// Checks `tag`, the signature of the snapshot in `dir`, over `manifest`.
+fn check(key: &[u8], dir: &Path, manifest: &[u8], tag: Option<&[u8]>) -> Result<(), OpenError> {
+    let Some(tag) = tag else {
+        return Err(OpenError::Unsigned {
+            dir: dir.to_path_buf(),
+        });
+    };
+    mac(key, manifest)
+        .verify_slice(tag)
+        .map_err(|_| OpenError::BadSignature {
+            path: dir.join(SIGNATURE_FILE),
+        })
 }

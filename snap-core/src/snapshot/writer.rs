@@ -138,25 +138,35 @@ impl SnapshotWriter {
         Snapshot::sealed(self.dest.clone(), manifest, &bytes, key.as_ref())
     }
 
-    /// Moves into place a snapshot received whole from elsewhere (a store):
-    /// the caller wrote the payload into [`Self::payload_dir`], and
-    /// `manifest` and `signature` are the original's `manifest.snap` and
-    /// `manifest.sig`, kept byte for byte so that its checksums and its
-    /// signature still hold. Nothing is checked here: open the result with
-    /// [`Snapshot::open`], which checks it all.
+    /// Moves into place a snapshot received whole from elsewhere (a store)
+    /// and returns it: the caller wrote the payload into
+    /// [`Self::payload_dir`], and `manifest` and `signature` are the
+    /// original's `manifest.snap` and `manifest.sig`, byte for byte. It is
+    /// checked first as [`Snapshot::open`] checks a snapshot (the signature
+    /// under the configured key, then every file against the manifest's
+    /// checksums), so one that does not match replaces nothing. Check what
+    /// it must be with [`Snapshot::require`].
     pub fn commit_received(
         mut self,
         manifest: &[u8],
         signature: Option<&[u8]>,
-    ) -> Result<(), CreateError> {
-        // Not hashed here: opening it checks every file against `manifest`.
+    ) -> Result<Snapshot, CreateError> {
         let payload = self.payload_dir();
         hash_and_sync(&payload, &payload, None, None)?;
-        write_new(&self.temp.join(MANIFEST_FILE), manifest)?;
+        let manifest_path = self.temp.join(MANIFEST_FILE);
+        write_new(&manifest_path, manifest)?;
         if let Some(signature) = signature {
             write_new(&self.temp.join(super::SIGNATURE_FILE), signature)?;
         }
-        self.install()
+        let received = |cause| CreateError::Received(Box::new(cause));
+        let decoded = super::codec::decode(&manifest_path, manifest).map_err(received)?;
+        let checked = Snapshot::check(&self.temp, decoded, manifest).map_err(received)?;
+        // Whether this machine's key opens it, before it replaces anything.
+        super::encryption::key_for(&self.temp, checked.annotation(super::ENCRYPTED_ANNOTATION))
+            .map_err(received)?;
+        self.install()?;
+        Snapshot::checked(self.dest.clone(), checked, manifest)
+            .map_err(|e| CreateError::Decrypt(Box::new(e)))
     }
 
     /// Fsyncs the finished temporary and renames it to the destination,
