@@ -72,9 +72,18 @@ impl Snapshot {
             owner_only_writes(&payload, &meta)?;
         }
         let (manifest, bytes) = codec::read(&dir.join(MANIFEST_FILE))?;
-        let manifest = Self::check(dir, manifest, &bytes)?;
-        let snapshot = Self::checked(dir.to_path_buf(), manifest, &bytes)?;
+        let mut snapshot = Self {
+            dir: dir.to_path_buf(),
+            manifest: Self::check(dir, manifest, &bytes)?,
+            plaintext: None,
+        };
         snapshot.require(expect)?;
+        snapshot.plaintext = super::encryption::plaintext(
+            dir,
+            &bytes,
+            snapshot.manifest.annotation(super::ENCRYPTED_ANNOTATION),
+            &snapshot.manifest.files,
+        )?;
         Ok(snapshot)
     }
 
@@ -121,29 +130,9 @@ impl Snapshot {
         Ok(())
     }
 
-    /// The snapshot in `dir`, checked by [`Self::check`]; an encrypted one
-    /// with its plaintext copy for engines to read.
-    pub(super) fn checked(
-        dir: PathBuf,
-        manifest: Manifest,
-        bytes: &[u8],
-    ) -> Result<Self, OpenError> {
-        let plaintext = super::encryption::plaintext(
-            &dir,
-            bytes,
-            manifest.annotation(super::ENCRYPTED_ANNOTATION),
-            &manifest.files,
-        )?;
-        Ok(Self {
-            dir,
-            manifest,
-            plaintext,
-        })
-    }
-
-    /// A snapshot that [`super::SnapshotWriter`] has just hashed and sealed
-    /// (`bytes` is its manifest file); one sealed with `key` is decrypted
-    /// for engines to read.
+    /// A snapshot that [`super::SnapshotWriter`] has just hashed and sealed,
+    /// or received and checked (`bytes` is its manifest file); one sealed
+    /// with `key` is decrypted for engines to read.
     pub(super) fn sealed(
         dir: PathBuf,
         manifest: Manifest,

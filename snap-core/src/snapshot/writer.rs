@@ -162,11 +162,11 @@ impl SnapshotWriter {
         let decoded = super::codec::decode(&manifest_path, manifest).map_err(received)?;
         let checked = Snapshot::check(&self.temp, decoded, manifest).map_err(received)?;
         // Whether this machine's key opens it, before it replaces anything.
-        super::encryption::key_for(&self.temp, checked.annotation(super::ENCRYPTED_ANNOTATION))
-            .map_err(received)?;
+        let key =
+            super::encryption::key_for(&self.temp, checked.annotation(super::ENCRYPTED_ANNOTATION))
+                .map_err(received)?;
         self.install()?;
-        Snapshot::checked(self.dest.clone(), checked, manifest)
-            .map_err(|e| CreateError::Decrypt(Box::new(e)))
+        Snapshot::sealed(self.dest.clone(), checked, manifest, key.as_ref())
     }
 
     /// Fsyncs the finished temporary and renames it to the destination,
