@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use snap::Sha256Digest;
-use snap::snapshot::{FileEntry, MANIFEST_FILE, Manifest, OpenError};
+use snap::snapshot::{FileEntry, MANIFEST_FILE, OpenError};
 
 /// The image is cut into chunks of this many bytes (the last may be
 /// shorter): Lambda's chunk size, page-aligned.
@@ -48,6 +48,16 @@ pub struct StoreManifest {
     /// The sha256 of each of the image's chunks in order, as lowercase hex;
     /// `null` for a chunk of zeros, which is recorded and not stored.
     pub chunks: Vec<Option<String>>,
+}
+
+/// A snapshot's `manifest.snap` and `manifest.sig`, byte for byte, as a
+/// store manifest carries them.
+#[derive(Debug)]
+pub struct Carried {
+    /// `manifest.snap`.
+    pub manifest: Vec<u8>,
+    /// `manifest.sig`, if it was signed.
+    pub signature: Option<Vec<u8>>,
 }
 
 /// One payload file's place in the image.
@@ -208,13 +218,14 @@ impl StoreManifest {
         Ok(manifest)
     }
 
-    /// The snapshot manifest this one carries, once it is found to list
-    /// the same files (path and size, in order) and to open with this
-    /// machine's keys (signed with the configured signing key, encrypted
-    /// with the configured encryption key or not at all). This is checked before anything
-    /// is fetched; `dir` names the snapshot in messages. Opening the
+    /// The snapshot's own manifest file and signature that this one
+    /// carries, once that manifest is found to list the same files (path
+    /// and size, in order) and to open with this machine's keys (signed
+    /// with the configured signing key, encrypted with the configured
+    /// encryption key or not at all). This is checked before anything is
+    /// fetched; `dir` names the snapshot in messages. Installing the
     /// pulled snapshot checks it all again, and every file's checksum.
-    pub fn carried(&self, dir: &std::path::Path) -> Result<Manifest, LayoutError> {
+    pub fn carried(&self, dir: &std::path::Path) -> Result<Carried, LayoutError> {
         let bytes = self.snapshot_manifest()?;
         let manifest = snap::snapshot::decode_manifest(&dir.join(MANIFEST_FILE), &bytes)
             .map_err(|e| LayoutError::Snapshot(Box::new(e)))?;
@@ -222,7 +233,10 @@ impl StoreManifest {
         let signature = self.snapshot_signature()?;
         snap::Snapshot::check_keys(dir, &bytes, &manifest, signature.as_deref())
             .map_err(|e| LayoutError::Snapshot(Box::new(e)))?;
-        Ok(manifest)
+        Ok(Carried {
+            manifest: bytes,
+            signature,
+        })
     }
 
     /// Checks that this manifest's files are `recorded`, path for path

@@ -162,7 +162,7 @@ impl SnapshotStore {
         // Refused here, before anything is fetched or written, rather than
         // when the pulled snapshot is opened.
         let named = format!("{}/{}", self.url, super::snapshot_dir(key));
-        manifest.carried(Path::new(&named)).map_err(bad)?;
+        let carried = manifest.carried(Path::new(&named)).map_err(bad)?;
 
         let mut stats = PullStats {
             offline,
@@ -184,8 +184,6 @@ impl SnapshotStore {
         for file in &manifest.files {
             files.push(create_sparse(&payload, &file.path, file.size)?);
         }
-        let snapshot_manifest = manifest.snapshot_manifest().unwrap_or_default();
-        let signature = manifest.snapshot_signature().ok().flatten();
         let assembly = Arc::new(Assembly {
             manifest,
             files,
@@ -220,7 +218,7 @@ impl SnapshotStore {
         drop(assembly);
         let cache = self.cache.clone();
         let snapshot = tokio::task::spawn_blocking(move || {
-            let committed = writer.commit_received(&snapshot_manifest, signature.as_deref());
+            let committed = writer.commit_received(&carried.manifest, carried.signature.as_deref());
             if let Err(err) = cache.evict() {
                 tracing::warn!(%err, dir = %cache.dir().display(), "cannot evict from the chunk cache");
             }
