@@ -92,4 +92,21 @@ impl FunctionSpec {
         }
         env
     }
+
+    /// The identity of this function's snapshots, under either engine:
+    /// the bootstrap by content, its arguments, and every variable of
+    /// [`Self::environment`] at init that counts
+    /// ([`snap::snapshot::Identity::counts`]: every `--env`, and every
+    /// variable passed through from snaprun's own environment, secrets by
+    /// digest), with `engine`'s own settings that shape the snapshot.
+    /// The one place an identity is computed: what a snapshot was made of
+    /// and what a later run asks for are compared through it.
+    pub fn identity(
+        &self,
+        engine: impl IntoIterator<Item = (String, String)>,
+    ) -> std::io::Result<snap::snapshot::Identity> {
+        // The Runtime API's address differs per instance and never counts.
+        let env = self.environment("", "snap-start").into_iter().chain(engine);
+        snap::snapshot::Identity::of_command(&self.bootstrap, &self.args, env)
+    }
 }

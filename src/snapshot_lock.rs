@@ -8,6 +8,12 @@
 //! long as it uses the directory. A second one is refused at start, with
 //! the holder's pid. The file stays, empty of meaning once unlocked, like
 //! the directory it guards.
+//!
+//! The lock sits beside a directory the user chose, whose parent others
+//! may be able to write: so it is opened without following a link
+//! (`O_NOFOLLOW`), and a file that is not this user's own regular file,
+//! with one name, is refused before anything is written to it. A link
+//! planted there never leads snaprun to truncate what it points at.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, Write};
@@ -37,6 +43,17 @@ pub enum LockError {
         dir: PathBuf,
         /// The holder's pid, as it wrote it.
         holder: Option<u32>,
+    },
+    /// Something other than this user's own file is at the lock's path.
+    #[error(
+        "{} is {what}: refusing to lock through it (someone may have planted it); remove it",
+        path.display()
+    )]
+    Planted {
+        /// The lock file.
+        path: PathBuf,
+        /// What was found there.
+        what: String,
     },
     /// The lock file could not be made or locked.
     #[error("cannot lock {}", path.display())]
@@ -71,8 +88,16 @@ impl SnapshotLock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(&path)
-            .map_err(io)?;
+            .map_err(|cause| match cause.raw_os_error() {
+                Some(libc::ELOOP) => LockError::Planted {
+                    path: path.clone(),
+                    what: "a symbolic link".into(),
+                },
+                _ => io(cause),
+            })?;
+        refuse_planted(&file, &path)?;
         let mut locked = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(locked) => locked,
             Err((mut file, Errno::EWOULDBLOCK)) => {
@@ -90,6 +115,30 @@ impl SnapshotLock {
         writeln!(locked, "{}", std::process::id()).map_err(io)?;
         Ok(Self { _file: locked })
     }
+}
+
+/// Refuses a lock file that is not this user's own regular file with one
+/// name: another user's file, a hard link to some other file, a FIFO.
+fn refuse_planted(file: &File, path: &Path) -> Result<(), LockError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().map_err(|cause| LockError::Io {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    let me = nix::unistd::geteuid().as_raw();
+    let what = if !meta.is_file() {
+        "not a regular file".to_owned()
+    } else if meta.uid() != me {
+        format!("owned by uid {}, not by this user (uid {me})", meta.uid())
+    } else if meta.nlink() != 1 {
+        format!("a file with {} names (a hard link)", meta.nlink())
+    } else {
+        return Ok(());
+    };
+    Err(LockError::Planted {
+        path: path.to_path_buf(),
+        what,
+    })
 }
 
 /// `DIR.lock`, beside `dir`.
@@ -127,6 +176,48 @@ mod tests {
         );
         drop(first);
         SnapshotLock::acquire(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_link_at_the_lock_path_is_refused_and_its_target_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sentinel = tmp.path().join("sentinel");
+        std::fs::write(&sentinel, b"precious").unwrap();
+        let dir = tmp.path().join("snap");
+        std::os::unix::fs::symlink(&sentinel, tmp.path().join("snap.lock")).unwrap();
+        let err = SnapshotLock::acquire(&dir).unwrap_err();
+        assert!(
+            matches!(&err, LockError::Planted { what, .. } if what == "a symbolic link"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("refusing to lock through it"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&sentinel).unwrap(), b"precious");
+
+        // A hard link to another file is refused too, and not truncated.
+        std::fs::remove_file(tmp.path().join("snap.lock")).unwrap();
+        std::fs::hard_link(&sentinel, tmp.path().join("snap.lock")).unwrap();
+        let err = SnapshotLock::acquire(&dir).unwrap_err();
+        assert!(
+            matches!(&err, LockError::Planted { what, .. } if what.contains("2 names")),
+            "{err:?}"
+        );
+        assert_eq!(std::fs::read(&sentinel).unwrap(), b"precious");
+
+        // A FIFO neither blocks the open nor is taken for a lock.
+        std::fs::remove_file(tmp.path().join("snap.lock")).unwrap();
+        nix::unistd::mkfifo(
+            &tmp.path().join("snap.lock"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        let err = SnapshotLock::acquire(&dir).unwrap_err();
+        assert!(
+            matches!(&err, LockError::Planted { what, .. } if what == "not a regular file"),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -528,6 +528,43 @@ fn a_snapshot_is_reused_for_the_same_function_and_replaced_when_it_changes() {
         assert_eq!(again, nonce, "{change:?}: the new snapshot is reused");
         last = nonce;
     }
+    // A variable passed through from snaprun's own environment counts too:
+    // a rotated secret makes a new snapshot, the same one reuses it.
+    let with_secret = |secret: &str| {
+        let mut snaprun = common::snaprun();
+        snaprun.env("AWS_SECRET_ACCESS_KEY", secret);
+        let run = RunningFunction::start_command(
+            snaprun,
+            &[
+                "--engine",
+                "criu",
+                "--snapshot-dir",
+                dir.to_str().unwrap(),
+                "--",
+                rust_hello().to_str().unwrap(),
+            ],
+        );
+        let answer = run.invoke_ok(b"{}");
+        (
+            answer["init_nonce"].as_str().unwrap().to_owned(),
+            run.logs(),
+        )
+    };
+    let (first, _) = with_secret("first-secret");
+    let (same, _) = with_secret("first-secret");
+    assert_eq!(same, first, "the same inherited secret reuses the snapshot");
+    let (rotated, logs) = with_secret("rotated-secret");
+    assert_ne!(rotated, first, "a rotated secret makes a new snapshot");
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("snapshot is of something else: its environment")),
+        "{logs:#?}"
+    );
+    let manifest = std::fs::read(dir.join("manifest.snap")).unwrap();
+    assert!(
+        !manifest.windows(14).any(|w| w == b"rotated-secret"),
+        "the secret is recorded as its digest only"
+    );
 }
 
 #[test]

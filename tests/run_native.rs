@@ -477,6 +477,112 @@ fn the_default_snapshot_home_is_private_to_the_user() {
 }
 
 #[test]
+fn a_default_home_that_cannot_be_made_falls_back_to_the_next_private_place() {
+    use std::os::unix::fs::PermissionsExt;
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    // A service account's HOME that nothing can be made under (a file,
+    // which fails for root as for anyone).
+    let home = tmp.path().join("home-is-a-file");
+    std::fs::write(&home, b"").unwrap();
+    let temp = tmp.path().join("tmp");
+    std::fs::create_dir(&temp).unwrap();
+    let out = common::snaprun()
+        .args([
+            "bench",
+            "--engine",
+            "native",
+            "--runs",
+            "1",
+            "--together",
+            "0",
+            "--",
+        ])
+        .arg(&bootstrap)
+        .env("HOME", &home)
+        .env("TMPDIR", &temp)
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let fallback = temp.join(format!("snaprun-{}", nix::unistd::geteuid()));
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("using") && l.contains("instead"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one line says so: {stderr}");
+    assert!(
+        warnings[0].contains(&format!(
+            "cannot create {}",
+            home.join(".cache/snaprun").display()
+        )) && warnings[0].contains(&format!("using {} instead", fallback.display())),
+        "{stderr}"
+    );
+    let mode = std::fs::metadata(&fallback).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let snapshots = std::fs::read_dir(&fallback)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("manifest.snap").is_file())
+        .count();
+    assert_eq!(snapshots, 1, "{stderr}");
+}
+
+#[test]
+fn a_changed_variable_or_rotated_secret_makes_a_new_native_snapshot() {
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    // (made a new snapshot?, logs) of a run with `extra` flags and the
+    // inherited secret `secret`.
+    let run_with = |extra: &[&str], secret: &str| {
+        let mut snaprun = common::snaprun();
+        snaprun.env("AWS_SECRET_ACCESS_KEY", secret);
+        let mut args = vec![
+            "--engine",
+            "native",
+            "--snapshot-dir",
+            dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["--", bootstrap.to_str().unwrap()]);
+        let run = RunningFunction::start_command(snaprun, &args);
+        run.invoke_ok(b"{}");
+        let logs = run.logs();
+        let made = logs
+            .iter()
+            .any(|l| l.starts_with("snaprun: native snapshot written to"));
+        let reused = logs
+            .iter()
+            .any(|l| l.starts_with("snaprun: restoring from the snapshot in"));
+        assert_ne!(made, reused, "{logs:#?}");
+        (made, logs)
+    };
+    assert!(run_with(&["--env", "SOME_SETTING=1"], "first").0);
+    assert!(!run_with(&["--env", "SOME_SETTING=1"], "first").0, "reused");
+    let (made, logs) = run_with(&["--env", "SOME_SETTING=2"], "first");
+    assert!(made, "a changed --env makes a new snapshot: {logs:#?}");
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("snapshot is of something else: its environment")),
+        "{logs:#?}"
+    );
+    assert!(!run_with(&["--env", "SOME_SETTING=2"], "first").0, "reused");
+    let (made, logs) = run_with(&["--env", "SOME_SETTING=2"], "rotated");
+    assert!(
+        made,
+        "a rotated inherited secret makes a new snapshot: {logs:#?}"
+    );
+    let manifest = std::fs::read(dir.join("manifest.snap")).unwrap();
+    assert!(
+        !manifest.windows(7).any(|w| w == b"rotated"),
+        "the secret is recorded as its digest only"
+    );
+}
+
+#[test]
 fn a_signing_key_signs_native_snapshots_and_restores_check_it() {
     let bootstrap = rust_heavy_init();
     let tmp = tempfile::tempdir().unwrap();

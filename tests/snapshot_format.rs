@@ -545,3 +545,51 @@ fn a_received_snapshot_is_checked_before_it_replaces_anything() {
     assert_eq!(open(&dest).unwrap().manifest(), original.manifest());
     assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 2);
 }
+
+#[test]
+fn a_link_anywhere_a_snapshot_has_a_file_or_directory_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = tmp.path().join("real");
+    make(&real);
+    open(&real).unwrap();
+
+    // The snapshot directory itself, named through a link.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    match open(&link) {
+        Err(OpenError::Symlink { path }) => assert_eq!(path, link),
+        other => panic!("{other:?}"),
+    }
+
+    // Each file and directory inside, replaced by a link to a copy with
+    // the same bytes: the bytes would check out, the link is refused.
+    let copies = tmp.path().join("copies");
+    fs::create_dir(&copies).unwrap();
+    for inside in [
+        MANIFEST_FILE,
+        "payload/core-1.img",
+        "payload/sub",
+        PAYLOAD_DIR,
+    ] {
+        let dir = tmp
+            .path()
+            .join(format!("snap-{}", inside.replace('/', "-")));
+        common::copy_dir(&real, &dir);
+        let target = dir.join(inside);
+        let copy = copies.join(inside.replace('/', "-"));
+        fs::rename(&target, &copy).unwrap();
+        std::os::unix::fs::symlink(&copy, &target).unwrap();
+        let err = open(&dir).unwrap_err();
+        match (inside, &err) {
+            // A linked directory inside payload/ is no listed file.
+            ("payload/sub", OpenError::MissingFile { .. } | OpenError::UnlistedFile { .. }) => {}
+            (_, OpenError::Symlink { path }) => assert_eq!(*path, target, "{inside}"),
+            _ => panic!("{inside}: {err:?}"),
+        }
+        assert!(
+            err.to_string().contains(&target.display().to_string())
+                || err.to_string().contains("payload/sub"),
+            "{inside}: {err}"
+        );
+    }
+}

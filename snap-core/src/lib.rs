@@ -34,6 +34,7 @@ mod lifecycle;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod native;
 mod os_error;
+pub mod private_dir;
 pub mod process;
 mod resumed;
 pub mod sandbox;

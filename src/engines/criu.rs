@@ -118,33 +118,25 @@ impl Pages {
     }
 }
 
-/// The identity a CRIU snapshot of `plan` has: the bootstrap (by
-/// content), its arguments and everything that configures it.
+/// The identity a CRIU snapshot of `plan` has: the function's
+/// ([`crate::function::FunctionSpec::identity`]), with the relay and the
+/// forwarded addresses that live inside the snapshot.
 fn identity(plan: &SnapshotPlan) -> Result<Identity, StartError> {
     let spec = &plan.spec;
-    let mut identity = Identity::of_command(&spec.bootstrap, &spec.args, []).map_err(|cause| {
-        StartError::Identity {
-            bootstrap: spec.bootstrap.display().to_string(),
-            cause,
-        }
-    })?;
-    let mut env = spec.env.clone();
-    env.push(("_HANDLER".into(), spec.config.handler.clone()));
-    env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), spec.config.name.clone()));
-    env.push((
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
-        spec.config.memory_mb.to_string(),
-    ));
-    for forward in &plan.forwards {
-        env.push(("snaprun.forward".into(), forward.to_string()));
+    let mut engine = Vec::new();
+    if !plan.forwards.is_empty() {
+        // Several forwards are one setting, in the order given.
+        let forwards: Vec<String> = plan.forwards.iter().map(ToString::to_string).collect();
+        engine.push(("snaprun.forward".to_owned(), forwards.join(",")));
     }
     // The relay in the snapshot is this very binary, and CRIU restores it
     // only if the file is unchanged: a rebuilt or upgraded snaprun makes a
     // new snapshot instead of failing every restore.
-    env.push(("snaprun.relay".into(), relay_stamp()));
-    env.sort();
-    identity.env = env;
-    Ok(identity)
+    engine.push(("snaprun.relay".into(), relay_stamp()));
+    spec.identity(engine).map_err(|cause| StartError::Identity {
+        bootstrap: spec.bootstrap.display().to_string(),
+        cause,
+    })
 }
 
 /// Set to a snaprun binary to run it as the relay inside snapshots, for

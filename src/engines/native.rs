@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use snap::lambda::ErrorType;
-use snap::snapshot::{Expect, Identity};
+use snap::snapshot::Expect;
 
 use super::{SnapshotPlan, lock};
 use crate::child::ProcessStart;
@@ -35,12 +35,7 @@ impl NativeSnapshot {
     /// runs the bootstrap until it has written one.
     pub async fn find_or_make(plan: Arc<SnapshotPlan>) -> Result<Self, StartError> {
         let spec = &plan.spec;
-        let identity = Identity::of_command(
-            &spec.bootstrap,
-            &spec.args,
-            spec.environment("", "snap-start"),
-        )
-        .map_err(|cause| StartError::Identity {
+        let identity = spec.identity([]).map_err(|cause| StartError::Identity {
             bootstrap: spec.bootstrap.display().to_string(),
             cause,
         })?;
@@ -274,8 +269,26 @@ impl InitErrorFile {
     }
 
     /// The error the bootstrap wrote, if it wrote one.
+    ///
+    /// Only a regular file of this user's, reached without a link, counts:
+    /// one planted at the path by someone else is not the bootstrap's.
     fn read(&self) -> Option<ErrorBody> {
-        let body = std::fs::read(&self.0).ok()?;
+        use std::io::Read;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let file = std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&self.0)
+            .ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
+            tracing::warn!(path = %self.0.display(), "ignoring an init error file that is not this user's own");
+            return None;
+        }
+        let mut body = Vec::new();
+        file.take(crate::runtime::MAX_PAYLOAD as u64)
+            .read_to_end(&mut body)
+            .ok()?;
         Some(ErrorBody::from_posted(&body, None))
     }
 }

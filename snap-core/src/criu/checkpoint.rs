@@ -43,6 +43,9 @@ pub enum CheckpointError {
     /// CRIU's work directory could not be prepared.
     #[error("cannot prepare a work directory for CRIU")]
     WorkDir(#[source] std::io::Error),
+    /// The machine-wide dump lock could not be taken.
+    #[error(transparent)]
+    DumpLock(#[from] log::DumpLockError),
     /// The engine state does not encode.
     #[error("cannot encode the CRIU engine state")]
     EncodeState(#[source] bincode::error::EncodeError),
@@ -116,7 +119,7 @@ impl CriuEngine {
             opts.set_network_lock(Criu_network_lock_method::SKIP);
         }
 
-        let lock = log::dump_lock().map_err(CheckpointError::WorkDir)?;
+        let lock = log::dump_lock(log::DUMP_LOCK_WAIT)?;
         let started = Instant::now();
         let dumped = rpc::call(
             &self.binary,

@@ -5,9 +5,11 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::fcntl::{Flock, FlockArg};
+
+use crate::private_dir::{self, HomeKind, WhenOpen};
 
 /// The name CRIU writes its log to inside the work directory.
 pub(super) const LOG_NAME: &str = "criu.log";
@@ -29,12 +31,23 @@ pub(super) struct WorkDir {
 }
 
 impl WorkDir {
-    /// Creates `$SNAP_LOG_DIR/OP-PID-NONCE` (default: the system temp dir
-    /// under `snap-criu/`).
+    /// Creates `$SNAP_LOG_DIR/OP-PID-NONCE` (default: the user's private
+    /// home `snap-criu`, see [`crate::private_dir::user_home`]). The root
+    /// must be this user's own directory that no one else may enter: CRIU
+    /// runs as root and writes its log by name in there, so a directory
+    /// another user could rename or fill would let them choose what root
+    /// writes to.
     pub(super) fn create(op: &str) -> io::Result<Self> {
-        let root = std::env::var_os("SNAP_LOG_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| std::env::temp_dir().join("snap-criu"));
+        let root = match std::env::var_os("SNAP_LOG_DIR").filter(|d| !d.is_empty()) {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                private_dir::ensure(&dir, WhenOpen::Refuse).map_err(io::Error::other)?;
+                dir
+            }
+            None => {
+                private_dir::user_home("snap-criu", HomeKind::Disk).map_err(io::Error::other)?
+            }
+        };
         Self::create_in(&root, op)
     }
 
@@ -108,22 +121,123 @@ impl Drop for WorkDir {
 
 /// Holds the machine-wide dump lock while alive.
 #[derive(Debug)]
-pub(super) struct DumpLock(#[allow(dead_code)] nix::fcntl::Flock<File>);
+pub(super) struct DumpLock(#[allow(dead_code)] Flock<File>);
 
-/// Takes the machine-wide lock that serializes CRIU dumps. CRIU's parasite
-/// mounts procfs at `proc.crtools` in the dumped task's working directory
-/// when the task's /proc belongs to another PID namespace (every sandboxed
-/// tree), so two trees with one working directory dumped at once collide
-/// (`mkdir` fails with EEXIST).
-///
-/// The lock file is `$TMPDIR/snap-criu-dump.lock`, whatever `SNAP_LOG_DIR`
-/// says, so that every snaprun on the machine takes the same one.
-pub(super) fn dump_lock() -> io::Result<DumpLock> {
-    let path = std::env::temp_dir().join("snap-criu-dump.lock");
-    let file = File::options().create(true).append(true).open(path)?;
-    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map(DumpLock)
-        .map_err(|(_, errno)| io::Error::from(errno))
+/// How long a dump waits for another one to finish before it gives up
+/// and names the holder. A dump takes well under a second to a few
+/// seconds; a minute means the holder is stuck.
+pub(super) const DUMP_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// Why the dump lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum DumpLockError {
+    /// Its directory is not private.
+    #[error("the dump lock's directory cannot be used")]
+    Dir(#[source] private_dir::PrivateDirError),
+    /// The lock file could not be opened or locked.
+    #[error("cannot lock {}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        cause: io::Error,
+    },
+    /// Another dump held it for longer than [`DUMP_LOCK_WAIT`].
+    #[error(
+        "another CRIU dump has held {} for {}s{}: it may be stuck; stop it and checkpoint again",
+        path.display(),
+        waited.as_secs(),
+        holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
+    )]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this dump waited.
+        waited: Duration,
+        /// Who holds it, as it wrote itself into the file.
+        holder: Option<String>,
+    },
+}
+
+/// The dump lock's directory: `/run/snap-criu` for root (a directory only
+/// root may enter, shared by every snaprun on the machine whatever their
+/// `TMPDIR`), else the user's private `snap-criu` home. A lock any user
+/// could open would let them stall every dump on the machine.
+fn dump_lock_dir() -> Result<PathBuf, DumpLockError> {
+    if nix::unistd::geteuid().is_root() {
+        let dir = PathBuf::from("/run/snap-criu");
+        private_dir::ensure(&dir, WhenOpen::Close).map_err(DumpLockError::Dir)?;
+        return Ok(dir);
+    }
+    private_dir::user_home("snap-criu", HomeKind::Runtime).map_err(DumpLockError::Dir)
+}
+
+/// Takes the machine-wide lock that serializes CRIU dumps, waiting up to
+/// `wait` for the dump that holds it. CRIU's parasite mounts procfs at
+/// `proc.crtools` in the dumped task's working directory when the task's
+/// /proc belongs to another PID namespace (every sandboxed tree), so two
+/// trees with one working directory dumped at once collide (`mkdir`
+/// fails with EEXIST).
+pub(super) fn dump_lock(wait: Duration) -> Result<DumpLock, DumpLockError> {
+    dump_lock_in(&dump_lock_dir()?, wait)
+}
+
+fn dump_lock_in(dir: &Path, wait: Duration) -> Result<DumpLock, DumpLockError> {
+    use std::io::{Read, Seek, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("dump.lock");
+    let failed = |cause: io::Error| DumpLockError::Lock {
+        path: path.clone(),
+        cause,
+    };
+    let started = Instant::now();
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(failed)?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(mut locked) => {
+                // Who holds it, for a dump that waits too long to say.
+                let me = format!(
+                    "pid {}, {}",
+                    std::process::id(),
+                    std::env::current_exe()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+                locked
+                    .set_len(0)
+                    .and_then(|()| locked.rewind())
+                    .and_then(|_| locked.write_all(me.as_bytes()))
+                    .map_err(failed)?;
+                return Ok(DumpLock(locked));
+            }
+            Err((mut back, nix::errno::Errno::EWOULDBLOCK)) => {
+                if started.elapsed() >= wait {
+                    let mut holder = String::new();
+                    let _ = back
+                        .rewind()
+                        .and_then(|_| (&mut back).take(256).read_to_string(&mut holder));
+                    let holder = holder.trim();
+                    return Err(DumpLockError::Busy {
+                        path,
+                        waited: started.elapsed(),
+                        holder: (!holder.is_empty()).then(|| holder.to_owned()),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(10));
+                file = back;
+            }
+            Err((_, errno)) => return Err(failed(errno.into())),
+        }
+    }
 }
 
 /// How many failed operations' work directories, with their logs, are
@@ -265,5 +379,38 @@ mod tests {
         assert!(!harmless(
             "Error (criu/cr-restore.c:1401): Can't fork for 5187: File exists"
         ));
+    }
+
+    #[test]
+    fn a_held_dump_lock_times_out_naming_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = dump_lock_in(dir.path(), Duration::ZERO).unwrap();
+        let err = dump_lock_in(dir.path(), Duration::from_millis(30)).unwrap_err();
+        let DumpLockError::Busy { holder, waited, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert!(*waited >= Duration::from_millis(30), "{waited:?}");
+        let holder = holder.as_deref().unwrap();
+        assert!(
+            holder.starts_with(&format!("pid {}, ", std::process::id())),
+            "{holder}"
+        );
+        assert!(err.to_string().contains("it may be stuck"), "{err}");
+        drop(held);
+        dump_lock_in(dir.path(), Duration::ZERO).unwrap();
+    }
+
+    #[test]
+    fn a_link_at_the_dump_lock_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let sentinel = dir.path().join("sentinel");
+        fs::write(&sentinel, b"precious").unwrap();
+        std::os::unix::fs::symlink(&sentinel, dir.path().join("dump.lock")).unwrap();
+        let err = dump_lock_in(dir.path(), Duration::ZERO).unwrap_err();
+        assert!(
+            matches!(&err, DumpLockError::Lock { cause, .. } if cause.raw_os_error() == Some(libc::ELOOP)),
+            "{err:?}"
+        );
+        assert_eq!(fs::read(&sentinel).unwrap(), b"precious");
     }
 }

@@ -24,6 +24,7 @@ use std::sync::{Arc, OnceLock};
 pub use checkpoint::{CheckpointError, CheckpointOptions};
 pub use lazy_pages::{LazyPagesError, check_lazy_pages};
 pub use locate::{INSTALL_SCRIPT, INSTALLED_PATH, LocateError, MIN_VERSION, Version, locate};
+pub use log::DumpLockError;
 pub use restore::{PreparedRestore, RestoreError, RestoreOptions, RestoreStopper, RestoredTree};
 pub use rpc::RpcError;
 pub(crate) use self_dump::run_dump_helper_if_asked;

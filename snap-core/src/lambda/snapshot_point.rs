@@ -99,8 +99,20 @@ pub fn snapshot_point() -> Result<Point, CheckpointError> {
 /// Hands snaprun an init error through the file `SNAP_NATIVE_INIT_ERROR`
 /// names (there is no Runtime API to post it to before the snapshot).
 fn write_init_error(kind: ErrorType, message: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     if let Some(path) = std::env::var_os(INIT_ERROR_ENV) {
-        if let Err(e) = std::fs::write(&path, error_body(kind, message)) {
+        // A new file, never one found there: the path sits beside a
+        // directory others may be able to write, and a link planted at it
+        // must not lead this process to overwrite what it points at.
+        let written = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .and_then(|mut file| file.write_all(error_body(kind, message).as_bytes()));
+        if let Err(e) = written {
             tracing::error!(%e, "cannot write the init error");
         }
     }

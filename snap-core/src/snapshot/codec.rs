@@ -13,7 +13,6 @@
 //! body is hashed before it is decoded, so a hostile file is rejected before
 //! it can make the decoder allocate.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
@@ -54,11 +53,13 @@ pub(crate) fn encode(manifest: &Manifest) -> Result<Vec<u8>, usize> {
 /// Reads and decodes the manifest at `path`, reading at most one byte more
 /// than the largest valid manifest; returns it with the file's bytes.
 pub(crate) fn read(path: &Path) -> Result<(Manifest, Vec<u8>), OpenError> {
-    let file = File::open(path).map_err(|cause| match cause.kind() {
-        io::ErrorKind::NotFound => OpenError::MissingManifest {
-            dir: path.parent().unwrap_or(path).to_path_buf(),
-        },
-        _ => OpenError::io("open", path, cause),
+    let file = super::open::open_owned(path).map_err(|err| match err {
+        OpenError::Io { cause, .. } if cause.kind() == io::ErrorKind::NotFound => {
+            OpenError::MissingManifest {
+                dir: path.parent().unwrap_or(path).to_path_buf(),
+            }
+        }
+        other => other,
     })?;
     let limit = (HEADER_LEN + MAX_MANIFEST_BODY as usize + 1) as u64;
     // Sized from the file, so the manifest comes in one read (every native

@@ -99,6 +99,30 @@ pub enum OpenError {
         /// Its permission bits.
         mode: u32,
     },
+    /// A symbolic link stands where the snapshot has a file or directory:
+    /// whoever made the link chooses what it leads to.
+    #[error(
+        "{}: a symbolic link, where a snapshot holds a real file or directory; give the snapshot's own path",
+        path.display()
+    )]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// Another user (not root) owns part of the snapshot, so they decide
+    /// what it holds.
+    #[error(
+        "{}: owned by uid {owner}, not by this user (uid {me}) or root; a snapshot is trusted only from its own user (make a new one)",
+        path.display()
+    )]
+    OwnedByOther {
+        /// The file or directory.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// This process's effective uid.
+        me: u32,
+    },
     /// The directory is a temporary left by an interrupted checkpoint.
     #[error("{}: an unfinished snapshot left by an interrupted checkpoint", path.display())]
     Unfinished {

@@ -24,28 +24,71 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Environment variables recorded by default because they change what a
-    /// function's init does.
-    pub const RELEVANT_ENV: &'static [&'static str] = &[
-        "_HANDLER",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "LAMBDA_TASK_ROOT",
-        "NODE_OPTIONS",
-        "LD_PRELOAD",
-        "LD_LIBRARY_PATH",
-        "GLIBC_TUNABLES",
+    /// The variables that never count: the plumbing a snaprun or a
+    /// restore sets per run, which differs between the run that made a
+    /// snapshot and the ones that use it without shaping init (the
+    /// instance's Runtime API address, the files a native bootstrap is
+    /// told to write), and the settings of how snapshots are kept and
+    /// checked (keys, caches), which opening checks by itself. Every other
+    /// variable the bootstrap sees counts: see [`Self::counts`].
+    pub const IGNORED_ENV: &'static [&'static str] = &[
+        "AWS_LAMBDA_RUNTIME_API",
+        "SNAP_NATIVE_SNAPSHOT",
+        "SNAP_NATIVE_INIT_ERROR",
+        "SNAP_RESTORE_FROM",
+        "SNAP_RESTORE_GATE",
+        "SNAP_RESTORE_TIMING",
+        "SNAP_SIGNING_KEY",
+        "SNAP_ENCRYPT_KEY",
+        "SNAP_PLAIN_CACHE",
+        "SNAP_VERIFY_CACHE",
+        "SNAP_SECRET_ENV",
     ];
 
+    /// Whether the variable `name` is part of an identity: every variable
+    /// but [`Self::IGNORED_ENV`]. A bootstrap's init may read any variable
+    /// it is given, so a snapshot made under one value is never used under
+    /// another.
+    pub fn counts(name: &str) -> bool {
+        !Self::IGNORED_ENV.contains(&name)
+    }
+
     /// Variables whose values are secrets by default: never written into a
-    /// manifest ([`Self::redacted`]). `SNAP_SECRET_ENV` (names separated by
-    /// commas) replaces the list.
+    /// manifest ([`Self::redacted`]), together with every variable whose
+    /// name contains one of [`Self::SECRET_WORDS`]. `SNAP_SECRET_ENV`
+    /// (names separated by commas) replaces both.
     pub const SECRET_ENV: &'static [&'static str] = &[
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
     ];
+
+    /// Parts of a variable's name that make its value a secret by default
+    /// (compared without case): `DB_PASSWORD`, `GITHUB_TOKEN`,
+    /// `STRIPE_API_KEY`.
+    pub const SECRET_WORDS: &'static [&'static str] = &[
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "TOKEN",
+        "CREDENTIAL",
+        "PRIVATE_KEY",
+        "API_KEY",
+        "ACCESS_KEY",
+    ];
+
+    /// Whether the value of the variable `name` is a secret, kept in
+    /// manifests only as its digest.
+    pub fn is_secret(name: &str) -> bool {
+        match std::env::var(Self::SECRET_ENV_VAR) {
+            Ok(list) => list.split(',').any(|n| n.trim() == name),
+            Err(_) => {
+                let upper = name.to_ascii_uppercase();
+                Self::SECRET_ENV.contains(&name)
+                    || Self::SECRET_WORDS.iter().any(|word| upper.contains(word))
+            }
+        }
+    }
 
     /// The variable that names the secret variables, replacing
     /// [`Self::SECRET_ENV`].
@@ -56,14 +99,9 @@ impl Identity {
     /// changed secret still tells two identities apart but the secret is
     /// not on disk.
     pub fn redacted(&self) -> Self {
-        let configured = std::env::var(Self::SECRET_ENV_VAR).ok();
-        let secret = |name: &str| match &configured {
-            Some(list) => list.split(',').any(|n| n.trim() == name),
-            None => Self::SECRET_ENV.contains(&name),
-        };
         let mut out = self.clone();
         for (name, value) in &mut out.env {
-            if secret(name) && !value.starts_with(REDACTED) {
+            if Self::is_secret(name) && !value.starts_with(REDACTED) {
                 *value = format!("{REDACTED}{}", Sha256Digest::of(value.as_bytes()));
             }
         }
@@ -80,8 +118,8 @@ impl Identity {
         Sha256Digest::of(&encoded)
     }
 
-    /// The identity of running `program` with `args` and `env`; only the
-    /// variables in [`Self::RELEVANT_ENV`] are kept.
+    /// The identity of running `program` with `args` and `env`: every
+    /// variable that [`Self::counts`] is kept.
     pub fn of_command(
         program: &Path,
         args: &[String],
@@ -93,7 +131,7 @@ impl Identity {
             bootstrap: program.to_string_lossy().into_owned(),
             bootstrap_sha256,
             args: args.to_vec(),
-            env: relevant(env),
+            env: counted(env),
         })
     }
 
@@ -117,7 +155,7 @@ impl Identity {
             bootstrap: exe.to_string_lossy().into_owned(),
             bootstrap_sha256,
             args,
-            env: relevant(env),
+            env: counted(env),
         })
     }
 
@@ -167,13 +205,14 @@ impl Identity {
 /// What a redacted value starts with.
 const REDACTED: &str = "secret, sha256:";
 
-fn relevant(env: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
-    let mut env: Vec<_> = env
+/// The variables of `env` that count, sorted by name, each once (the last
+/// value given wins, as in a process's environment built from the list).
+fn counted(env: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let map: std::collections::BTreeMap<String, String> = env
         .into_iter()
-        .filter(|(k, _)| Identity::RELEVANT_ENV.contains(&k.as_str()))
+        .filter(|(k, _)| Identity::counts(k))
         .collect();
-    env.sort();
-    env
+    map.into_iter().collect()
 }
 
 fn split_nul(bytes: &[u8]) -> Vec<String> {
@@ -239,5 +278,60 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(a.require(&a.clone()).is_ok());
+    }
+
+    #[test]
+    fn every_variable_counts_but_the_per_run_plumbing() {
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let of = |pairs: &[(&str, &str)]| {
+            Identity::of_command(Path::new("/bin/sh"), &[], env(pairs)).unwrap()
+        };
+        let base = of(&[("HOME", "/root"), ("SOME_SETTING", "1")]);
+        assert_eq!(
+            base.env,
+            env(&[("HOME", "/root"), ("SOME_SETTING", "1")]),
+            "every variable given is kept, sorted"
+        );
+        assert!(
+            base.require(&of(&[("HOME", "/root"), ("SOME_SETTING", "2")]))
+                .is_err(),
+            "a changed variable is another identity"
+        );
+        assert!(
+            base.require(&of(&[("HOME", "/root")])).is_err(),
+            "a removed variable is another identity"
+        );
+        // What differs per run, or is checked elsewhere, does not count.
+        let plumbing = of(&[
+            ("HOME", "/root"),
+            ("SOME_SETTING", "1"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:4567"),
+            ("SNAP_NATIVE_INIT_ERROR", "/tmp/x.init-error.json"),
+            ("SNAP_SIGNING_KEY", "/etc/key"),
+        ]);
+        assert!(base.require(&plumbing).is_ok(), "{plumbing:?}");
+        // A later value of a repeated name wins, as in the environment.
+        assert_eq!(of(&[("A", "1"), ("A", "2")]).env, env(&[("A", "2")]));
+    }
+
+    #[test]
+    fn secrets_are_found_by_their_names() {
+        for name in [
+            "AWS_SECRET_ACCESS_KEY",
+            "DB_PASSWORD",
+            "github_token",
+            "STRIPE_API_KEY",
+            "TLS_PRIVATE_KEY",
+        ] {
+            assert!(Identity::is_secret(name), "{name}");
+        }
+        for name in ["HOME", "PATH", "_HANDLER", "LOG_LEVEL", "KEYSPACE"] {
+            assert!(!Identity::is_secret(name), "{name}");
+        }
     }
 }

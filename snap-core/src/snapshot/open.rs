@@ -50,12 +50,17 @@ impl Snapshot {
     /// version, size bound and checksum, then the size and SHA-256 of every
     /// payload file, then `expect`.
     pub fn open(dir: &Path, expect: &Expect<'_>) -> Result<Self, OpenError> {
-        let meta = fs::metadata(dir).map_err(|cause| match cause.kind() {
+        let meta = fs::symlink_metadata(dir).map_err(|cause| match cause.kind() {
             io::ErrorKind::NotFound => OpenError::NotFound {
                 path: dir.to_path_buf(),
             },
             _ => OpenError::io("stat", dir, cause),
         })?;
+        if meta.file_type().is_symlink() {
+            return Err(OpenError::Symlink {
+                path: dir.to_path_buf(),
+            });
+        }
         if !meta.is_dir() {
             return Err(OpenError::NotADirectory {
                 path: dir.to_path_buf(),
@@ -66,9 +71,14 @@ impl Snapshot {
                 path: dir.to_path_buf(),
             });
         }
+        trusted_owner(dir, &meta)?;
         owner_only_writes(dir, &meta)?;
         let payload = dir.join(super::PAYLOAD_DIR);
-        if let Ok(meta) = fs::metadata(&payload) {
+        if let Ok(meta) = fs::symlink_metadata(&payload) {
+            if meta.file_type().is_symlink() {
+                return Err(OpenError::Symlink { path: payload });
+            }
+            trusted_owner(&payload, &meta)?;
             owner_only_writes(&payload, &meta)?;
         }
         let (manifest, bytes) = codec::read(&dir.join(MANIFEST_FILE))?;
@@ -242,11 +252,17 @@ fn verify_file(path: &Path, entry: &FileEntry, under: &str) -> Result<(), OpenEr
         },
         _ => OpenError::io("stat", path, cause),
     })?;
+    if meta.file_type().is_symlink() {
+        return Err(OpenError::Symlink {
+            path: path.to_path_buf(),
+        });
+    }
     if !meta.is_file() {
         return Err(OpenError::NotARegularFile {
             path: path.to_path_buf(),
         });
     }
+    trusted_owner(path, &meta)?;
     let size_error = |found: u64| {
         if found < entry.size {
             OpenError::Truncated {
@@ -268,7 +284,7 @@ fn verify_file(path: &Path, entry: &FileEntry, under: &str) -> Result<(), OpenEr
     if verified::is_verified(&meta, &entry.sha256, under) {
         return Ok(());
     }
-    let file = File::open(path).map_err(|cause| OpenError::io("open", path, cause))?;
+    let file = open_owned(path)?;
     let (sha256, len) =
         Sha256Digest::of_reader(file).map_err(|cause| OpenError::io("read", path, cause))?;
     if len != entry.size {
@@ -301,6 +317,10 @@ fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Open
             .file_type()
             .map_err(|cause| OpenError::io("stat", &path, cause))?;
         if kind.is_dir() {
+            let meta =
+                fs::symlink_metadata(&path).map_err(|cause| OpenError::io("stat", &path, cause))?;
+            trusted_owner(&path, &meta)?;
+            owner_only_writes(&path, &meta)?;
             list_files(root, &path, out)?;
         } else {
             let rel = path.strip_prefix(root).unwrap_or(&path);
@@ -316,6 +336,50 @@ pub(crate) fn is_temporary(dir: &Path) -> bool {
     dir.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with('.') && n.contains(TEMP_MARK))
+}
+
+/// Refuses what another user than this one or root owns: they could have
+/// planted or changed it.
+pub(super) fn trusted_owner(path: &Path, meta: &fs::Metadata) -> Result<(), OpenError> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(OpenError::OwnedByOther {
+            path: path.to_path_buf(),
+            owner: meta.uid(),
+            me,
+        });
+    }
+    Ok(())
+}
+
+/// Opens a snapshot's file for reading as it is: never through a link
+/// (`Symlink`), never a FIFO or device that could block or never end
+/// (`NotARegularFile`), and only one of this user's or root's
+/// (`OwnedByOther`). A missing file is an `io::ErrorKind::NotFound`
+/// cause, for callers that name it their own way.
+pub(super) fn open_owned(path: &Path) -> Result<File, OpenError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|cause| match cause.raw_os_error() {
+            Some(libc::ELOOP) => OpenError::Symlink {
+                path: path.to_path_buf(),
+            },
+            _ => OpenError::io("open", path, cause),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|cause| OpenError::io("stat", path, cause))?;
+    if !meta.is_file() {
+        return Err(OpenError::NotARegularFile {
+            path: path.to_path_buf(),
+        });
+    }
+    trusted_owner(path, &meta)?;
+    Ok(file)
 }
 
 /// Refuses a directory that its group or others may write.

@@ -8,7 +8,7 @@
 //! signatures are neither written nor checked.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
@@ -59,15 +59,27 @@ pub(super) fn sign(dir: &Path, manifest: &[u8]) -> Result<(), CreateError> {
 /// Checks the signature of `manifest` in `dir` against the configured key,
 /// and returns the signature; anything passes, unsigned, when no key is
 /// configured.
+/// The most of `manifest.sig` ever read: more than any tag, so that a
+/// longer file still fails the check.
+const MAX_TAG_LEN: u64 = 1024;
+
 pub(super) fn verify(dir: &Path, manifest: &[u8]) -> Result<Option<Vec<u8>>, OpenError> {
     let Some(key) = key().map_err(OpenError::SigningKey)? else {
         return Ok(None);
     };
     let path = dir.join(SIGNATURE_FILE);
-    let tag = match fs::read(&path) {
-        Ok(tag) => Some(tag),
-        Err(cause) if cause.kind() == io::ErrorKind::NotFound => None,
-        Err(cause) => return Err(OpenError::io("read", &path, cause)),
+    let tag = match super::open::open_owned(&path) {
+        Ok(file) => {
+            // A tag is 32 bytes: anything longer is not one, and is not
+            // read past a bound.
+            let mut tag = Vec::new();
+            file.take(MAX_TAG_LEN)
+                .read_to_end(&mut tag)
+                .map_err(|cause| OpenError::io("read", &path, cause))?;
+            Some(tag)
+        }
+        Err(OpenError::Io { cause, .. }) if cause.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(err),
     };
     check(&key, dir, manifest, tag.as_deref())?;
     Ok(tag)
