@@ -53,7 +53,7 @@ pub(crate) fn encode(manifest: &Manifest) -> Result<Vec<u8>, usize> {
 /// Reads and decodes the manifest at `path`, reading at most one byte more
 /// than the largest valid manifest; returns it with the file's bytes.
 pub(crate) fn read(path: &Path) -> Result<(Manifest, Vec<u8>), OpenError> {
-    let file = super::open::open_owned(path).map_err(|err| match err {
+    let file = super::owned::open_owned(path).map_err(|err| match err {
         OpenError::Io { cause, .. } if cause.kind() == io::ErrorKind::NotFound => {
             OpenError::MissingManifest {
                 dir: path.parent().unwrap_or(path).to_path_buf(),

@@ -20,6 +20,7 @@ mod identity;
 mod key_file;
 mod manifest;
 mod open;
+mod owned;
 mod signature;
 mod verified;
 mod writer;

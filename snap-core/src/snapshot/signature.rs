@@ -68,7 +68,7 @@ pub(super) fn verify(dir: &Path, manifest: &[u8]) -> Result<Option<Vec<u8>>, Ope
         return Ok(None);
     };
     let path = dir.join(SIGNATURE_FILE);
-    let tag = match super::open::open_owned(&path) {
+    let tag = match super::owned::open_owned(&path) {
         Ok(file) => {
             // A tag is 32 bytes: anything longer is not one, and is not
             // read past a bound.
