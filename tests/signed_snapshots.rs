@@ -123,6 +123,48 @@ fn signed_snapshots_open_and_unsigned_or_forged_ones_are_refused() {
         message.contains("cannot read the signing key") && message.contains("No such file"),
         "{message}"
     );
+    // Key files are read with a bound: what is not a regular file of at
+    // most MAX_KEY_LEN bytes is refused by name, unread, on both sides.
+    let fifo = tmp.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let big = tmp.path().join("big");
+    fs::write(&big, vec![1u8; snap::snapshot::MAX_KEY_LEN + 1]).unwrap();
+    for (path, what) in [
+        (
+            Path::new("/dev/zero"),
+            "is a character device, not a regular file",
+        ),
+        (fifo.as_path(), "is a FIFO, not a regular file"),
+        (tmp.path(), "is a directory, not a regular file"),
+        (
+            big.as_path(),
+            "is over the limit of 4096 bytes for a key file",
+        ),
+    ] {
+        use_key(Some(path));
+        let err = open(&signed).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenError::SigningKey(KeyError::NotAFile { .. } | KeyError::TooLarge { .. })
+            ),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!(
+                "the signing key {} (SNAP_SIGNING_KEY) {what}",
+                path.display()
+            )),
+            "{message}"
+        );
+        assert!(matches!(
+            make(&tmp.path().join("never"), b"x"),
+            Err(CreateError::SigningKey(
+                KeyError::NotAFile { .. } | KeyError::TooLarge { .. }
+            ))
+        ));
+    }
 
     // A record that a file was verified counts only under the signature it
     // was verified under: opened unsigned, the file is hashed again.
