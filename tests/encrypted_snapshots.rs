@@ -126,10 +126,7 @@ fn encrypted_snapshots_restore_from_a_private_copy_and_the_wrong_key_is_named() 
     let gone = make(&elsewhere, &memory).unwrap().payload_dir();
     assert!(gone.starts_with(&cache) && gone.is_dir());
     fs::remove_dir_all(&elsewhere).unwrap();
-    assert!(matches!(
-        open(&elsewhere),
-        Err(OpenError::NotFound { .. })
-    ));
+    assert!(matches!(open(&elsewhere), Err(OpenError::NotFound { .. })));
     assert!(!gone.exists(), "a removed snapshot's plaintext is left");
     let gone = make(&elsewhere, &memory).unwrap().payload_dir();
     fs::remove_dir_all(&elsewhere).unwrap();

@@ -1014,16 +1014,15 @@ fn an_object_larger_than_its_bound_is_refused_by_name_before_its_body_is_read() 
     let victim = &chunks_of(&moto, &key)[0];
     boto(
         &moto,
-        &format!(
-            "s3.put_object(Bucket=B, Key=P + '/chunks/{victim}', Body=bytes(4 << 20))"
-        ),
+        &format!("s3.put_object(Bucket=B, Key=P + '/chunks/{victim}', Body=bytes(4 << 20))"),
     );
     let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
     assert!(!ok, "an oversized chunk was accepted");
     let bound = snaprun::store::CHUNK_SIZE + snaprun::store::CHUNK_SIZE / 256;
     assert!(
-        err.contains(&format!("fleet/chunks/{victim} in {STORE} is over its bound of "))
-            && err.contains("(the most a chunk of 524288 bytes takes compressed)"),
+        err.contains(&format!(
+            "fleet/chunks/{victim} in {STORE} is over its bound of "
+        )) && err.contains("(the most a chunk of 524288 bytes takes compressed)"),
         "{err}"
     );
     // Refused from the size the store announced: not a byte of the body
@@ -1117,8 +1116,10 @@ fn a_store_that_accepts_and_never_answers_fails_within_the_deadline_and_run_runs
     let a = Machine::new();
     let key = "0".repeat(64);
     let started = Instant::now();
-    let (ok, _, err) =
-        a.snaprun_store_at(&stall.endpoint, &["pull", &key, a.snapshot.to_str().unwrap()]);
+    let (ok, _, err) = a.snaprun_store_at(
+        &stall.endpoint,
+        &["pull", &key, a.snapshot.to_str().unwrap()],
+    );
     let took = started.elapsed();
     assert!(!ok, "{err}");
     assert!(

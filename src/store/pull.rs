@@ -132,7 +132,8 @@ impl SnapshotStore {
         let cached_manifest = self.cache.manifest_path(key);
         let mut offline = false;
         // The working set is asked for alongside: one round trip, not two.
-        let (fetched, working_set) = tokio::join!(self.get_manifest(&manifest_key), self.working_set(key));
+        let (fetched, working_set) =
+            tokio::join!(self.get_manifest(&manifest_key), self.working_set(key));
         let bytes = match fetched {
             Ok(Some(bytes)) => {
                 // Kept for when the store is down; losing it costs nothing.

@@ -832,7 +832,10 @@ pub fn assert_encrypted_snapshots_serve(engine: &str, bootstrap: &Path) {
     }
     assert!(files > 0);
     assert_eq!(seen[0], seen[1], "the copy is reused");
-    assert_ne!(seen[1], seen[2], "the fresh snapshot's copy replaced the old");
+    assert_ne!(
+        seen[1], seen[2],
+        "the fresh snapshot's copy replaced the old"
+    );
     // The snapshot removed: the next open finds it gone, and its copy goes.
     std::fs::remove_dir_all(&dir).unwrap();
     let out = snaprun()

@@ -371,8 +371,12 @@ fn sweep_in(root: &Path) {
         };
         if stale {
             match fs::remove_dir_all(&path) {
-                Ok(()) => tracing::debug!(copy = %path.display(), "removed a decrypted copy whose snapshot is gone"),
-                Err(err) => tracing::warn!(copy = %path.display(), %err, "cannot remove a stale decrypted copy"),
+                Ok(()) => {
+                    tracing::debug!(copy = %path.display(), "removed a decrypted copy whose snapshot is gone")
+                }
+                Err(err) => {
+                    tracing::warn!(copy = %path.display(), %err, "cannot remove a stale decrypted copy")
+                }
             }
         }
     }
