@@ -120,6 +120,26 @@ fn encrypted_snapshots_restore_from_a_private_copy_and_the_wrong_key_is_named() 
     );
     assert_eq!(fs::read_dir(&cache).unwrap().count(), 1);
 
+    // A snapshot removed: the next open, of it or of any other, finds it
+    // gone and removes its copy.
+    let elsewhere = tmp.path().join("elsewhere");
+    let gone = make(&elsewhere, &memory).unwrap().payload_dir();
+    assert!(gone.starts_with(&cache) && gone.is_dir());
+    fs::remove_dir_all(&elsewhere).unwrap();
+    assert!(matches!(open(&elsewhere), Err(OpenError::NotFound { .. })));
+    assert!(!gone.exists(), "a removed snapshot's plaintext is left");
+    let gone = make(&elsewhere, &memory).unwrap().payload_dir();
+    fs::remove_dir_all(&elsewhere).unwrap();
+    open(&dir).unwrap();
+    assert!(!gone.exists(), "a removed snapshot's plaintext is left");
+    // Replaced by a plain snapshot: its commit removes the copy.
+    let gone = make(&elsewhere, &memory).unwrap().payload_dir();
+    set(ENCRYPT_KEY_ENV, None);
+    make(&elsewhere, &memory).unwrap();
+    assert!(!gone.exists(), "a replaced snapshot's plaintext is left");
+    set(ENCRYPT_KEY_ENV, Some(&key));
+    assert_eq!(fs::read_dir(&cache).unwrap().count(), 1);
+
     // Without the key, with another, and a plain snapshot with a key.
     set(ENCRYPT_KEY_ENV, None);
     match open(&dir) {

@@ -5,6 +5,8 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use snap::Snapshot;
 use snap::snapshot::{
@@ -36,6 +38,39 @@ fn use_key(path: Option<&Path>) {
             None => std::env::remove_var(SIGNING_KEY_ENV),
         }
     }
+}
+
+/// Runs snaprun with `env` and `args`, failing the test if it has not
+/// exited within `limit` (then it is killed): (success, stderr).
+fn snaprun_within(limit: Duration, env: &[(&str, &Path)], args: &[&str]) -> (bool, String) {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snaprun"))
+        .envs(env.iter().copied())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("snaprun {args:?} with {env:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.success(), err)
 }
 
 #[test]
@@ -123,6 +158,68 @@ fn signed_snapshots_open_and_unsigned_or_forged_ones_are_refused() {
         message.contains("cannot read the signing key") && message.contains("No such file"),
         "{message}"
     );
+    // Key files are read with a bound: what is not a regular file of at
+    // most MAX_KEY_LEN bytes is refused by name, unread, on both sides.
+    let fifo = tmp.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let big = tmp.path().join("big");
+    fs::write(&big, vec![1u8; snap::snapshot::MAX_KEY_LEN + 1]).unwrap();
+    for (path, what) in [
+        (
+            Path::new("/dev/zero"),
+            "is a character device, not a regular file",
+        ),
+        (fifo.as_path(), "is a FIFO, not a regular file"),
+        (tmp.path(), "is a directory, not a regular file"),
+        (
+            big.as_path(),
+            "is over the limit of 4096 bytes for a key file",
+        ),
+    ] {
+        use_key(Some(path));
+        let err = open(&signed).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                OpenError::SigningKey(KeyError::NotAFile { .. } | KeyError::TooLarge { .. })
+            ),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!(
+                "the signing key {} (SNAP_SIGNING_KEY) {what}",
+                path.display()
+            )),
+            "{message}"
+        );
+        assert!(matches!(
+            make(&tmp.path().join("never"), b"x"),
+            Err(CreateError::SigningKey(
+                KeyError::NotAFile { .. } | KeyError::TooLarge { .. }
+            ))
+        ));
+    }
+    // And snaprun says so in one line, soon: read whole, /dev/zero would
+    // never end, and a blocking open of the FIFO would wait for a writer.
+    for (path, what) in [
+        (Path::new("/dev/zero"), "is a character device"),
+        (fifo.as_path(), "is a FIFO"),
+    ] {
+        let (ok, err) = snaprun_within(
+            Duration::from_secs(30),
+            &[("SNAP_SIGNING_KEY", path)],
+            &["inspect", signed.to_str().unwrap()],
+        );
+        assert!(!ok, "{err}");
+        assert!(
+            err.contains(&format!(
+                "the signing key {} (SNAP_SIGNING_KEY) {what}, not a regular file; refused unread",
+                path.display()
+            )),
+            "{err}"
+        );
+    }
 
     // A record that a file was verified counts only under the signature it
     // was verified under: opened unsigned, the file is hashed again.

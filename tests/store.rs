@@ -16,7 +16,7 @@ const STORE: &str = "s3://snap-demo/fleet";
 
 /// One machine: its own snapshot directory and chunk cache.
 struct Machine {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     snapshot: PathBuf,
     cache: PathBuf,
 }
@@ -27,18 +27,25 @@ impl Machine {
         Self {
             snapshot: tmp.path().join("snap"),
             cache: tmp.path().join("chunks"),
-            _tmp: tmp,
+            tmp,
         }
     }
 
     /// snaprun with the store's endpoint and credentials.
     fn snaprun(&self, moto: &Moto) -> Command {
+        self.snaprun_at(&moto.endpoint)
+    }
+
+    /// snaprun with the store at `endpoint`, test credentials, and this
+    /// machine's own cache of decrypted snapshots (removed with it).
+    fn snaprun_at(&self, endpoint: &str) -> Command {
         let mut command = common::snaprun();
         command
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1");
+            .env("AWS_REGION", "us-east-1")
+            .env("SNAP_PLAIN_CACHE", self.tmp.path().join("plain"));
         command
     }
 
@@ -72,8 +79,13 @@ impl Machine {
 
     /// `snaprun ARGS --chunk-cache CACHE --store STORE`: (success, stdout, stderr).
     fn snaprun_store(&self, moto: &Moto, args: &[&str]) -> (bool, String, String) {
+        self.snaprun_store_at(&moto.endpoint, args)
+    }
+
+    /// [`Machine::snaprun_store`] with the store at `endpoint`.
+    fn snaprun_store_at(&self, endpoint: &str, args: &[&str]) -> (bool, String, String) {
         let out = self
-            .snaprun(moto)
+            .snaprun_at(endpoint)
             .args(args)
             .args([
                 "--chunk-cache",
@@ -514,8 +526,15 @@ fn a_file_list_other_than_the_snapshot_manifests_is_refused_before_anything_is_f
     let b = Machine::new();
     let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
     assert!(!ok, "a file list other than the snapshot's was accepted");
+    let size = std::fs::metadata(a.snapshot.join("payload/memory.img"))
+        .unwrap()
+        .len();
     assert!(
-        err.contains("its files are not the snapshot manifest's: it lists memory.img of 4312076288 bytes, where the snapshot manifest lists memory.img of"),
+        err.contains(&format!(
+            "its files are not the snapshot manifest's: it lists memory.img of {} bytes, \
+             where the snapshot manifest lists memory.img of {size} bytes",
+            size + (4 << 30)
+        )),
         "{err}"
     );
     assert!(b.cached_chunks().is_empty(), "chunks were fetched first");
@@ -990,4 +1009,155 @@ fn a_chunk_cache_that_cannot_be_made_is_named_and_nothing_is_pulled() {
         !ok && err.contains("invalid value 'lots' for '--cache-mib <MIB>'"),
         "{err}"
     );
+}
+
+#[test]
+fn an_object_larger_than_its_bound_is_refused_by_name_before_its_body_is_read() {
+    let moto = Moto::start("hello");
+    let (a, b) = (Machine::new(), Machine::new());
+    let (key, _) = first_machine(&moto, &a);
+    // A chunk of 512 KiB can take at most zstd's bound for it compressed;
+    // the store serves 4 MiB under its name.
+    let victim = &chunks_of(&moto, &key)[0];
+    boto(
+        &moto,
+        &format!("s3.put_object(Bucket=B, Key=P + '/chunks/{victim}', Body=bytes(4 << 20))"),
+    );
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(!ok, "an oversized chunk was accepted");
+    let bound = snaprun::store::CHUNK_SIZE + snaprun::store::CHUNK_SIZE / 256;
+    assert!(
+        err.contains(&format!(
+            "fleet/chunks/{victim} in {STORE} is over its bound of "
+        )) && err.contains("(the most a chunk of 524288 bytes takes compressed)"),
+        "{err}"
+    );
+    // Refused from the size the store announced: not a byte of the body
+    // was taken, where a whole read would have taken 4 MiB.
+    let received = count_before(&err, "bytes of it");
+    assert_eq!(received, 0, "{err}");
+    // ZSTD_compressBound(512 KiB).
+    assert_eq!(count_before(&err, "bytes (the most"), bound, "{err}");
+    assert!(!b.snapshot.exists());
+    assert!(b.cached_chunks().iter().all(|(name, _)| name != victim));
+
+    // A manifest over 32 MiB, likewise.
+    boto(
+        &moto,
+        &format!(
+            "s3.put_object(Bucket=B, Key=P + '/snapshots/{key}/manifest.json', Body=bytes((32 << 20) + 1))"
+        ),
+    );
+    let (ok, _, err) = b.snaprun_store(&moto, &["pull", &key, b.snapshot.to_str().unwrap()]);
+    assert!(!ok, "an oversized manifest was accepted");
+    assert!(
+        err.contains(&format!(
+            "fleet/snapshots/{key}/manifest.json in {STORE} is over its bound of 33554432 bytes \
+             (the most a store manifest may be); refused after receiving 0 bytes of it"
+        )),
+        "{err}"
+    );
+    assert!(!b.snapshot.exists());
+}
+
+/// A server on loopback that accepts every connection and never answers,
+/// until it is dropped.
+struct Stall {
+    endpoint: String,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stall {
+    fn start() -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let (accepted, stop) = (accepted.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // Held open, unread and unanswered, until the test ends.
+                let mut held = Vec::new();
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Ok(stream) = stream {
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                        held.push(stream);
+                    }
+                }
+            })
+        };
+        Self {
+            endpoint: format!("http://{addr}"),
+            accepted,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Stall {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop, which then sees the flag.
+        let addr = self.endpoint.trim_start_matches("http://");
+        let _ = std::net::TcpStream::connect(addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn a_store_that_accepts_and_never_answers_fails_within_the_deadline_and_run_runs_init() {
+    let stall = Stall::start();
+    let a = Machine::new();
+    let key = "0".repeat(64);
+    let started = Instant::now();
+    let (ok, _, err) = a.snaprun_store_at(
+        &stall.endpoint,
+        &["pull", &key, a.snapshot.to_str().unwrap()],
+    );
+    let took = started.elapsed();
+    assert!(!ok, "{err}");
+    assert!(
+        err.contains(&format!(
+            "GET fleet/snapshots/{key}/manifest.json in {STORE} did not finish within 15 s \
+             (endpoint {}): the store stalled or is too slow",
+            stall.endpoint
+        )),
+        "{err}"
+    );
+    // The real default: 15 s, where the client alone took 120 s.
+    assert!(took < Duration::from_secs(25), "took {took:?}: {err}");
+    assert!(stall.accepted() > 0, "the request never reached the server");
+    assert!(!a.snapshot.exists());
+
+    // snaprun run: the pull gives up, init runs, the push gives up, and
+    // the function serves from this machine's snapshot.
+    let run = a.run_as(
+        a.snaprun_at(&stall.endpoint),
+        "native",
+        &rust_heavy_init(),
+        &[],
+    );
+    let answer = run.invoke_ok(br#"{"nth":100}"#);
+    assert!(answer["nth_prime"].is_number(), "{answer}");
+    let line = log_line(&run, "running init:");
+    assert!(
+        line.contains("did not finish within 15 s") && line.contains(&stall.endpoint),
+        "{line}"
+    );
+    let line = log_line(&run, "the snapshot serves from here only");
+    assert!(line.contains("did not finish within 15 s"), "{line}");
+    run.invoke_ok(b"{}");
 }

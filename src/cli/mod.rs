@@ -38,14 +38,14 @@ pub(crate) struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
 
-    /// Sign every snapshot written with this key file (HMAC-SHA256, 32
-    /// bytes or more), and refuse to open any snapshot it did not sign.
+    /// Sign every snapshot written with this key file (HMAC-SHA256, a
+    /// regular file of 32 bytes to 4 KiB), and refuse to open any snapshot it did not sign.
     /// Same as SNAP_SIGNING_KEY=FILE, which bootstraps also get.
     #[arg(long, value_name = "FILE", global = true)]
     pub(crate) signing_key: Option<std::path::PathBuf>,
 
     /// Encrypt every snapshot written with this key file (ChaCha20-Poly1305,
-    /// 32 bytes or more), and decrypt snapshots once per machine into a
+    /// a regular file of 32 bytes to 4 KiB), and decrypt snapshots once per machine into a
     /// private cache on tmpfs to restore from. Same as SNAP_ENCRYPT_KEY=FILE,
     /// which bootstraps also get.
     #[arg(long, value_name = "FILE", global = true)]

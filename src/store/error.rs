@@ -38,6 +38,43 @@ pub enum StoreError {
         #[source]
         cause: Box<object_store::Error>,
     },
+    /// A request to the store did not finish by its deadline: the store
+    /// accepted the connection and stalled, or is far too slow.
+    #[error(
+        "{op} {key} in {store} did not finish within {} s{}: the store stalled or is too slow",
+        deadline.as_secs(),
+        endpoint.as_ref().map(|e| format!(" (endpoint {e})")).unwrap_or_default()
+    )]
+    Deadline {
+        /// What was asked: GET, PUT, HEAD.
+        op: &'static str,
+        /// The object's key.
+        key: String,
+        /// The store.
+        store: String,
+        /// The endpoint asked, if not AWS's own.
+        endpoint: Option<String>,
+        /// The deadline, [`super::REQUEST_DEADLINE`].
+        deadline: std::time::Duration,
+    },
+    /// An object in the store is larger than anything it may hold can be;
+    /// it was not read further.
+    #[error(
+        "{key} in {store} is over its bound of {bound} bytes ({what}); refused after receiving {received} bytes of it"
+    )]
+    TooLarge {
+        /// The object's key.
+        key: String,
+        /// The store.
+        store: String,
+        /// The most it may hold.
+        bound: u64,
+        /// What it is, and why the bound.
+        what: String,
+        /// Bytes of it received before it was refused: 0 when its
+        /// announced size was over the bound.
+        received: u64,
+    },
     /// The store's manifest for a snapshot cannot be used.
     #[error("{key} in {store} cannot be used")]
     BadManifest {
@@ -117,8 +154,10 @@ impl StoreError {
     /// Whether the store could not be reached at all (rather than answering
     /// with an error), so that what the cache holds is all there is.
     pub fn is_unreachable(&self) -> bool {
-        let Self::Request { cause, .. } = self else {
-            return false;
+        let cause = match self {
+            Self::Request { cause, .. } => cause,
+            Self::Deadline { .. } => return true,
+            _ => return false,
         };
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(cause.as_ref());
         while let Some(err) = source {

@@ -25,6 +25,7 @@ mod push;
 mod url;
 pub mod working_set;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,20 @@ pub use url::{BadStoreUrl, StoreUrl};
 
 /// At most this many chunk transfers run at once.
 const PARALLEL_TRANSFERS: usize = 16;
+
+/// Every request to the store ends within this, its retries and the
+/// reading of its body included: a store that accepts a connection and
+/// then never answers, or answers a byte at a time, is given up on, and
+/// `snaprun run` goes on to run init.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
+
+/// An object read from the store, or how much of it had arrived when it
+/// proved larger than its bound.
+#[derive(Debug)]
+enum Body {
+    Whole(Bytes),
+    Over { received: u64 },
+}
 
 /// A store of snapshots, and this machine's cache of its chunks. Clones
 /// share the client.
@@ -83,12 +98,16 @@ impl SnapshotStore {
                     base: 2.0,
                 },
                 max_retries: 3,
-                retry_timeout: Duration::from_secs(15),
+                // No retry starts past the deadline; each request is also
+                // cut at it whatever the client does (`within_deadline`).
+                retry_timeout: REQUEST_DEADLINE,
             })
             .with_client_options(
                 ClientOptions::new()
                     .with_connect_timeout(Duration::from_secs(3))
-                    .with_timeout(Duration::from_secs(120)),
+                    // Past the deadline, so that the deadline, one clear
+                    // error, is what ends a stalled request.
+                    .with_timeout(REQUEST_DEADLINE + Duration::from_secs(5)),
             );
         let endpoint = builder
             .get_config_value(&AmazonS3ConfigKey::Endpoint)
@@ -159,28 +178,83 @@ impl SnapshotStore {
         }
     }
 
-    /// The object at `key` under the prefix, or `None` if there is none.
-    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
-        let path = ObjectPath::from(self.url.key(key));
-        let fetched = match self.client.get(&path).await {
-            Ok(result) => result.bytes().await,
-            Err(err) => Err(err),
-        };
-        match fetched {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(cause) => Err(self.request_error("GET", path.as_ref(), cause)),
+    /// Runs `request`, op `op` on the object at `path`, failing it with
+    /// [`StoreError::Deadline`] if it has not finished by
+    /// [`REQUEST_DEADLINE`].
+    async fn within_deadline<T>(
+        &self,
+        op: &'static str,
+        path: &ObjectPath,
+        request: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(REQUEST_DEADLINE, request).await {
+            Ok(done) => done,
+            Err(_elapsed) => Err(StoreError::Deadline {
+                op,
+                key: path.to_string(),
+                store: self.url.to_string(),
+                endpoint: self.endpoint.clone(),
+                deadline: REQUEST_DEADLINE,
+            }),
         }
+    }
+
+    /// The object at `key` under the prefix, or `None` if there is none.
+    /// It may be at most `bound` bytes (`what` says what it is, and so why,
+    /// in the error): a larger one is refused as soon as its size is
+    /// announced or, if the store understates it, as soon as more than
+    /// `bound` bytes have arrived; no more is read.
+    async fn get(&self, key: &str, bound: u64, what: &str) -> Result<Option<Bytes>, StoreError> {
+        let path = ObjectPath::from(self.url.key(key));
+        let got = self.within_deadline("GET", &path, async {
+            let result = match self.client.get(&path).await {
+                Ok(result) => result,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(cause) => return Err(self.request_error("GET", path.as_ref(), cause)),
+            };
+            if result.meta.size > bound {
+                return Ok(Some(Body::Over { received: 0 }));
+            }
+            read_bounded(result.into_stream(), bound)
+                .await
+                .map(Some)
+                .map_err(|cause| self.request_error("GET", path.as_ref(), cause))
+        });
+        match got.await? {
+            None => Ok(None),
+            Some(Body::Whole(bytes)) => Ok(Some(bytes)),
+            Some(Body::Over { received }) => Err(StoreError::TooLarge {
+                key: path.to_string(),
+                store: self.url.to_string(),
+                bound,
+                what: what.to_owned(),
+                received,
+            }),
+        }
+    }
+
+    /// The store manifest at `key` under the prefix, or `None`: at most
+    /// [`layout::MAX_MANIFEST_BYTES`].
+    async fn get_manifest(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        self.get(
+            key,
+            layout::MAX_MANIFEST_BYTES as u64,
+            "the most a store manifest may be",
+        )
+        .await
     }
 
     /// Whether the object at `key` under the prefix exists.
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         let path = ObjectPath::from(self.url.key(key));
-        match self.client.head(&path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(cause) => Err(self.request_error("HEAD", path.as_ref(), cause)),
-        }
+        self.within_deadline("HEAD", &path, async {
+            match self.client.head(&path).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(cause) => Err(self.request_error("HEAD", path.as_ref(), cause)),
+            }
+        })
+        .await
     }
 
     /// Writes `bytes` at `key` under the prefix; with `only_new`, only if
@@ -196,19 +270,41 @@ impl SnapshotStore {
             mode,
             ..PutOptions::default()
         };
-        match self
-            .client
-            .put_opts(&path, PutPayload::from(bytes), options)
-            .await
-        {
-            Ok(_) => Ok(Put::Written),
-            Err(
-                object_store::Error::AlreadyExists { .. }
-                | object_store::Error::Precondition { .. },
-            ) if only_new => Ok(Put::AlreadyThere),
-            Err(cause) => Err(self.request_error("PUT", path.as_ref(), cause)),
-        }
+        self.within_deadline("PUT", &path, async {
+            match self
+                .client
+                .put_opts(&path, PutPayload::from(bytes), options)
+                .await
+            {
+                Ok(_) => Ok(Put::Written),
+                Err(
+                    object_store::Error::AlreadyExists { .. }
+                    | object_store::Error::Precondition { .. },
+                ) if only_new => Ok(Put::AlreadyThere),
+                Err(cause) => Err(self.request_error("PUT", path.as_ref(), cause)),
+            }
+        })
+        .await
     }
+}
+
+/// Reads `body` to its end, or only until more than `bound` bytes have
+/// arrived: what is read is never more than `bound` plus one piece.
+async fn read_bounded<S>(mut body: S, bound: u64) -> Result<Body, object_store::Error>
+where
+    S: futures_core::Stream<Item = Result<Bytes, object_store::Error>> + Unpin,
+{
+    let mut whole = Vec::new();
+    let mut received = 0u64;
+    while let Some(piece) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await {
+        let piece = piece?;
+        received += piece.len() as u64;
+        if received > bound {
+            return Ok(Body::Over { received });
+        }
+        whole.extend_from_slice(&piece);
+    }
+    Ok(Body::Whole(whole.into()))
 }
 
 /// The name a store gives the snapshot of `identity` by `engine`, taken on
@@ -254,4 +350,63 @@ fn mib(bytes: u64) -> String {
 pub fn key_of(manifest: &snap::snapshot::Manifest) -> String {
     let rule = snap::engine::host_rule(&manifest.engine);
     snapshot_key(&manifest.engine, &manifest.identity, rule, &manifest.host)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use std::task::{Context, Poll};
+
+    /// A body that arrives in `pieces` of `size` bytes, and counts how many
+    /// were taken from it.
+    struct Pieces {
+        left: usize,
+        size: usize,
+        taken: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl futures_core::Stream for Pieces {
+        type Item = Result<Bytes, object_store::Error>;
+
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            if self.left == 0 {
+                return Poll::Ready(None);
+            }
+            self.left -= 1;
+            self.taken
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Poll::Ready(Some(Ok(Bytes::from(vec![7u8; self.size]))))
+        }
+    }
+
+    fn body(pieces: usize, size: usize) -> (Pieces, Arc<std::sync::atomic::AtomicUsize>) {
+        let taken = Arc::default();
+        let body = Pieces {
+            left: pieces,
+            size,
+            taken: Arc::clone(&taken),
+        };
+        (body, taken)
+    }
+
+    #[tokio::test]
+    async fn a_body_up_to_its_bound_is_read_whole() {
+        let (pieces, _) = body(4, 1000);
+        match read_bounded(pieces, 4000).await.unwrap() {
+            Body::Whole(bytes) => assert_eq!(bytes.len(), 4000),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_past_its_bound_stops_being_read_at_the_first_piece_over_it() {
+        // A store that says nothing of the size, and sends 200 MiB.
+        let (pieces, taken) = body(200 * 1024, 1024);
+        match read_bounded(pieces, 10_000).await.unwrap() {
+            Body::Over { received } => assert_eq!(received, 10 * 1024),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(taken.load(std::sync::atomic::Ordering::Relaxed), 10);
+    }
 }

@@ -132,7 +132,8 @@ impl SnapshotStore {
         let cached_manifest = self.cache.manifest_path(key);
         let mut offline = false;
         // The working set is asked for alongside: one round trip, not two.
-        let (fetched, working_set) = tokio::join!(self.get(&manifest_key), self.working_set(key));
+        let (fetched, working_set) =
+            tokio::join!(self.get_manifest(&manifest_key), self.working_set(key));
         let bytes = match fetched {
             Ok(Some(bytes)) => {
                 // Kept for when the store is down; losing it costs nothing.
@@ -140,7 +141,7 @@ impl SnapshotStore {
                 bytes.to_vec()
             }
             Ok(None) => return Ok(None),
-            Err(err) if err.is_unreachable() => match fs::read(&cached_manifest) {
+            Err(err) if err.is_unreachable() => match read_cached_manifest(&cached_manifest) {
                 Ok(bytes) => {
                     tracing::warn!(
                         "{}; restoring from the manifest and chunks cached here",
@@ -290,7 +291,10 @@ impl SnapshotStore {
                 return Ok(None);
             };
             let mut bytes = Vec::with_capacity(len as usize);
-            file.read_to_end(&mut bytes)
+            // One byte more than the chunk tells a longer file.
+            (&mut file)
+                .take(len + 1)
+                .read_to_end(&mut bytes)
                 .map_err(|e| StoreError::cache("read", cache.dir(), e))?;
             if bytes.len() as u64 == len && Sha256Digest::of(&bytes) == digest {
                 Ok(Some(bytes))
@@ -311,7 +315,10 @@ impl SnapshotStore {
         let key = super::chunk_key(&chunk.digest);
         let mut found = String::new();
         for _attempt in 0..2 {
-            let Some(stored) = self.get(&key).await? else {
+            // Its compressed size at worst: zstd's bound for its length.
+            let bound = zstd::zstd_safe::compress_bound(chunk.len as usize) as u64;
+            let what = format!("the most a chunk of {} bytes takes compressed", chunk.len);
+            let Some(stored) = self.get(&key, bound, &what).await? else {
                 return Err(StoreError::MissingChunk {
                     digest: chunk.digest,
                     file: file.to_owned(),
@@ -387,6 +394,16 @@ fn plan(manifest: &StoreManifest, working_set: &WorkingSet, stats: &mut PullStat
         .filter(|w| working_set.contains(&w.digest))
         .count() as u64;
     wanted
+}
+
+/// The manifest cached at `path`, read up to one byte past the bound
+/// that parsing it then checks.
+fn read_cached_manifest(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(super::layout::MAX_MANIFEST_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Creates payload file `rel` under `payload` (and its directories,

@@ -105,7 +105,14 @@ impl SnapshotStore {
     /// The working set recorded for snapshot `key`, or an empty one if none
     /// was recorded or it cannot be read (it only orders fetches).
     pub async fn working_set(&self, key: &str) -> WorkingSet {
-        let bytes = match self.get(&super::working_set_key(key)).await {
+        let bytes = match self
+            .get(
+                &super::working_set_key(key),
+                super::layout::MAX_MANIFEST_BYTES as u64,
+                "a working set lists no more chunks than a manifest",
+            )
+            .await
+        {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return WorkingSet::default(),
             Err(err) => {
@@ -135,7 +142,7 @@ impl SnapshotStore {
         touched: &[(String, BTreeSet<u64>)],
     ) -> Result<Option<(u64, u64)>, StoreError> {
         let manifest_key = super::manifest_key(key);
-        let Some(bytes) = self.get(&manifest_key).await? else {
+        let Some(bytes) = self.get_manifest(&manifest_key).await? else {
             return Ok(None);
         };
         let manifest = StoreManifest::parse(&bytes).map_err(|cause| StoreError::BadManifest {

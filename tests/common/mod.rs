@@ -776,33 +776,36 @@ pub fn assert_a_full_filesystem_is_named_as_the_cause(engine: &str, bootstrap: &
     assert_eq!(left, ["snap.lock"], "{logs:#?}");
 }
 
-/// Serves `bootstrap` under `engine` with `--encrypt-key`, twice on one
-/// snapshot directory (made, then reused), and checks that every payload
-/// file is stored encrypted and that restores read the one decrypted copy
-/// in the (test's own) cache.
+/// Serves `bootstrap` under `engine` with `--encrypt-key`, three times on
+/// one snapshot directory (made, reused, then made again with `--fresh`),
+/// and checks that every payload file is stored encrypted, that restores
+/// read the one decrypted copy in the (test's own) cache, and that the
+/// copy goes with its snapshot: replaced, then removed.
 pub fn assert_encrypted_snapshots_serve(engine: &str, bootstrap: &Path) {
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("key");
     std::fs::write(&key, [42u8; 32]).unwrap();
     let cache = tmp.path().join("plain");
     let dir = tmp.path().join("snap");
-    for round in ["made", "reused"] {
+    let copies = || -> Vec<String> {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for round in ["made", "reused", "fresh"] {
         let mut snaprun = Command::new(env!("CARGO_BIN_EXE_snaprun"));
         snaprun
             .env("SNAP_PLAIN_CACHE", &cache)
             .arg("--encrypt-key")
             .arg(&key);
-        let run = RunningFunction::start_command(
-            snaprun,
-            &[
-                "--engine",
-                engine,
-                "--snapshot-dir",
-                dir.to_str().unwrap(),
-                "--",
-                bootstrap.to_str().unwrap(),
-            ],
-        );
+        let mut args = vec!["--engine", engine, "--snapshot-dir", dir.to_str().unwrap()];
+        if round == "fresh" {
+            args.push("--fresh");
+        }
+        args.extend(["--", bootstrap.to_str().unwrap()]);
+        let run = RunningFunction::start_command(snaprun, &args);
         run.invoke_ok(b"{}");
         run.invoke_ok(b"{}");
         let logs = run.logs();
@@ -810,6 +813,10 @@ pub fn assert_encrypted_snapshots_serve(engine: &str, bootstrap: &Path) {
             .iter()
             .any(|l| l.starts_with("snaprun: restoring from the snapshot in"));
         assert_eq!(reused, round == "reused", "{round}: {logs:#?}");
+        // One decrypted copy: the current snapshot's.
+        let now = copies();
+        assert_eq!(now.len(), 1, "{round}: {now:?}");
+        seen.push(now[0].clone());
     }
     let payload = dir.join(snap::snapshot::PAYLOAD_DIR);
     let mut files = 0;
@@ -824,6 +831,19 @@ pub fn assert_encrypted_snapshots_serve(engine: &str, bootstrap: &Path) {
         files += 1;
     }
     assert!(files > 0);
-    let copies: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
-    assert_eq!(copies.len(), 1, "one decrypted copy: {copies:?}");
+    assert_eq!(seen[0], seen[1], "the copy is reused");
+    assert_ne!(
+        seen[1], seen[2],
+        "the fresh snapshot's copy replaced the old"
+    );
+    // The snapshot removed: the next open finds it gone, and its copy goes.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = snaprun()
+        .env("SNAP_PLAIN_CACHE", &cache)
+        .args(["inspect", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert_eq!(copies(), Vec::<String>::new(), "{err}");
 }

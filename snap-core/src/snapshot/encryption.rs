@@ -10,6 +10,20 @@
 //! from there; pages mapped from it are shared between instances as they
 //! are from the snapshot itself.
 //!
+//! ```text
+//! /dev/shm/snap-plain-UID/            0700, this user's ($SNAP_PLAIN_CACHE)
+//! ├── PLACE-DIGEST/                   a copy: PLACE names the directory
+//! │   ├── source                      (sha256 of its absolute path), DIGEST
+//! │   └── payload/...                 its manifest.snap (sha256); `source`
+//! │                                   is that absolute path
+//! └── .PLACE-DIGEST.PID.NONCE/        a copy being written, flock-ed
+//! ```
+//!
+//! Plaintext does not outlive its snapshot: every open and commit sweeps
+//! the cache ([`sweep`]) and removes each copy whose `source` no longer
+//! holds a manifest with its DIGEST (the snapshot was replaced, or
+//! removed).
+//!
 //! Each file is ChaCha20-Poly1305 in the STREAM construction (chunks of
 //! 64 KiB, a 7-byte random nonce prefix per file, the last chunk marked),
 //! with the file's path in the payload as associated data: a chunk that is
@@ -17,15 +31,17 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chacha20poly1305::aead::rand_core::RngCore;
 use chacha20poly1305::aead::stream::{DecryptorBE32, EncryptorBE32};
 use chacha20poly1305::aead::{self, OsRng, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit};
 use hmac::{Hmac, Mac};
+use nix::fcntl::{Flock, FlockArg};
 use sha2::Sha256;
 
 use super::key_file::{self, KeyError};
@@ -263,25 +279,24 @@ pub(super) fn key_for(dir: &Path, recorded: Option<&[u8]>) -> Result<Option<Key>
     }
 }
 
-/// The cache's root: only this user may enter it.
-fn cache_root() -> Result<PathBuf, OpenError> {
-    let root = std::env::var_os(PLAIN_CACHE_ENV)
+/// The cache's root, `SNAP_PLAIN_CACHE` or `/dev/shm/snap-plain-UID`.
+fn cache_path() -> PathBuf {
+    std::env::var_os(PLAIN_CACHE_ENV)
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let uid = nix::unistd::geteuid().as_raw();
             PathBuf::from(format!("/dev/shm/snap-plain-{uid}"))
-        });
+        })
+}
+
+/// Checks that `root` is a directory of this user's that no one else may
+/// enter.
+fn check_private(root: &Path) -> Result<(), OpenError> {
     let refused = |reason: String| OpenError::PlainCache {
-        path: root.clone(),
+        path: root.to_path_buf(),
         reason,
     };
-    match fs::create_dir(&root) {
-        Ok(()) => fs::set_permissions(&root, fs::Permissions::from_mode(0o700))
-            .map_err(|e| refused(format!("cannot make it private: {e}")))?,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(refused(format!("cannot create it: {e}"))),
-    }
-    let meta = fs::symlink_metadata(&root).map_err(|e| refused(e.to_string()))?;
+    let meta = fs::symlink_metadata(root).map_err(|e| refused(e.to_string()))?;
     let me = nix::unistd::geteuid().as_raw();
     if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o077 != 0 {
         return Err(refused(format!(
@@ -290,12 +305,123 @@ fn cache_root() -> Result<PathBuf, OpenError> {
             meta.mode() & 0o7777
         )));
     }
+    Ok(())
+}
+
+/// The cache's root, made if missing: only this user may enter it.
+fn cache_root() -> Result<PathBuf, OpenError> {
+    let root = cache_path();
+    match fs::create_dir(&root) {
+        Ok(()) => fs::set_permissions(&root, fs::Permissions::from_mode(0o700)).map_err(|e| {
+            OpenError::PlainCache {
+                path: root.clone(),
+                reason: format!("cannot make it private: {e}"),
+            }
+        })?,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(OpenError::PlainCache {
+                path: root.clone(),
+                reason: format!("cannot create it: {e}"),
+            });
+        }
+    }
+    check_private(&root)?;
     Ok(root)
 }
 
+/// In each copy, the file that names the snapshot directory it was
+/// decrypted from (its absolute path, as bytes).
+const SOURCE_FILE: &str = "source";
+
+/// In each copy, the decrypted payload.
+const COPY_PAYLOAD: &str = "payload";
+
+/// A temporary left by an open that died is removed once it is this old
+/// and no open holds its lock.
+const ABANDONED_AFTER: Duration = Duration::from_secs(60);
+
+/// Removes every decrypted copy whose snapshot is gone from its directory
+/// or was replaced there: a copy is named after its directory and the
+/// digest of its manifest, and records its directory, so it is current
+/// exactly while that directory holds that manifest. Copies with no
+/// record (an older snaprun's) go too, and temporaries that an open which
+/// died left behind. A cache that is missing, or not private, is left
+/// alone. Called on every open and commit of a snapshot, encrypted or not.
+pub(super) fn sweep() {
+    let root = cache_path();
+    if check_private(&root).is_ok() {
+        sweep_in(&root);
+    }
+}
+
+/// [`sweep`] in the cache at `root`.
+fn sweep_in(root: &Path) {
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        let stale = if name.starts_with('.') {
+            abandoned(&path)
+        } else {
+            is_stale(&path, &name)
+        };
+        if stale {
+            match fs::remove_dir_all(&path) {
+                Ok(()) => {
+                    tracing::debug!(copy = %path.display(), "removed a decrypted copy whose snapshot is gone")
+                }
+                Err(err) => {
+                    tracing::warn!(copy = %path.display(), %err, "cannot remove a stale decrypted copy")
+                }
+            }
+        }
+    }
+}
+
+/// Whether the copy `copy`, named `PLACE-DIGEST`, is no longer what its
+/// directory holds: the directory, or its manifest, is gone, or the
+/// manifest there now has another digest. A directory that cannot be
+/// read for another reason keeps its copy.
+fn is_stale(copy: &Path, name: &str) -> bool {
+    let Some((_, digest)) = name.rsplit_once('-') else {
+        return true;
+    };
+    let Ok(source) = fs::read(copy.join(SOURCE_FILE)) else {
+        return true;
+    };
+    let manifest = PathBuf::from(std::ffi::OsString::from_vec(source)).join(super::MANIFEST_FILE);
+    let mut bytes = Vec::new();
+    let limit = (super::codec::MAX_MANIFEST_BODY as u64) + 4096;
+    match File::open(&manifest).and_then(|file| file.take(limit).read_to_end(&mut bytes)) {
+        Ok(_) => !Sha256Digest::of(&bytes).to_string().starts_with(digest),
+        Err(err) => matches!(
+            err.kind(),
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+        ),
+    }
+}
+
+/// Whether the temporary `temp` was left by an open that died: it has
+/// not changed for [`ABANDONED_AFTER`], and no open holds its lock.
+fn abandoned(temp: &Path) -> bool {
+    let old = fs::symlink_metadata(temp)
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|at| at.elapsed().ok())
+        .is_some_and(|age| age > ABANDONED_AFTER);
+    old && File::open(temp)
+        .ok()
+        .and_then(|dir| Flock::lock(dir, FlockArg::LockExclusiveNonblock).ok())
+        .is_some()
+}
+
 /// The snapshot's decrypted payload in the cache, keyed by its directory
-/// and its manifest; a copy for an older manifest of the same directory is
-/// removed when a new one is made.
+/// and its manifest. Copies of snapshots that are gone or replaced are
+/// swept when a snapshot is opened or committed ([`sweep`]).
 pub(super) fn decrypted_copy(
     key: &Key,
     dir: &Path,
@@ -303,15 +429,16 @@ pub(super) fn decrypted_copy(
     files: &[FileEntry],
 ) -> Result<PathBuf, OpenError> {
     let root = cache_root()?;
-    let place = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let place = Sha256Digest::of(place.as_os_str().as_encoded_bytes()).to_string()[..16].to_owned();
+    let source = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let place =
+        Sha256Digest::of(source.as_os_str().as_encoded_bytes()).to_string()[..16].to_owned();
     let name = format!(
         "{place}-{}",
         &Sha256Digest::of(manifest_bytes).to_string()[..32]
     );
     let entry = root.join(&name);
-    if entry.is_dir() {
-        return Ok(entry);
+    if entry.join(COPY_PAYLOAD).is_dir() {
+        return Ok(entry.join(COPY_PAYLOAD));
     }
     let nonce = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -326,32 +453,24 @@ pub(super) fn decrypted_copy(
         builder
     };
     private().create(&temp).map_err(|e| cache_error(&temp, e))?;
-    let started = Instant::now();
-    let payload = dir.join(super::PAYLOAD_DIR);
-    let mut bytes = 0;
-    for file in files {
-        let to = temp.join(&file.path);
-        if let Some(parent) = to.parent() {
-            private()
-                .create(parent)
-                .map_err(|e| cache_error(parent, e))?;
+    // Held while the copy is written, so that a sweep leaves it alone.
+    let _writing = File::open(&temp)
+        .and_then(|dir| {
+            Flock::lock(dir, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| e.into())
+        })
+        .map_err(|e| cache_error(&temp, e))?;
+    let written = write_copy(key, dir, &source, &temp, files);
+    let bytes = match written {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let _ = fs::remove_dir_all(&temp);
+            return Err(err);
         }
-        let from = payload.join(&file.path);
-        match decrypt_file(key, &file.path, &from, &to) {
-            Ok(()) => bytes += file.size,
-            Err(failure) => {
-                let _ = fs::remove_dir_all(&temp);
-                return Err(match failure {
-                    Unsealed::Io(e) => cache_error(&to, e),
-                    Unsealed::Forged => OpenError::Undecryptable { path: from },
-                });
-            }
-        }
-    }
+    };
     if let Err(e) = fs::rename(&temp, &entry) {
         let _ = fs::remove_dir_all(&temp);
         // Another open made the same copy first.
-        if !entry.is_dir() {
+        if !entry.join(COPY_PAYLOAD).is_dir() {
             return Err(cache_error(&entry, e));
         }
     }
@@ -359,20 +478,58 @@ pub(super) fn decrypted_copy(
         dir = %dir.display(),
         copy = %entry.display(),
         mib = bytes as f64 / f64::from(1 << 20),
-        elapsed = ?started.elapsed(),
         "decrypted the snapshot"
     );
-    if let Ok(entries) = fs::read_dir(&root) {
-        let stale = format!("{place}-");
-        for old in entries.flatten() {
-            let old_name = old.file_name();
-            let old_name = old_name.to_string_lossy();
-            if old_name.starts_with(&stale) && old_name != name {
-                let _ = fs::remove_dir_all(old.path());
-            }
+    Ok(entry.join(COPY_PAYLOAD))
+}
+
+/// Writes into `temp` the record of `source`, the snapshot directory
+/// `dir` made absolute, and the decrypted payload; returns its bytes.
+fn write_copy(
+    key: &Key,
+    dir: &Path,
+    source: &Path,
+    temp: &Path,
+    files: &[FileEntry],
+) -> Result<u64, OpenError> {
+    let cache_error =
+        |path: &Path, e: io::Error| OpenError::io("write the decrypted copy", path, e);
+    let record = temp.join(SOURCE_FILE);
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&record)
+        .and_then(|mut file| file.write_all(source.as_os_str().as_bytes()))
+        .map_err(|e| cache_error(&record, e))?;
+    let started = Instant::now();
+    let plain = temp.join(COPY_PAYLOAD);
+    let payload = dir.join(super::PAYLOAD_DIR);
+    let mut bytes = 0;
+    for file in files {
+        let to = plain.join(&file.path);
+        if let Some(parent) = to.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(|e| cache_error(parent, e))?;
         }
+        let from = payload.join(&file.path);
+        decrypt_file(key, &file.path, &from, &to).map_err(|failure| match failure {
+            Unsealed::Io(e) => cache_error(&to, e),
+            Unsealed::Forged => OpenError::Undecryptable { path: from },
+        })?;
+        bytes += file.size;
     }
-    Ok(entry)
+    // A snapshot with no payload file still has its (empty) payload.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&plain)
+        .map_err(|e| cache_error(&plain, e))?;
+    tracing::debug!(elapsed = ?started.elapsed(), "decrypted the payload");
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -447,5 +604,76 @@ mod tests {
         );
         fs::write(&path, &pristine).unwrap();
         assert_eq!(open(&k, "pages-1.img", &path).unwrap(), content);
+    }
+
+    /// A copy in `root` named after `source` holding `manifest`, whose
+    /// `source` file names `source` (none if `recorded` is false).
+    fn planted_copy(root: &Path, source: &Path, manifest: &[u8], recorded: bool) -> PathBuf {
+        let name = format!(
+            "{}-{}",
+            &Sha256Digest::of(source.as_os_str().as_bytes()).to_string()[..16],
+            &Sha256Digest::of(manifest).to_string()[..32]
+        );
+        let copy = root.join(name);
+        fs::create_dir_all(copy.join(COPY_PAYLOAD)).unwrap();
+        fs::write(copy.join(COPY_PAYLOAD).join("memory.img"), b"plain").unwrap();
+        if recorded {
+            fs::write(copy.join(SOURCE_FILE), source.as_os_str().as_bytes()).unwrap();
+        }
+        copy
+    }
+
+    /// A snapshot directory holding `manifest`.
+    fn snapshot_dir(at: &Path, manifest: &[u8]) -> PathBuf {
+        fs::create_dir_all(at).unwrap();
+        fs::write(at.join(super::super::MANIFEST_FILE), manifest).unwrap();
+        at.to_path_buf()
+    }
+
+    /// Makes `path`'s modification time an hour ago.
+    fn age(path: &Path) {
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        File::open(path).unwrap().set_modified(hour_ago).unwrap();
+    }
+
+    #[test]
+    fn a_sweep_removes_the_copies_of_snapshots_gone_or_replaced_and_only_those() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("plain");
+        fs::create_dir(&root).unwrap();
+        let current = snapshot_dir(&tmp.path().join("current"), b"m1");
+        let kept = planted_copy(&root, &current, b"m1", true);
+        let replaced = planted_copy(&root, &current, b"m0", true);
+        let removed = planted_copy(&root, &tmp.path().join("removed"), b"m1", true);
+        let no_record = planted_copy(&root, &tmp.path().join("old"), b"m1", false);
+        // Temporaries: one an open is writing (locked), one it just made,
+        // one an open that died left an hour ago.
+        let writing = root.join(".a.1.1");
+        let young = root.join(".b.1.1");
+        let dead = root.join(".c.1.1");
+        for temp in [&writing, &young, &dead] {
+            fs::create_dir(temp).unwrap();
+        }
+        age(&writing);
+        age(&dead);
+        let _lock = Flock::lock(File::open(&writing).unwrap(), FlockArg::LockExclusive).unwrap();
+
+        sweep_in(&root);
+        for (path, stays) in [
+            (&kept, true),
+            (&writing, true),
+            (&young, true),
+            (&replaced, false),
+            (&removed, false),
+            (&no_record, false),
+            (&dead, false),
+        ] {
+            assert_eq!(path.exists(), stays, "{}", path.display());
+        }
+        // Its directory replaced by a file: gone too.
+        fs::remove_dir_all(&current).unwrap();
+        fs::write(&current, b"").unwrap();
+        sweep_in(&root);
+        assert!(!kept.exists());
     }
 }

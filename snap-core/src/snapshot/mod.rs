@@ -32,7 +32,7 @@ pub use encryption::{ENCRYPT_KEY_ENV, ENCRYPTED_ANNOTATION, PLAIN_CACHE_ENV};
 pub use error::{CreateError, OpenError};
 pub use host::Host;
 pub use identity::Identity;
-pub use key_file::{KeyError, MIN_KEY_LEN};
+pub use key_file::{KeyError, MAX_KEY_LEN, MIN_KEY_LEN};
 pub use manifest::{FileEntry, Manifest};
 pub use open::{Expect, HostRule, Snapshot};
 pub use signature::{SIGNATURE_FILE, SIGNING_KEY_ENV};

@@ -51,6 +51,8 @@ impl Snapshot {
     /// version, size bound and checksum, then the size and SHA-256 of every
     /// payload file, then `expect`.
     pub fn open(dir: &Path, expect: &Expect<'_>) -> Result<Self, OpenError> {
+        // Plaintext of snapshots gone or replaced since does not linger.
+        super::encryption::sweep();
         let meta = fs::symlink_metadata(dir).map_err(|cause| match cause.kind() {
             io::ErrorKind::NotFound => OpenError::NotFound {
                 path: dir.to_path_buf(),
@@ -150,6 +152,8 @@ impl Snapshot {
         bytes: &[u8],
         key: Option<&super::encryption::Key>,
     ) -> Result<Self, super::CreateError> {
+        // The copy of the snapshot this one replaced, if any, goes.
+        super::encryption::sweep();
         let plaintext = key
             .map(|key| super::encryption::decrypted_copy(key, &dir, bytes, &manifest.files))
             .transpose()
