@@ -43,14 +43,16 @@ fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
 
     // snaprun run --engine none --concurrency 1, on a loopback port.
-    let url = runtime.block_on(async {
-        let queue = pool::start(Launcher::Cold(spec.clone()), 1);
+    let (url, _pool) = runtime.block_on(async {
+        let pool = pool::start(Launcher::Cold(spec.clone()), 1);
+        let queue = pool.queue();
         let listener = snaprun::frontdoor::bind("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(snaprun::frontdoor::serve(listener, queue));
-        format!("http://{addr}/2015-03-31/functions/function/invocations")
+        let url = format!("http://{addr}/2015-03-31/functions/function/invocations");
+        (url, pool)
     });
     let agent = ureq::Agent::new_with_defaults();
     let post = || {

@@ -1,16 +1,28 @@
 //! Starting a bootstrap as a plain child process: how it starts
-//! ([`ProcessStart`]) and what the child must have: a clean descriptor
-//! table, and for the native engine a fixed layout.
+//! ([`ProcessStart`]) and what the child must have: a process group of its
+//! own, death with snaprun, a clean descriptor table, and for the native
+//! engine a fixed layout.
 //!
-//! Both are cheapest when settled once in snaprun itself rather than in
-//! every child: a `pre_exec` closure makes the standard library `fork` the
-//! whole (multi-threaded, tens of MB) snaprun for each spawn, where without
-//! one it uses `posix_spawn`, which does not copy the address space. So
-//! snaprun marks what it inherited close-on-exec at startup
+//! **Nothing outlives snaprun.** Every child is the leader of a process
+//! group of its own, which snaprun kills whole ([`kill_group`]), so what a
+//! bootstrap started goes with it; and it gets SIGKILL if snaprun dies
+//! (`PR_SET_PDEATHSIG`, [`snap::sandbox::die_with_parent`]), so a SIGKILLed
+//! snaprun leaves no bootstrap behind. The kernel sends that signal when
+//! the *thread* that forked the child exits: children are spawned from
+//! async tasks, so from the runtime's worker threads (or the thread that
+//! runs it), which live as long as the runtime, never from its pool of
+//! blocking threads, which exit when idle.
+//!
+//! Setting the parent-death signal needs a `pre_exec` closure, which makes
+//! the standard library `fork` the whole (multi-threaded, tens of MB)
+//! snaprun for each spawn where it would otherwise use `posix_spawn`. A
+//! native restore started ahead pays that before its gate opens; one
+//! started on demand and a cold start pay it on their way. Everything else
+//! is settled once in snaprun itself rather than in every child: snaprun
+//! marks what it inherited close-on-exec at startup
 //! ([`close_inherited_descriptors`]) and takes the fixed-layout persona on
 //! itself the first time a child needs it ([`configure`]), which every later
-//! child inherits. Where neither was done (snaprun's library used from
-//! elsewhere), [`configure`] falls back to a `pre_exec` closure.
+//! child inherits.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,8 +81,9 @@ pub unsafe fn close_inherited_descriptors() {
     INHERITED_CLOSED.store(true, Ordering::Release);
 }
 
-/// Prepares `command` to start a bootstrap: a clean descriptor table and,
-/// with `fixed_layout`, `ADDR_NO_RANDOMIZE`.
+/// Prepares `command` to start a bootstrap: a process group of its own,
+/// death with snaprun, a clean descriptor table and, with `fixed_layout`,
+/// `ADDR_NO_RANDOMIZE`.
 ///
 /// The persona is set on this process (it only affects its next execs, so
 /// every child started from now on inherits it, cold ones included, which
@@ -81,13 +94,13 @@ pub(crate) fn configure(command: &mut tokio::process::Command, fixed_layout: boo
         fixed_layout && *PERSONA_SET.get_or_init(|| snap::set_fixed_layout().is_ok());
     let close_inherited = !INHERITED_CLOSED.load(Ordering::Acquire);
     let fix_in_child = fixed_layout && !persona_inherited;
-    if !close_inherited && !fix_in_child {
-        return;
-    }
-    // SAFETY: between fork and exec the closure makes at most two system
+    let parent = std::process::id();
+    command.process_group(0);
+    // SAFETY: between fork and exec the closure makes at most four system
     // calls and allocates nothing.
     unsafe {
         command.pre_exec(move || {
+            snap::sandbox::die_with_parent(parent)?;
             clean_child(close_inherited, fix_in_child);
             Ok(())
         });
@@ -107,5 +120,19 @@ unsafe fn clean_child(close_inherited: bool, fixed_layout: bool) {
     if fixed_layout {
         // The child then fails in `snap::init` with a clear error.
         let _ = snap::set_fixed_layout();
+    }
+}
+
+/// Sends `signal` to the process group that child `pid` leads
+/// ([`configure`] gave it one of its own): the bootstrap and whatever it
+/// started. Call it before the child is reaped, while its pid still names
+/// its group.
+pub fn kill_group(pid: u32, signal: nix::sys::signal::Signal) {
+    let Ok(pid) = i32::try_from(pid) else {
+        return;
+    };
+    match nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(err) => tracing::debug!(pid, %err, ?signal, "cannot signal a process group"),
     }
 }

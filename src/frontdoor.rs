@@ -15,28 +15,60 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
 
 use crate::pool::{Invocation, Queue};
 use crate::runtime::{ErrorBody, MAX_PAYLOAD, Outcome};
 
 /// Serves the front door on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, queue: Queue) {
+    let (_never, stop) = watch::channel(false);
+    serve_until(listener, queue, stop).await;
+}
+
+/// Serves the front door on `listener` until `stop` turns true (or its
+/// sender goes): then it accepts no more connections, lets each open one
+/// finish the request it is serving (its invocation may still be answered
+/// within snaprun's shutdown grace) and closes it, and returns once every
+/// connection is closed.
+pub async fn serve_until(listener: TcpListener, queue: Queue, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stopping(&mut stop) => break,
+        };
+        // Reap the connections that have closed meanwhile.
+        while connections.try_join_next().is_some() {}
+        let Ok((stream, _)) = accepted else {
             continue;
         };
         let queue = queue.clone();
-        tokio::spawn(async move {
+        let mut stop = stop.clone();
+        connections.spawn(async move {
             let service = service_fn(move |req| {
                 let queue = queue.clone();
                 async move { Ok::<_, Infallible>(invoke(queue, req).await) }
             });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopping(&mut stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
         });
     }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+/// Returns once `stop` turns true, or its sender is gone.
+async fn stopping(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// Binds the front door.

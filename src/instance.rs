@@ -9,7 +9,10 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use crate::child::ProcessStart;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use crate::child::{ProcessStart, kill_group};
 use crate::function::FunctionSpec;
 use crate::procfs::{first_child, peak_rss_mb};
 use crate::readiness::wait_ready;
@@ -59,7 +62,10 @@ pub struct Instance {
 #[derive(Debug)]
 enum Backend {
     /// A plain child process talking to a local TCP listener.
-    Process { child: Child, server: ServerTask },
+    Process {
+        child: GroupChild,
+        server: ServerTask,
+    },
     /// A sandboxed tree (restored or fresh) behind a relay.
     Sandbox { root: TreeRoot, mux: Mux },
 }
@@ -102,7 +108,7 @@ impl Instance {
     /// The bootstrap's pid, as this process sees it.
     pub fn pid(&self) -> Option<u32> {
         match &self.backend {
-            Backend::Process { child, .. } => child.id(),
+            Backend::Process { child, .. } => child.child.id(),
             // The relay is the root; the bootstrap is its child.
             Backend::Sandbox { root, .. } => first_child(root.pid()),
         }
@@ -111,22 +117,45 @@ impl Instance {
     /// Waits for the bootstrap to exit and says how.
     pub async fn exited(&mut self) -> String {
         match &mut self.backend {
-            Backend::Process { child, .. } => exit_of(child).await,
+            Backend::Process { child, .. } => exit_of(&mut child.child).await,
             Backend::Sandbox { mux, .. } => mux.exited().await,
         }
     }
 
-    /// Kills the bootstrap (and its whole sandbox) and stops serving it.
+    /// Kills the bootstrap (its whole process group, or its whole sandbox)
+    /// and stops serving it.
     pub async fn kill(mut self) {
         match &mut self.backend {
             Backend::Process { child, server } => {
-                let _ = child.kill().await;
+                child.kill().await;
                 server.abort();
             }
             Backend::Sandbox { root, .. } => {
                 let _ = root.kill();
             }
         }
+    }
+
+    /// Ends the instance as Lambda's shutdown phase does: SIGTERM to the
+    /// bootstrap (with its process group), which may use up to `grace` to
+    /// exit, then SIGKILL to whatever is left (the group, or the sandbox).
+    pub async fn stop(mut self, grace: Duration) {
+        let term = match &self.backend {
+            Backend::Process { child, .. } => child.child.id().inspect(|_| {
+                child.signal(Signal::SIGTERM);
+            }),
+            // The relay, PID 1 of the sandbox, ignores SIGTERM from outside
+            // its namespace: the bootstrap, its child, gets it.
+            Backend::Sandbox { root, .. } => first_child(root.pid()).inspect(|pid| {
+                if let Ok(pid) = i32::try_from(*pid) {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
+                }
+            }),
+        };
+        if term.is_some() && !grace.is_zero() {
+            let _ = tokio::time::timeout(grace, self.exited()).await;
+        }
+        self.kill().await;
     }
 
     /// Samples the bootstrap's peak memory while it is alive, so a report
@@ -146,6 +175,7 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         match &mut self.backend {
+            // The child's group is killed as it drops.
             Backend::Process { server, .. } => server.abort(),
             Backend::Sandbox { root, .. } => {
                 let _ = root.kill();
@@ -156,11 +186,11 @@ impl Drop for Instance {
 
 /// A bootstrap started as a plain child process with a Runtime API of its
 /// own, not yet ready: it has not asked for its first event. Dropping it
-/// kills the process.
+/// kills the process and its process group.
 #[derive(Debug)]
 pub struct Starting {
     api: Arc<RuntimeApi>,
-    child: Child,
+    child: GroupChild,
     server: ServerTask,
     started: Instant,
 }
@@ -195,7 +225,7 @@ impl Starting {
         match command.spawn() {
             Ok(child) => Ok(Self {
                 api,
-                child,
+                child: GroupChild::new(child),
                 server: ServerTask(server),
                 started,
             }),
@@ -217,7 +247,7 @@ impl Starting {
 
     /// Whether the process has exited already.
     pub fn has_exited(&mut self) -> bool {
-        !matches!(self.child.try_wait(), Ok(None))
+        !matches!(self.child.child.try_wait(), Ok(None))
     }
 
     /// Waits until the bootstrap asks for its first event, within `how`'s
@@ -229,14 +259,14 @@ impl Starting {
     ) -> Result<Instance, StartError> {
         let ready = wait_ready(
             &self.api,
-            exit_of(&mut self.child),
+            exit_of(&mut self.child.child),
             how.limit.unwrap_or(spec.init_timeout),
             BootstrapState::Ready,
             how.timeout_type,
         )
         .await;
         if let Err(err) = ready {
-            let _ = self.child.kill().await;
+            self.child.kill().await;
             return Err(err);
         }
         let took = self.started.elapsed();
@@ -253,6 +283,45 @@ impl Starting {
                 server: self.server,
             },
         })
+    }
+}
+
+/// A bootstrap's process, the leader of a process group of its own: on
+/// drop, the whole group is killed (the process itself is `kill_on_drop`).
+#[derive(Debug)]
+pub(crate) struct GroupChild {
+    pub(crate) child: Child,
+    /// The group's id, the child's pid: kept after the child is reaped,
+    /// since what it started may still run in the group (whose id the
+    /// kernel does not give another process while the group has members).
+    group: Option<u32>,
+}
+
+impl GroupChild {
+    /// `child`, started by a command that [`crate::child::configure`]
+    /// prepared.
+    pub(crate) fn new(child: Child) -> Self {
+        let group = child.id();
+        Self { child, group }
+    }
+
+    /// Sends `signal` to the whole group.
+    pub(crate) fn signal(&self, signal: Signal) {
+        if let Some(group) = self.group {
+            kill_group(group, signal);
+        }
+    }
+
+    /// Kills the whole group and reaps the child.
+    pub(crate) async fn kill(&mut self) {
+        self.signal(Signal::SIGKILL);
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        self.signal(Signal::SIGKILL);
     }
 }
 

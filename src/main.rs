@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     }
     cli::init_logging(args.verbose);
     match cli::run(args.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             // One line: the error and its causes, joined.
             eprintln!("snaprun: error: {err:#}");

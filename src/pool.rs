@@ -7,10 +7,11 @@
 
 use snap::lambda::ErrorType;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 
 use crate::adaptive::{Adaptive, LazyRestorer};
 use crate::choice::Way;
@@ -88,21 +89,95 @@ impl Launcher {
     }
 }
 
-/// Starts `concurrency` slots and returns their queue.
-pub fn start(launcher: Launcher, concurrency: usize) -> Queue {
+/// How long an instance may take to exit after SIGTERM when snaprun stops,
+/// before it gets SIGKILL: Lambda's figure for a runtime's shutdown phase.
+/// Never more than what is left of the shutdown grace.
+pub const TERM_GRACE: Duration = Duration::from_millis(500);
+
+/// The slots serving a queue of invocations, until [`Pool::stop`].
+#[derive(Debug)]
+pub struct Pool {
+    queue: Queue,
+    /// The deadline of a stop, once one is asked for.
+    stopping: watch::Sender<Option<Instant>>,
+    slots: JoinSet<()>,
+    jobs: Arc<Mutex<mpsc::Receiver<Invocation>>>,
+    launcher: Arc<Launcher>,
+}
+
+/// Starts `concurrency` slots.
+pub fn start(launcher: Launcher, concurrency: usize) -> Pool {
     let (tx, rx) = mpsc::channel::<Invocation>(1024);
     let rx = Arc::new(Mutex::new(rx));
     let launcher = Arc::new(launcher);
+    let (stopping, stop) = watch::channel(None);
+    let mut slots = JoinSet::new();
     for slot in 0..concurrency {
-        tokio::spawn(run_slot(slot, Arc::clone(&launcher), Arc::clone(&rx)));
+        slots.spawn(run_slot(
+            slot,
+            Arc::clone(&launcher),
+            Arc::clone(&rx),
+            stop.clone(),
+        ));
     }
-    tx
+    Pool {
+        queue: tx,
+        stopping,
+        slots,
+        jobs: rx,
+        launcher,
+    }
+}
+
+impl Pool {
+    /// Where invocations go.
+    pub fn queue(&self) -> Queue {
+        self.queue.clone()
+    }
+
+    /// Stops serving: new invocations are refused (the front door answers
+    /// them `the function is shutting down`), those queued or in flight may
+    /// finish within `grace`, and then every instance is ended: SIGTERM,
+    /// and SIGKILL after at most [`TERM_GRACE`]. Past the grace whatever is
+    /// left is killed at once, and invocations still waiting are answered
+    /// with the same error. Last, what the engine kept ready (a native
+    /// restore at its gate, a CRIU worker) goes.
+    ///
+    /// New invocations are refused from the call on, before the returned
+    /// future is first polled. It returns whether everything finished
+    /// within the grace.
+    pub fn stop(mut self, grace: Duration) -> impl Future<Output = bool> {
+        let deadline = Instant::now() + grace;
+        self.stopping.send_replace(Some(deadline));
+        // Closed here, or else by the slot waiting on it, which the stop
+        // wakes.
+        if let Ok(mut jobs) = self.jobs.try_lock() {
+            jobs.close();
+        }
+        async move {
+            let drained = async { while self.slots.join_next().await.is_some() {} };
+            let in_time = tokio::time::timeout_at(deadline.into(), drained)
+                .await
+                .is_ok();
+            if !in_time {
+                // Dropping a slot kills its instance (its process group, or
+                // its sandbox) and answers its invocation.
+                self.slots.abort_all();
+                while self.slots.join_next().await.is_some() {}
+            }
+            // The slots held the other references: this drops the engine's
+            // snapshot and what it kept ready.
+            drop(self.launcher);
+            in_time
+        }
+    }
 }
 
 async fn run_slot(
     slot: usize,
     launcher: Arc<Launcher>,
     jobs: Arc<Mutex<mpsc::Receiver<Invocation>>>,
+    mut stop: watch::Receiver<Option<Instant>>,
 ) {
     // Init runs before the first invocation arrives; a failed init is the
     // first invocation's answer, and the next one tries again.
@@ -117,10 +192,18 @@ async fn run_slot(
     loop {
         let job = {
             let mut jobs = jobs.lock().await;
-            match jobs.recv().await {
-                Some(job) => job,
-                None => break,
+            tokio::select! {
+                biased;
+                job = jobs.recv() => job,
+                // No more: what is queued is still served, then `None`.
+                () = stopping(&mut stop) => {
+                    jobs.close();
+                    jobs.recv().await
+                }
             }
+        };
+        let Some(job) = job else {
+            break;
         };
         let outcome = match init_error.take() {
             Some(body) => Outcome::Error(body),
@@ -128,8 +211,10 @@ async fn run_slot(
         };
         // The invoker may have gone away; the outcome was still reported.
         let _ = job.reply.send(outcome);
-        // A crashed or timed-out instance is replaced before the next event.
-        if instance.is_none() && init_error.is_none() {
+        // A crashed or timed-out instance is replaced before the next event,
+        // unless snaprun is stopping.
+        let stopping = stop.borrow().is_some();
+        if instance.is_none() && init_error.is_none() && !stopping {
             match start_instance(&launcher).await {
                 Ok(started) => instance = Some(started),
                 Err(body) => init_error = Some(body),
@@ -137,8 +222,16 @@ async fn run_slot(
         }
     }
     if let Some(instance) = instance.take() {
-        instance.kill().await;
+        let left = (*stop.borrow()).map_or(Duration::ZERO, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        });
+        instance.stop(left.min(TERM_GRACE)).await;
     }
+}
+
+/// Returns once a stop is asked for (or can no longer be).
+async fn stopping(stop: &mut watch::Receiver<Option<Instant>>) {
+    let _ = stop.wait_for(Option::is_some).await;
 }
 
 /// Runs one event, starting an instance first if the slot has none.

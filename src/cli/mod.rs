@@ -89,10 +89,11 @@ pub(crate) fn init_logging(verbose: u8) {
         .init();
 }
 
-pub(crate) fn run(command: Command) -> anyhow::Result<()> {
-    match command {
+/// Runs `command`; the exit code it asks for, if it succeeds.
+pub(crate) fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
+    let done = match command {
+        Command::Run(args) => return run::run(args),
         Command::Demo(args) => demo::run(args),
-        Command::Run(args) => run::run(args),
         Command::Invoke(args) => invoke::run(args),
         Command::Bench(args) => bench::run(args),
         Command::CheckUnique(args) => check::run(args),
@@ -103,5 +104,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
         Command::Push(args) => push::run(args),
         Command::Pull(args) => pull::run(args),
         Command::Relay(args) => relay::run(args),
-    }
+    };
+    done.map(|()| std::process::ExitCode::SUCCESS)
 }

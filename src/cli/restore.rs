@@ -60,9 +60,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         return Err(err);
     }
     let mut pids = String::new();
-    for tree in &trees {
+    for tree in trees {
         tracing::info!(pid = tree.pid(), duration = ?tree.restore_duration(), "restored");
-        pids.push_str(&format!("{}\n", tree.pid()));
+        // The copies are meant to outlive this command.
+        pids.push_str(&format!("{}\n", tree.detach()));
     }
     super::output::print(&pids)
 }

@@ -51,5 +51,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let tree = cmd
         .spawn()
         .with_context(|| format!("cannot start {program}"))?;
-    super::output::print(&format!("{}\n", tree.pid()))
+    // It is meant to outlive this command.
+    let pid = tree.detach();
+    super::output::print(&format!("{pid}\n"))
 }

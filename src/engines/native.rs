@@ -14,7 +14,7 @@ use snap::snapshot::Expect;
 
 use super::{SnapshotPlan, lock};
 use crate::child::ProcessStart;
-use crate::instance::{Instance, Starting};
+use crate::instance::{GroupChild, Instance, Starting};
 use crate::report;
 use crate::runtime::{ErrorBody, SnapStart};
 use crate::start_error::StartError;
@@ -199,17 +199,19 @@ async fn make(plan: &SnapshotPlan) -> Result<(), StartError> {
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     crate::child::configure(&mut command, true);
-    let mut child = command.spawn().map_err(|cause| StartError::Spawn {
+    let child = command.spawn().map_err(|cause| StartError::Spawn {
         bootstrap: spec.bootstrap.display().to_string(),
         cause,
     })?;
-    let status = match tokio::time::timeout(spec.init_timeout, child.wait()).await {
+    // Killed with its process group if this is dropped (snaprun stops).
+    let mut child = GroupChild::new(child);
+    let status = match tokio::time::timeout(spec.init_timeout, child.child.wait()).await {
         Ok(status) => status.map_err(|cause| StartError::Spawn {
             bootstrap: spec.bootstrap.display().to_string(),
             cause,
         })?,
         Err(_) => {
-            let _ = child.kill().await;
+            child.kill().await;
             let err = StartError::Timeout {
                 limit: spec.init_timeout,
                 error_type: ErrorType::InitTimeout,

@@ -55,6 +55,12 @@ static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 async fn handle(index: Arc<Index>, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let n = INVOCATIONS.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Some(ms) = event.payload.get("sleep_ms").and_then(Value::as_u64) {
+        // A slow invocation; a test waits for this line to know it is in
+        // flight.
+        eprintln!("rust-heavy-init: sleeping {ms} ms");
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     let query = event
         .payload
         .get("nth")

@@ -206,6 +206,8 @@ async fn handle(state: &State, event: LambdaEvent<Value>) -> Result<Value, Diagn
     let serving_nonce = state.serving_nonce.get_or_init(nonce).clone();
 
     if let Some(ms) = payload.get("sleep_ms").and_then(Value::as_u64) {
+        // A test waits for this line to know the invocation is in flight.
+        eprintln!("rust-hello: sleeping {ms} ms");
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     if payload.get("crash").and_then(Value::as_bool) == Some(true) {

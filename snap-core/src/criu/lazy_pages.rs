@@ -92,12 +92,19 @@ struct Watch {
 impl LazyPagesDaemon {
     /// Starts a daemon that serves the images in `images` and listens in
     /// `work`, and waits until it listens.
+    ///
+    /// The daemon is forked by the thread that then watches it, and gets
+    /// SIGKILL when that thread exits ([`sys::die_with_spawning_thread`]):
+    /// the thread lives exactly as long as the daemon does, unless this
+    /// process dies, and then the daemon goes with it instead of serving
+    /// nobody.
     pub(super) fn start(binary: &Path, images: &Path, work: &Path) -> Result<Self, LazyPagesError> {
         check_lazy_pages()?;
         let (status_r, status_w) = io::pipe().map_err(LazyPagesError::Spawn)?;
         // `--status-fd 1`: the daemon writes one byte to its stdout once it
         // listens, then closes it.
-        let daemon = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("lazy-pages")
             .arg("--images-dir")
             .arg(images)
@@ -108,37 +115,48 @@ impl LazyPagesDaemon {
             .args(["--status-fd", "1"])
             .stdin(Stdio::null())
             .stdout(status_w)
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(LazyPagesError::Spawn)?;
-        let stop = |mut daemon: Child| {
-            let _ = daemon.kill();
-            let _ = daemon.wait();
-        };
-        if let Err(why) = wait_ready(status_r.into()) {
-            stop(daemon);
-            return Err(LazyPagesError::NotReady(why));
-        }
-        let pidfd = match i32::try_from(daemon.id())
-            .map_err(io::Error::other)
-            .and_then(sys::pidfd_open)
-        {
-            Ok(fd) => fd,
-            Err(cause) => {
-                stop(daemon);
-                return Err(LazyPagesError::Spawn(cause));
-            }
-        };
+            .stderr(Stdio::null());
+        sys::die_with_spawning_thread(&mut command);
         let watch = Arc::new(Mutex::new(Watch::default()));
         let watched = Arc::clone(&watch);
-        let spawned = std::thread::Builder::new()
+        let (started_tx, started) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
             .name("criu-lazy-pages".into())
-            .spawn(move || watch_daemon(daemon, &watched));
-        if let Err(cause) = spawned {
-            // The daemon went with the unrun closure, neither killed nor
-            // reaped: kill it through its pidfd (it stays a zombie).
+            .spawn(move || {
+                let spawned = command.spawn();
+                // The command holds the status pipe's write end: the
+                // daemon's exit must close the last one.
+                drop(command);
+                let daemon = match spawned {
+                    Ok(daemon) => daemon,
+                    Err(cause) => {
+                        let _ = started_tx.send(Err(cause));
+                        return;
+                    }
+                };
+                // Opened while the daemon is surely our unreaped child.
+                let pidfd = i32::try_from(daemon.id())
+                    .map_err(io::Error::other)
+                    .and_then(sys::pidfd_open);
+                let watching = pidfd.is_ok();
+                let _ = started_tx.send(pidfd);
+                if !watching {
+                    let mut daemon = daemon;
+                    let _ = daemon.kill();
+                    let _ = daemon.wait();
+                    return;
+                }
+                watch_daemon(daemon, &watched);
+            })
+            .map_err(LazyPagesError::Spawn)?;
+        let pidfd = started
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the lazy-pages thread ended early")))
+            .map_err(LazyPagesError::Spawn)?;
+        if let Err(why) = wait_ready(status_r.into()) {
+            // Its watcher reaps it.
             let _ = sys::pidfd_kill(pidfd.as_fd());
-            return Err(LazyPagesError::Spawn(cause));
+            return Err(LazyPagesError::NotReady(why));
         }
         Ok(Self {
             watch,

@@ -114,7 +114,8 @@ pub enum RestoreError {
 
 /// A restored copy of the tree. Its root is a child of the restoring process.
 ///
-/// Dropping the handle neither kills nor reaps the copy.
+/// Dropping the handle kills the copy and reaps its root, unless it was let
+/// go of with [`RestoredTree::detach`].
 #[derive(Debug)]
 pub struct RestoredTree {
     root: TreeRoot,
@@ -146,6 +147,12 @@ impl RestoredTree {
     /// The root, to be kept and killed by the caller.
     pub fn into_root(self) -> TreeRoot {
         self.root
+    }
+
+    /// Lets the copy run on after the handle is gone (`snaprun restore`):
+    /// it is neither killed nor reaped. Returns the root's pid.
+    pub fn detach(self) -> i32 {
+        self.root.detach()
     }
 }
 

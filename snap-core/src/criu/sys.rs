@@ -64,6 +64,20 @@ pub(super) fn spawn_swrk(
     Ok((child, targets))
 }
 
+/// Makes the child `cmd` starts get SIGKILL when the thread that spawns it
+/// exits (and fail to start if this process is gone already): for a
+/// helper that must not outlive snaprun, spawned from a thread that lives
+/// exactly as long as the helper should.
+pub(super) fn die_with_spawning_thread(cmd: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec and makes
+    // two async-signal-safe system calls (prctl, getppid) on a value
+    // captured by value; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || crate::sandbox::die_with_parent(parent));
+    }
+}
+
 /// Brings up loopback in the network namespace of `pid`, from a short-lived
 /// thread that joins it (`setns` moves only the calling thread).
 pub(super) fn loopback_up_in(pid: i32) -> io::Result<()> {

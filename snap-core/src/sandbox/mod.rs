@@ -226,6 +226,25 @@ pub unsafe fn close_inherited_on_exec() {
     unsafe { sys::close_inherited_on_exec() }
 }
 
+/// Makes the calling process get SIGKILL when the thread that forked it
+/// exits, and fails if its parent, `parent`, is gone already. For the
+/// `pre_exec` of a child that must not outlive its starter; the signal
+/// survives exec.
+///
+/// The kernel sends it when the *thread* that forked the child exits, not
+/// the process: fork only from threads that live as long as the child
+/// should (a tokio worker, the main thread), never from a pool thread that
+/// exits when idle.
+///
+/// # Safety
+/// Async-signal-safe (two system calls); only between fork and exec.
+pub unsafe fn die_with_parent(parent: u32) -> io::Result<()> {
+    let parent =
+        libc::pid_t::try_from(parent).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: forwarded to the caller's contract.
+    unsafe { sys::die_with_parent(parent) }
+}
+
 /// The root of a tree started by [`SandboxCommand::spawn`]: PID 1 of its
 /// namespace, so killing it kills the whole tree.
 pub type SandboxedTree = crate::process::TreeRoot;

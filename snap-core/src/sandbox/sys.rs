@@ -131,6 +131,35 @@ pub(crate) unsafe fn close_inherited_on_exec() {
     }
 }
 
+/// Asks for SIGKILL when the thread that forked this process exits, then
+/// checks that `parent` (its process id) is still the parent: if it died
+/// before the request, this process was reparented already and the signal
+/// would never come, so it fails instead.
+///
+/// # Safety
+/// Async-signal-safe (two system calls); meant for between fork and exec.
+pub(crate) unsafe fn die_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and changes
+    // only this process's parent-death signal; getppid has no argument.
+    // Neither allocates, and `last_os_error` only reads errno.
+    unsafe {
+        if libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        ) < 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        if libc::getppid() != parent {
+            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+        }
+    }
+    Ok(())
+}
+
 /// Sets IFF_UP on `lo` in the calling thread's network namespace.
 ///
 /// # Safety
