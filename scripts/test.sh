@@ -60,6 +60,12 @@ command -v moto_server >/dev/null || die "moto_server is not on PATH after insta
 # new stable release (and its new lints) changes nothing until that file
 # does. Lints and formatting are checked, never skipped: install them if
 # missing (for the pinned toolchain).
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
+  # The file's toolchain, with its components and targets.
+  log "rustup toolchain install $toolchain (rust-toolchain.toml)"
+  rustup toolchain install >&2
+fi
 rustc --version >&2
 rustup component add clippy rustfmt >&2
 
