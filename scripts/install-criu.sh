@@ -2,28 +2,51 @@
 # install-criu.sh — make CRIU >= 4.2 available on Debian bookworm.
 #
 # Bookworm ships criu 3.17 (broken on recent kernels); 4.1 cannot dump TCP
-# sockets. We therefore build criu 4.2.1 from the Debian sid *source* package
+# sockets. We therefore build criu >= 4.2 from a Debian *source* package
 # (orig tarball only; the debian.tar.xz is not needed) and install the binary
 # to $SNAP_CRIU_PREFIX/sbin/criu (default /usr/local/sbin/criu).
+#
+# The source comes from whichever Debian suite carries it: the suites in
+# CRIU_SUITES are asked in turn (sid, testing, trixie, backports), each
+# through a private apt state under the cache directory, so the machine's own
+# apt sources are never changed. A suite's tarball is taken only if it is one
+# of KNOWN_TARBALLS (name and sha256 both) and scripts/criu-map-pages.patch
+# applies to it; a known tarball already in the cache is used without asking
+# any suite. Only when no candidate passes does the script fail, saying what
+# each suite offered and why it was passed over.
 #
 # One patch is applied first, scripts/criu-map-pages.patch: restores with
 # CRIU_MAP_PAGES=1 map private memory from the page images instead of copying
 # it (see the patch's header). Without that variable CRIU behaves as built
 # from the unpatched source.
 #
-# Usage: install-criu.sh [--force]
-#   --force   rebuild and reinstall even if a suitable criu is already present.
+# Usage: install-criu.sh [--force] [--dry-run]
+#   --force     rebuild and reinstall even if a suitable criu is already present.
+#   --dry-run   find, fetch and check the source (digest, patch) and say which
+#               it would build; build and install nothing.
+# Environment:
+#   SNAP_CRIU_PREFIX  where to install (default /usr/local)
+#   SNAP_CRIU_CACHE   the tarball cache and private apt state (default
+#                     /var/cache/snap-criu)
+#   SNAP_CRIU_SUITES  the Debian suites to ask, in order (default: CRIU_SUITES)
 #
-# All logs go to stderr; the only stdout line is the installed criu path.
-# Idempotent: if a criu >= 4.2 is already installed, nothing is done apart
-# from the final `criu check`.
+# All logs go to stderr; the only stdout line is the installed criu path (in
+# a dry run, the tarball it would build).
+# Idempotent: if a criu >= 4.2 built from a known tarball with this patch is
+# already installed, nothing is done apart from the final `criu check`.
 set -euo pipefail
 
-CRIU_VERSION="4.2.1"
-CRIU_TARBALL="criu_${CRIU_VERSION}.orig.tar.xz"
-CRIU_SHA256="29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9"
-MIN_MAJOR=4
-MIN_MINOR=2
+# The upstream tarballs this script builds, newest first: version, orig
+# tarball as Debian names it, sha256. Add a release here after checking its
+# digest against upstream's, and that the map-pages patch applies to it.
+KNOWN_TARBALLS=(
+  "4.2.1 criu_4.2.1.orig.tar.xz 29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9"
+)
+MIN_VERSION="4.2"
+CRIU_SUITES=(sid testing trixie trixie-backports bookworm-backports)
+if [[ -n "${SNAP_CRIU_SUITES:-}" ]]; then
+  read -r -a CRIU_SUITES <<<"$SNAP_CRIU_SUITES"
+fi
 
 PREFIX="${SNAP_CRIU_PREFIX:-/usr/local}"
 CRIU_BIN="${PREFIX}/sbin/criu"
@@ -35,10 +58,9 @@ MAP_PAGES_PATCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/criu-map-pages.pa
 MAP_PAGES_SHA256=$(sha256sum "$MAP_PAGES_PATCH" | cut -d' ' -f1)
 # Records how the installed binary was built, so a change here rebuilds it.
 BUILD_STAMP="${PREFIX}/share/snap/criu-build"
-BUILD_CONFIG="criu ${CRIU_VERSION} sha256 ${CRIU_SHA256} RUNDIR=${KDAT_RUNDIR} map-pages ${MAP_PAGES_SHA256}"
-CACHE_DIR="/var/cache/snap-criu"
+CACHE_DIR="${SNAP_CRIU_CACHE:-/var/cache/snap-criu}"
 DEBIAN_SOURCES="/etc/apt/sources.list.d/debian.sources"
-SID_SRC_FILE="/etc/apt/sources.list.d/snap-criu-src.sources"
+DEBIAN_KEYRING="/usr/share/keyrings/debian-archive-keyring.gpg"
 
 BUILD_DEPS=(
   build-essential gcc make pkg-config
@@ -56,28 +78,44 @@ log()  { echo "install-criu: $*" >&2; }
 die()  { echo "install-criu: ERROR: $*" >&2; exit 1; }
 
 FORCE=0
+DRY_RUN=0
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,21p' "$0" >&2; exit 0 ;;
-    *) die "unknown argument: $arg (usage: $0 [--force])" ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h|--help) sed -n '2,36p' "$0" >&2; exit 0 ;;
+    *) die "unknown argument: $arg (usage: $0 [--force] [--dry-run])" ;;
   esac
 done
 
 [[ $(id -u) -eq 0 ]] || die "must run as root"
 
-# version_ok BIN: true if BIN exists and `BIN --version` reports >= MIN_MAJOR.MIN_MINOR.
+# build_config VERSION SHA256: what the stamp says of a binary built from
+# that tarball by this script as it is now.
+build_config() {
+  echo "criu $1 sha256 $2 RUNDIR=${KDAT_RUNDIR} map-pages ${MAP_PAGES_SHA256}"
+}
+
+# version_ok BIN: true if BIN exists and `BIN --version` reports >= MIN_VERSION.
 version_ok() {
-  local bin="$1" out ver major minor
+  local bin="$1" out ver
   [[ -x "$bin" ]] || return 1
   out=$("$bin" --version 2>/dev/null) || return 1
   # Output looks like: "Version: 4.2.1"
   ver=$(sed -n 's/^Version:[[:space:]]*\([0-9][0-9.]*\).*/\1/p' <<<"$out" | head -n1)
   [[ -n "$ver" ]] || return 1
-  major=${ver%%.*}
-  minor=$(cut -d. -f2 <<<"$ver")
-  minor=${minor:-0}
-  (( major > MIN_MAJOR || (major == MIN_MAJOR && minor >= MIN_MINOR) ))
+  dpkg --compare-versions "$ver" ge "$MIN_VERSION"
+}
+
+# installed_as_built: true if the stamp names a known tarball and this patch.
+installed_as_built() {
+  local stamp entry version name sha
+  stamp=$(cat "$BUILD_STAMP" 2>/dev/null) || return 1
+  for entry in "${KNOWN_TARBALLS[@]}"; do
+    read -r version name sha <<<"$entry"
+    [[ "$stamp" == "$(build_config "$version" "$sha")" ]] && return 0
+  done
+  return 1
 }
 
 # final_check: run `criu check`, print the path on stdout on success.
@@ -92,8 +130,7 @@ final_check() {
 }
 
 # ---------------------------------------------------------------- fast path
-if [[ $FORCE -eq 0 ]] && version_ok "$CRIU_BIN" \
-   && [[ "$(cat "$BUILD_STAMP" 2>/dev/null)" == "$BUILD_CONFIG" ]]; then
+if [[ $FORCE -eq 0 && $DRY_RUN -eq 0 ]] && version_ok "$CRIU_BIN" && installed_as_built; then
   log "$("$CRIU_BIN" --version | head -n1 | tr -s ' ') already installed at $CRIU_BIN; skipping build"
   final_check
   exit 0
@@ -101,69 +138,182 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 
-# --------------------------------------------- 1. deb-src entry for sid
-# Reuse the mirror URI from the stock debian.sources (the stanza that is not
-# the security archive), so no registry hostname is hardcoded here.
-[[ -r "$DEBIAN_SOURCES" ]] || die "$DEBIAN_SOURCES not found; cannot determine Debian mirror"
-DEBIAN_URI=$(awk '
-  BEGIN { RS=""; FS="\n" }
-  {
-    uri=""; suites=""
-    for (i = 1; i <= NF; i++) {
-      if ($i ~ /^URIs:/)   { uri = $i;    sub(/^URIs:[[:space:]]*/, "", uri) }
-      if ($i ~ /^Suites:/) { suites = $i }
-    }
-    if (uri != "" && suites !~ /-security/) { split(uri, u, /[[:space:]]+/); print u[1]; exit }
-  }' "$DEBIAN_SOURCES")
-[[ -n "$DEBIAN_URI" ]] || die "could not parse a URIs value from $DEBIAN_SOURCES"
-log "using Debian mirror from $DEBIAN_SOURCES: $DEBIAN_URI"
+# ------------------------------------------------ 1. the source, checked
+SRC_CACHE="$CACHE_DIR/src"
+CHECK_DIR="$CACHE_DIR/check"
+mkdir -p "$SRC_CACHE"
+# What each candidate was and why it was passed over, for the final error.
+PASSED_OVER=()
+passed_over() { PASSED_OVER+=("$*"); log "passing over $*"; }
 
-# deb-src only: this can never make `apt-get install` pull sid binaries.
-cat >"$SID_SRC_FILE" <<SRC
-# Added by install-criu.sh: sid *source* packages only (to fetch criu ${CRIU_VERSION}).
-Types: deb-src
-URIs: ${DEBIAN_URI}
-Suites: sid
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-log "wrote $SID_SRC_FILE"
+# known_sha NAME: the known sha256 of tarball NAME, or nothing.
+known_sha() {
+  local entry version name sha
+  for entry in "${KNOWN_TARBALLS[@]}"; do
+    read -r version name sha <<<"$entry"
+    [[ "$name" == "$1" ]] && { echo "$sha"; return 0; }
+  done
+  return 0
+}
 
-log "apt-get update"
-apt-get update -q >&2 || die "apt-get update failed"
+# verified NAME: true if the cached tarball NAME has its known digest.
+verified() {
+  local want
+  want=$(known_sha "$1")
+  [[ -n "$want" && -f "$SRC_CACHE/$1" ]] \
+    && [[ "$(sha256sum "$SRC_CACHE/$1" | cut -d' ' -f1)" == "$want" ]]
+}
+
+# patch_applies NAME: true if the map-pages patch applies to tarball NAME.
+patch_applies() {
+  local src
+  rm -rf "$CHECK_DIR"
+  mkdir -p "$CHECK_DIR"
+  tar -xf "$SRC_CACHE/$1" -C "$CHECK_DIR" || { rm -rf "$CHECK_DIR"; return 1; }
+  src=$(find "$CHECK_DIR" -mindepth 1 -maxdepth 1 -type d | head -n1)
+  if [[ -n "$src" ]] && patch -d "$src" -p1 --forward --dry-run --quiet <"$MAP_PAGES_PATCH" >/dev/null 2>&1; then
+    rm -rf "$CHECK_DIR"
+    return 0
+  fi
+  rm -rf "$CHECK_DIR"
+  return 1
+}
+
+CRIU_VERSION="" CRIU_TARBALL="" CRIU_SHA256="" CRIU_FROM=""
+
+# A known tarball already in the cache needs no suite at all.
+for entry in "${KNOWN_TARBALLS[@]}"; do
+  read -r version name sha <<<"$entry"
+  verified "$name" || continue
+  if patch_applies "$name"; then
+    CRIU_VERSION=$version CRIU_TARBALL=$name CRIU_SHA256=$sha CRIU_FROM="the cache"
+    log "reusing cached $SRC_CACHE/$name (sha256 OK)"
+    break
+  fi
+  passed_over "cached $name: $(basename "$MAP_PAGES_PATCH") does not apply"
+done
+
+if [[ -z "$CRIU_TARBALL" ]]; then
+  # Reuse the mirror URI from the stock debian.sources (the stanza that is
+  # not the security archive), so no registry hostname is hardcoded here.
+  [[ -r "$DEBIAN_SOURCES" ]] || die "$DEBIAN_SOURCES not found; cannot determine Debian mirror"
+  DEBIAN_URI=$(awk '
+    BEGIN { RS=""; FS="\n" }
+    {
+      uri=""; suites=""
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^URIs:/)   { uri = $i;    sub(/^URIs:[[:space:]]*/, "", uri) }
+        if ($i ~ /^Suites:/) { suites = $i }
+      }
+      if (uri != "" && suites !~ /-security/) { split(uri, u, /[[:space:]]+/); print u[1]; exit }
+    }' "$DEBIAN_SOURCES")
+  [[ -n "$DEBIAN_URI" ]] || die "could not parse a URIs value from $DEBIAN_SOURCES"
+  log "using Debian mirror from $DEBIAN_SOURCES: $DEBIAN_URI"
+fi
+
+for suite in "${CRIU_SUITES[@]}"; do
+  [[ -z "$CRIU_TARBALL" ]] || break
+  # A private apt state for this suite's deb-src index alone: the
+  # machine's sources and lists stay as they are, and a suite the mirror
+  # no longer has fails on its own.
+  apt_dir="$CACHE_DIR/apt/$suite"
+  mkdir -p "$apt_dir/sources.list.d" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+  echo "deb-src [signed-by=$DEBIAN_KEYRING] $DEBIAN_URI $suite main" >"$apt_dir/sources.list"
+  # apt downloads as _apt where it can.
+  if id _apt >/dev/null 2>&1; then chown _apt "$apt_dir/lists/partial"; fi
+  apt_opts=(
+    -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+    -o "Dir::Etc::SourceParts=$apt_dir/sources.list.d"
+    -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::Cache=$apt_dir/cache"
+  )
+  log "asking $suite for criu's source"
+  if ! apt-get "${apt_opts[@]}" update -q >&2; then
+    passed_over "$suite: its source index could not be fetched"
+    continue
+  fi
+  # One line per source package version: VERSION ORIG_TARBALL SHA256.
+  candidates=$(apt-cache "${apt_opts[@]}" showsrc criu 2>/dev/null | awk '
+    /^Package: / { pkg = $2 }
+    /^Version: / { ver = $2 }
+    /^Checksums-Sha256:/ { inside = 1; next }
+    /^[^ ]/ { inside = 0 }
+    inside && $3 ~ /\.orig\.tar\./ && pkg == "criu" { print ver, $3, $1 }
+  ' | sort -u | sort -r -V)
+  if [[ -z "$candidates" ]]; then
+    passed_over "$suite: no criu source package"
+    continue
+  fi
+  while read -r deb_version name index_sha; do
+    # Upstream version: no epoch, no Debian revision.
+    upstream=${deb_version#*:}
+    upstream=${upstream%-*}
+    if ! dpkg --compare-versions "$upstream" ge "$MIN_VERSION"; then
+      passed_over "$suite: criu $deb_version is older than $MIN_VERSION"
+      continue
+    fi
+    want=$(known_sha "$name")
+    if [[ -z "$want" ]]; then
+      passed_over "$suite: criu $deb_version ($name, sha256 $index_sha) is not in KNOWN_TARBALLS; add it after checking it"
+      continue
+    fi
+    if [[ "$index_sha" != "$want" ]]; then
+      passed_over "$suite: $name has sha256 $index_sha there, not the known $want"
+      continue
+    fi
+    if ! verified "$name"; then
+      rm -f "$SRC_CACHE/$name"
+      log "downloading criu $deb_version's source from $suite"
+      # The debian.tar.xz may 404 on the mirror, making apt exit non-zero
+      # even though the orig tarball arrived; tolerate that and check the
+      # file below.
+      (cd "$SRC_CACHE" && apt-get "${apt_opts[@]}" source -q --download-only "criu=$deb_version" >&2) \
+        || log "warning: apt-get source exited non-zero; checking for the orig tarball anyway"
+      if ! verified "$name"; then
+        rm -f "$SRC_CACHE/$name"
+        passed_over "$suite: $name did not arrive with sha256 $want"
+        continue
+      fi
+    fi
+    log "sha256 OK: $name $want"
+    if ! patch_applies "$name"; then
+      passed_over "$suite: $(basename "$MAP_PAGES_PATCH") does not apply to criu $deb_version"
+      continue
+    fi
+    CRIU_VERSION=${upstream} CRIU_TARBALL=$name CRIU_SHA256=$want CRIU_FROM=$suite
+    break
+  done <<<"$candidates"
+done
+
+if [[ -z "$CRIU_TARBALL" ]]; then
+  printf '  %s\n' "${PASSED_OVER[@]}" >&2
+  die "no Debian suite of ${CRIU_SUITES[*]} carries a criu >= $MIN_VERSION source that is in KNOWN_TARBALLS and takes $(basename "$MAP_PAGES_PATCH") (each is listed above with why it was passed over)"
+fi
+log "criu $CRIU_VERSION from $CRIU_FROM: $CRIU_TARBALL"
+
+if [[ $DRY_RUN -eq 1 ]]; then
+  log "dry run: would build and install criu $CRIU_VERSION to $CRIU_BIN"
+  echo "$SRC_CACHE/$CRIU_TARBALL"
+  exit 0
+fi
 
 # ---------------------------------------------------- 2. build dependencies
-log "installing build dependencies: ${BUILD_DEPS[*]}"
-apt-get install -y -q --no-install-recommends "${BUILD_DEPS[@]}" >&2 \
-  || die "failed to install build dependencies"
-
-# ------------------------------------------------------ 3. fetch the source
-mkdir -p "$CACHE_DIR/src"
-cd "$CACHE_DIR/src"
-if [[ -f "$CRIU_TARBALL" ]] && sha256sum "$CRIU_TARBALL" | grep -q "^$CRIU_SHA256 "; then
-  log "reusing cached $CACHE_DIR/src/$CRIU_TARBALL"
-else
-  rm -f "$CRIU_TARBALL"
-  log "downloading criu source from sid (apt-get source --download-only criu/sid)"
-  # The debian.tar.xz may 404 on the mirror, making apt exit non-zero even
-  # though the orig tarball arrived; tolerate that and check the file below.
-  apt-get source -q --download-only "criu/sid" >&2 \
-    || log "warning: apt-get source exited non-zero; checking for the orig tarball anyway"
-  [[ -f "$CRIU_TARBALL" ]] \
-    || die "$CRIU_TARBALL was not downloaded (sid may no longer carry criu ${CRIU_VERSION})"
+missing_deps=()
+for dep in "${BUILD_DEPS[@]}"; do
+  dpkg-query -W -f='${Status}' "$dep" 2>/dev/null | grep -q "ok installed" || missing_deps+=("$dep")
+done
+if (( ${#missing_deps[@]} > 0 )); then
+  log "installing build dependencies: ${missing_deps[*]}"
+  apt-get update -q >&2 || die "apt-get update failed"
+  apt-get install -y -q --no-install-recommends "${missing_deps[@]}" >&2 \
+    || die "failed to install build dependencies"
 fi
 
-actual_sha=$(sha256sum "$CRIU_TARBALL" | cut -d' ' -f1)
-if [[ "$actual_sha" != "$CRIU_SHA256" ]]; then
-  die "sha256 mismatch for $CRIU_TARBALL: expected $CRIU_SHA256, got $actual_sha"
-fi
-log "sha256 OK: $actual_sha"
-
-# ----------------------------------------------------------------- 4. build
+# ----------------------------------------------------------------- 3. build
 BUILD_DIR="$CACHE_DIR/build"
 rm -rf "$BUILD_DIR"
 mkdir -p "$BUILD_DIR"
-tar -xJf "$CRIU_TARBALL" -C "$BUILD_DIR"
+tar -xf "$SRC_CACHE/$CRIU_TARBALL" -C "$BUILD_DIR"
 SRC_DIR=$(find "$BUILD_DIR" -mindepth 1 -maxdepth 1 -type d | head -n1)
 [[ -n "$SRC_DIR" && -f "$SRC_DIR/Makefile" ]] || die "unexpected tarball layout in $BUILD_DIR"
 
@@ -178,16 +328,16 @@ make -C "$SRC_DIR" -j"$(nproc)" criu RUNDIR="$KDAT_RUNDIR" >"$CACHE_DIR/build.lo
 }
 [[ -x "$SRC_DIR/criu/criu" ]] || die "build finished but $SRC_DIR/criu/criu is missing"
 
-# --------------------------------------------------------------- 5. install
+# --------------------------------------------------------------- 4. install
 install -D -m 0755 "$SRC_DIR/criu/criu" "$CRIU_BIN"
 install -d "$(dirname "$BUILD_STAMP")"
-echo "$BUILD_CONFIG" >"$BUILD_STAMP"
+build_config "$CRIU_VERSION" "$CRIU_SHA256" >"$BUILD_STAMP"
 log "installed $CRIU_BIN"
-version_ok "$CRIU_BIN" || die "installed $CRIU_BIN does not report version >= ${MIN_MAJOR}.${MIN_MINOR}"
+version_ok "$CRIU_BIN" || die "installed $CRIU_BIN does not report version >= ${MIN_VERSION}"
 "$CRIU_BIN" check --feature map_pages >&2 || die "installed $CRIU_BIN lacks the map_pages patch"
 
 # The build tree is only needed for this run; keep the verified tarball + log.
 rm -rf "$BUILD_DIR"
 
-# ----------------------------------------------------------- 6. final check
+# ----------------------------------------------------------- 5. final check
 final_check

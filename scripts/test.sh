@@ -56,7 +56,17 @@ if ! command -v moto_server >/dev/null || ! python3 -c 'import boto3' 2>/dev/nul
 fi
 command -v moto_server >/dev/null || die "moto_server is not on PATH after installing moto[server]"
 
-# Lints and formatting are checked, never skipped: install them if missing.
+# rust-toolchain.toml pins the toolchain every cargo command here uses, so a
+# new stable release (and its new lints) changes nothing until that file
+# does. Lints and formatting are checked, never skipped: install them if
+# missing (for the pinned toolchain).
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
+  # The file's toolchain, with its components and targets.
+  log "rustup toolchain install $toolchain (rust-toolchain.toml)"
+  rustup toolchain install >&2
+fi
+rustc --version >&2
 rustup component add clippy rustfmt >&2
 
 # Demo functions are standalone projects, as users' functions would be.
@@ -77,6 +87,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p snap-hooks --all-features --all-targets --locked -- -D warnings
 log "cargo fmt --check"
 cargo fmt --all --check
+
+# The fuzz targets (fuzz/, a cargo-fuzz crate outside the workspace) compile,
+# so they cannot rot unseen between fuzzing sessions. scripts/fuzz.sh builds
+# and runs them with `cargo +nightly fuzz` (libFuzzer, AddressSanitizer);
+# compiling them needs neither nightly nor cargo-fuzz, as no code here depends
+# on cargo-fuzz's `--cfg fuzzing`. In the workspace's target directory, so
+# that it reuses what the builds above compiled.
+log "cargo check fuzz targets"
+CARGO_TARGET_DIR="$PWD/target" cargo check --manifest-path fuzz/Cargo.toml --bins --locked
 
 # The workspace builds for arm64 Linux (Lambda's Graviton): there the native
 # engine reports itself unsupported and `--engine auto` falls back to CRIU.

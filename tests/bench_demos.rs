@@ -78,6 +78,43 @@ fn all_demos_are_measured_under_every_engine_that_supports_them() {
         }
     }
     assert_eq!(measured, expected, "{stderr}");
+    // Where init is long, a restore beats a cold start by a wide margin.
+    // docs/benchmarks.md has, over 10 runs on a quiet 2-core VM: 356x for
+    // rust-heavy-init's native restores and 22x for its CRIU ones, 12x for
+    // js-heavy-init on Node under CRIU, 155x on snapjs. These margins leave
+    // room for one run on a loaded machine, and still fail a restore that
+    // runs init again.
+    let margins = [
+        ("rust-heavy-init", "native", 10.0),
+        ("rust-heavy-init", "criu", 3.0),
+        ("js-heavy-init (node)", "criu", 3.0),
+        ("js-heavy-init (snapjs)", "native", 10.0),
+    ];
+    let mut checked = 0;
+    for v in list.as_array().unwrap() {
+        let (function, engine) = (
+            v["function"].as_str().unwrap(),
+            v["engine"].as_str().unwrap(),
+        );
+        let Some((_, _, margin)) = margins
+            .iter()
+            .find(|(f, e, _)| *f == function && *e == engine)
+        else {
+            continue;
+        };
+        let cold = v["cold_ms"]["median"].as_f64().unwrap();
+        let restore = v["restore_ms"]["median"].as_f64().unwrap();
+        assert!(
+            cold >= margin * restore,
+            "{function} under {engine}: a restore ({restore:.2} ms) is not {margin}x sooner than a cold start ({cold:.2} ms): {v}"
+        );
+        checked += 1;
+    }
+    let expected_checks = margins
+        .iter()
+        .filter(|(f, e, _)| expected.contains(&((*f).to_owned(), (*e).to_owned())))
+        .count();
+    assert_eq!(checked, expected_checks, "{stdout}");
     let svg = std::fs::read_to_string(&chart).unwrap();
     assert!(svg.contains("Demo functions: time to first response, 1 runs each"));
     for label in [

@@ -283,6 +283,25 @@ fn children_exiting_during_the_dump_are_saved_as_they_were() {
     }
 }
 
+/// Starts the Node fixture in a sandbox and waits until it says it is
+/// ready (its SDK loaded): its pid, and the write end of its stdin, which
+/// keeps it running while held.
+fn start_node(fixture: &Path, cleanup: &mut Cleanup) -> (i32, std::io::PipeWriter) {
+    let (stdin, keep_open) = std::io::pipe().unwrap();
+    let (said, stdout) = std::io::pipe().unwrap();
+    let tree = SandboxCommand::new("node")
+        .args([fixture.join("answer.js")])
+        .stdin(stdin)
+        .stdout(stdout)
+        .spawn()
+        .unwrap();
+    let pid = tree.pid();
+    cleanup.sandboxes.push(tree);
+    let ready = common::Lines::new(said).next(Duration::from_secs(30));
+    assert!(ready.contains("\"ready\":true"), "{ready}");
+    (pid, keep_open)
+}
+
 #[test]
 fn sigkill_mid_checkpoint_never_leaves_an_accepted_snapshot() {
     let Some(_engine) = criu_engine() else { return };
@@ -296,15 +315,7 @@ fn sigkill_mid_checkpoint_never_leaves_an_accepted_snapshot() {
     for delay_ms in [1u64, 10, 30, 60, 90, 120, 150, 200, 260] {
         let mut cleanup = Cleanup::default();
         // Node's stdin stays open for the loop iteration, so it keeps running.
-        let (stdin, _keep_open) = std::io::pipe().unwrap();
-        let tree = SandboxCommand::new("node")
-            .args([fixture.join("answer.js")])
-            .stdin(stdin)
-            .spawn()
-            .unwrap();
-        let pid = tree.pid();
-        cleanup.sandboxes.push(tree);
-        sleep(Duration::from_millis(400));
+        let (pid, _keep_open) = start_node(&fixture, &mut cleanup);
         let mut child = snaprun()
             // The logs of the dumps killed here stay in a directory of the test.
             .env("SNAP_LOG_DIR", logs.path())
@@ -319,6 +330,8 @@ fn sigkill_mid_checkpoint_never_leaves_an_accepted_snapshot() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
+        // The kill point under test, not a wait for any state: wherever it
+        // lands, no snapshot may be accepted that is not whole.
         sleep(Duration::from_millis(delay_ms));
         if let Some(status) = child.try_wait().unwrap() {
             // Finished before the kill: a complete snapshot is right here.
@@ -371,15 +384,7 @@ fn sigkill_mid_checkpoint_never_leaves_an_accepted_snapshot() {
 
     // A later checkpoint to the same place succeeds and sweeps the leftovers.
     let mut cleanup = Cleanup::default();
-    let (stdin, _keep_open) = std::io::pipe().unwrap();
-    let tree = SandboxCommand::new("node")
-        .args([fixture.join("answer.js")])
-        .stdin(stdin)
-        .spawn()
-        .unwrap();
-    let pid = tree.pid();
-    cleanup.sandboxes.push(tree);
-    sleep(Duration::from_millis(400));
+    let (pid, _keep_open) = start_node(&fixture, &mut cleanup);
     let (ok, _, stderr) = checkpoint(pid, &dest);
     assert!(ok, "{stderr}");
     let names: Vec<_> = fs::read_dir(tmp.path())
@@ -421,7 +426,8 @@ fn bad_invocations_end_in_one_clear_line() {
         );
         // A tree that has exited but is not reaped yet.
         let mut tree = SandboxCommand::new("true").spawn().unwrap();
-        sleep(Duration::from_millis(200));
+        let exited = common::eventually(Duration::from_secs(10), || is_zombie(tree.pid()));
+        assert!(exited, "true did not exit");
         assert_fails_with(
             &[
                 "checkpoint",

@@ -71,11 +71,13 @@ fn instances(bootstrap: &Path) -> Vec<(u32, u64)> {
 }
 
 /// The instance to kill: the one with the most memory resident, which
-/// serves (the others may be a restore waiting at its gate).
-fn serving(bootstrap: &Path) -> u32 {
+/// serves (the others may be a restore waiting at its gate); and every
+/// instance there is.
+fn serving(bootstrap: &Path) -> (u32, Vec<u32>) {
     let all = instances(bootstrap);
     assert!(all.len() >= 4, "four instances: {all:?}");
-    all.iter().max_by_key(|(_, resident)| *resident).unwrap().0
+    let victim = all.iter().max_by_key(|(_, resident)| *resident).unwrap().0;
+    (victim, all.into_iter().map(|(pid, _)| pid).collect())
 }
 
 struct Answered {
@@ -150,13 +152,13 @@ fn load_with_a_kill(engine: &str, extra: &[&str]) {
                     answers.lock().unwrap()[i] = Some(Answered { latency, outcome });
                     // Halfway, one instance dies, whatever it is doing.
                     if done.fetch_add(1, Ordering::SeqCst) + 1 == INVOCATIONS / 2 {
-                        let victim = serving(&bootstrap);
+                        let (victim, all) = serving(&bootstrap);
                         nix::sys::signal::kill(
                             nix::unistd::Pid::from_raw(victim as i32),
                             nix::sys::signal::Signal::SIGKILL,
                         )
                         .unwrap();
-                        *killed.lock().unwrap() = Some(victim);
+                        *killed.lock().unwrap() = Some((victim, all));
                     }
                 }
             });
@@ -170,7 +172,7 @@ fn load_with_a_kill(engine: &str, extra: &[&str]) {
         .enumerate()
         .map(|(i, a)| a.unwrap_or_else(|| panic!("request {i} got no answer")))
         .collect();
-    let killed = killed
+    let (killed, before_kill) = killed
         .into_inner()
         .unwrap()
         .expect("an instance was killed");
@@ -205,6 +207,27 @@ fn load_with_a_kill(engine: &str, extra: &[&str]) {
     assert!(
         !now.iter().any(|(pid, _)| *pid == killed),
         "pid {killed} is gone"
+    );
+    assert!(
+        now.iter().any(|(pid, _)| !before_kill.contains(pid)),
+        "no process started after the kill: {now:?}, before it {before_kill:?}"
+    );
+    // Under every engine, and the only way to tell under CRIU: an
+    // instance's first invocation has a REPORT line with its start (init or
+    // restore). Four first instances had theirs before the kill; a fifth
+    // is the replacement's, which therefore served.
+    let start = match engine {
+        "none" => "\tInit Duration: ",
+        _ => "\tRestore Duration: ",
+    };
+    let logs = run.wait_for_log(start, 5);
+    let firsts = logs
+        .iter()
+        .filter(|l| l.starts_with("REPORT ") && l.contains(start))
+        .count();
+    assert!(
+        firsts >= 5,
+        "the killed instance (pid {killed}) was replaced and the replacement served: {firsts} instances served a first invocation"
     );
 
     let mut latencies: Vec<Duration> = answers.iter().map(|a| a.latency).collect();

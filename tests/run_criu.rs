@@ -12,6 +12,26 @@ use std::time::Duration;
 
 use common::{RunningFunction, criu_engine, json, rust_hello};
 
+/// The pipe open at descriptor `fd` of `pid`, as `/proc` names it
+/// (`pipe:[INODE]`).
+fn pipe_at(pid: u32, fd: u32) -> Option<String> {
+    let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+    let name = target.to_string_lossy().into_owned();
+    name.starts_with("pipe:").then_some(name)
+}
+
+/// The pipes open in `pid` at descriptors `from` and up.
+fn pipes_from(pid: u32, from: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|fd| *fd >= from)
+        .filter_map(|fd| pipe_at(pid, fd))
+        .collect()
+}
+
 fn start(snapshot: &Path, extra: &[&str]) -> RunningFunction {
     RunningFunction::with_snapshot("criu", snapshot, extra, &rust_hello())
 }
@@ -401,16 +421,35 @@ fn the_next_restore_waits_prepared_and_dies_with_snaprun() {
         }),
         "no CRIU worker prepared ahead"
     );
+    // The relay's pipes the worker was handed for its restore: a tree it
+    // restores has them as its standard input, output and error.
+    let handed: HashSet<String> = spare.iter().flat_map(|pid| pipes_from(*pid, 3)).collect();
+    assert!(
+        !handed.is_empty(),
+        "the prepared worker {spare:?} holds no pipe"
+    );
     // A crashed instance is replaced by a restore through it.
     let (status, failed, body) = run.invoke(br#"{"crash":true}"#);
     assert_eq!((status, failed), (200, true), "{body}");
     let (status, failed, body) = run.invoke(b"{}");
     assert_eq!((status, failed), (200, false), "{body}");
+    let mut replacement = Vec::new();
+    assert!(
+        common::eventually(Duration::from_secs(20), || {
+            replacement = common::pids()
+                .into_iter()
+                .filter(|pid| *pid != snaprun)
+                .filter(|pid| pipe_at(*pid, 0).is_some_and(|pipe| handed.contains(&pipe)))
+                .collect();
+            !replacement.is_empty()
+        }),
+        "no instance runs on the pipes {handed:?} the prepared worker {spare:?} was handed: it did not restore the replacement"
+    );
     assert!(
         common::eventually(Duration::from_secs(20), || !spare
             .iter()
             .any(|pid| Path::new(&format!("/proc/{pid}")).exists())),
-        "the prepared worker {spare:?} did not restore the replacement"
+        "the prepared worker {spare:?} is still there after restoring {replacement:?}"
     );
     // Killed outright, snaprun cannot stop its idle worker: the worker sees
     // its socket close and exits by itself.

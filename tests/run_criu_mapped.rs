@@ -18,8 +18,11 @@ fn auto_maps_memory_and_instances_side_by_side_see_their_whole_table() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("snap");
-    let run =
-        RunningFunction::with_snapshot("criu", &dir, &["--concurrency", "3"], &rust_data_heavy());
+    // A copy of the demo at a path of this test's own, to find its
+    // instances by.
+    let bootstrap = tmp.path().join("bootstrap");
+    std::fs::copy(rust_data_heavy(), &bootstrap).unwrap();
+    let run = RunningFunction::with_snapshot("criu", &dir, &["--concurrency", "3"], &bootstrap);
     // Three instances restored at once; each recomputes every entry of its
     // 40 MiB table, which it reads through its mapping of the images.
     let answers = run.invoke_concurrently(3, 4, |n| {
@@ -45,12 +48,23 @@ fn auto_maps_memory_and_instances_side_by_side_see_their_whole_table() {
         !logs.iter().any(|l| l.contains("restoring memory")),
         "mapping replaces the lazy/eager choice: {logs:#?}"
     );
+    // Each of the three instances maps the images (its relay too: the
+    // whole tree is restored).
+    let instances: Vec<u32> = common::pids()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == bootstrap)
+        })
+        .collect();
+    assert_eq!(instances.len(), 3, "three instances: {instances:?}");
     let mapping = processes_mapping_images(&dir);
-    assert!(
-        !mapping.is_empty(),
-        "restored instances map the images under {}",
-        dir.display()
-    );
+    for pid in &instances {
+        assert!(
+            mapping.contains(pid),
+            "instance {pid} does not map the images under {}: {mapping:?}",
+            dir.display()
+        );
+    }
     // Nothing that maps the images outlives snaprun.
     drop(run);
     let deadline = Instant::now() + Duration::from_secs(10);

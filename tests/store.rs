@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -181,6 +182,14 @@ fn chunks_of(moto: &Moto, key: &str) -> Vec<String> {
     serde_json::from_str(&listing).unwrap()
 }
 
+/// The digests of every chunk the store holds.
+fn stored_chunks(moto: &Moto) -> BTreeSet<String> {
+    keys(moto, "chunks/")
+        .into_iter()
+        .map(|key| key.rsplit('/').next().unwrap().to_owned())
+        .collect()
+}
+
 /// Waits until a log line contains `needle`; returns it.
 fn log_line(run: &RunningFunction, needle: &str) -> String {
     let mut found = None;
@@ -354,15 +363,43 @@ fn push_and_pull_carry_a_snapshot_byte_for_byte_and_a_second_push_uploads_nothin
 fn a_fresh_snapshot_of_the_same_function_uploads_only_its_changed_chunks() {
     let moto = Moto::start("hello");
     let a = Machine::new();
-    let (_key, _) = first_machine(&moto, &a);
+    let (key, _) = first_machine(&moto, &a);
+    // What the store holds before the second push: the first snapshot's
+    // chunks, and nothing else.
+    let first: BTreeSet<String> = chunks_of(&moto, &key).into_iter().collect();
+    let before = stored_chunks(&moto);
+    assert_eq!(before, first, "the store holds the first snapshot's chunks");
+
     let run = a.run(&moto, "native", &rust_heavy_init(), &["--fresh"]);
     run.invoke_ok(b"{}");
     let pushed = log_line(&run, "pushed the snapshot to");
-    let uploaded = count_before(&pushed, "of");
-    let stored = count_before(&pushed, "already stored");
     eprintln!("second snapshot: {pushed}");
-    assert!(stored > 0, "nothing deduplicated: {pushed}");
-    assert!(uploaded < stored + uploaded, "{pushed}");
+    let second: BTreeSet<String> = chunks_of(&moto, &key_in(&pushed)).into_iter().collect();
+    // The chunks that changed: in the new snapshot, not in the old one.
+    let changed: BTreeSet<String> = second.difference(&first).cloned().collect();
+    let kept = second.len() - changed.len();
+    assert!(kept > 0, "the two snapshots share no chunk: {pushed}");
+    assert!(
+        !changed.is_empty(),
+        "the fresh snapshot is the old one: {pushed}"
+    );
+    // Exactly those were uploaded; the others were found in the store.
+    assert_eq!(
+        count_before(&pushed, "of"),
+        changed.len() as u64,
+        "{pushed}"
+    );
+    assert_eq!(
+        count_before(&pushed, "already stored"),
+        kept as u64,
+        "{pushed}"
+    );
+    let after = stored_chunks(&moto);
+    let written: BTreeSet<String> = after.difference(&before).cloned().collect();
+    assert_eq!(
+        written, changed,
+        "the store gained other chunks than the changed ones"
+    );
 }
 
 #[test]
@@ -627,13 +664,18 @@ fn two_machines_pushing_at_once_end_up_serving_one_snapshot() {
     let said: Vec<String> = runs
         .iter()
         .map(|run| {
-            eventually(Duration::from_secs(30), || {
+            let settled = eventually(Duration::from_secs(30), || {
                 let logs = run.logs().join("\n");
                 logs.contains("pushed the snapshot to")
                     || logs.contains("committed first by another machine")
                     || logs.contains("pulled the snapshot from")
             });
-            run.logs().join("\n")
+            let logs = run.logs().join("\n");
+            assert!(
+                settled,
+                "a machine neither pushed nor took the other's snapshot:\n{logs}"
+            );
+            logs
         })
         .collect();
     let winners = said

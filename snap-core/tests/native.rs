@@ -374,6 +374,13 @@ fn a_restore_reports_its_stages_when_asked_and_only_then() {
     }
 }
 
+/// Whether `pid` is blocked in a read(2) of its stdin, as its gate does:
+/// /proc/PID/syscall starts with the call's number and first argument.
+fn reading_stdin(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+        .is_ok_and(|call| call.split_whitespace().take(2).eq(["0", "0x0"]))
+}
+
 /// Starts a restore of `dir` ahead, waiting at its gate (its stdin).
 fn start_gated(dir: &Path, timing: bool) -> std::process::Child {
     let mut cmd = Command::new(probe());
@@ -396,13 +403,32 @@ fn a_restore_started_ahead_waits_at_its_gate_then_continues_from_the_snapshot() 
     let dir = tmp.path().join("snap");
     let taken = checkpoint(&dir, &["100000"]);
     let mut child = start_gated(&dir, true);
-    // It has prepared its restore and waits: still alive, nothing printed,
-    // still the fresh program (its memory is not replaced before the gate).
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(child.try_wait().unwrap().is_none(), "it did not wait");
+    // It prepares its restore, then waits: blocked reading its stdin, still
+    // the fresh program (its memory is not replaced before the gate).
+    let limit = std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + limit;
+    while !reading_stdin(child.id()) {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            panic!("it did not wait at its gate: {status}, {}", stderr(&out));
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("not at its gate (blocked reading stdin) within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let status = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
     let state = status.rsplit(')').next().unwrap().split_whitespace().next();
     assert_eq!(state, Some("S"), "not asleep at the gate: {status}");
+    // Held closed a while, the gate's wait is long and measurable.
+    let held = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it did not stay at its gate"
+    );
+    let held = held.elapsed().as_secs_f64() * 1e3;
 
     use std::io::Write;
     child.stdin.take().unwrap().write_all(b"\n").unwrap();
@@ -425,7 +451,10 @@ fn a_restore_started_ahead_waits_at_its_gate_then_continues_from_the_snapshot() 
         .trim()
         .parse()
         .unwrap();
-    assert!(gate >= 250.0, "waited {gate} ms at the gate: {timing}");
+    assert!(
+        gate >= held,
+        "waited {gate} ms at the gate, held closed {held} ms: {timing}"
+    );
     let total: f64 = timing
         .split(" total ")
         .nth(1)

@@ -7,8 +7,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::wait::WaitStatus;
 
 use snap::criu::{CriuEngine, RestoreOptions};
+
+/// How long the restored probe may take to print its line, and then to exit.
+const LIMIT: Duration = Duration::from_secs(30);
 
 fn criu_here() -> bool {
     let required = std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1");
@@ -64,16 +70,49 @@ fn a_two_threaded_process_checkpoints_itself_through_criu_and_is_restored() {
     let (reader, writer) = std::io::pipe().unwrap();
     let mut options = RestoreOptions::default();
     options.stdio[1] = Some(writer.into());
-    let mut tree = snap::criu::restore_self(
+    let tree = snap::criu::restore_self(
         &dir,
         options,
         vec!["probe".into(), "restored".into()],
         vec![("SNAP_PROBE_MARKER".into(), "via-criu".into())],
     )
     .unwrap();
-    let mut restored = String::new();
-    BufReader::new(reader).read_line(&mut restored).unwrap();
-    let _ = tree.wait();
+    let mut root = tree.into_root();
+    // Its line, read on a thread so that a restored probe that hangs fails
+    // the test instead of stalling it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = BufReader::new(reader).read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+    });
+    let restored = match rx.recv_timeout(LIMIT) {
+        Ok(Ok(line)) => line,
+        Ok(Err(e)) => {
+            let _ = root.kill();
+            panic!("reading the restored probe's line: {e}");
+        }
+        Err(e) => {
+            let _ = root.kill();
+            panic!("the restored probe printed no line within {LIMIT:?}: {e}");
+        }
+    };
+    // It exits, and cleanly.
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = root.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = root.kill();
+            panic!("the restored probe did not exit within {LIMIT:?}: {restored}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "the restored probe ended with {status:?}: {restored}"
+    );
     assert_eq!(field(&restored, "side"), "restored", "{restored}");
     assert_eq!(field(&restored, "digest"), field(&line, "digest"));
     assert_eq!(field(&restored, "generation"), "1");

@@ -30,6 +30,25 @@ fn run(args: &[&str], restore_from: Option<&Path>) -> Output {
     cmd.output().unwrap()
 }
 
+/// The JSON line a probe that exited with `code` printed, as a flat
+/// string map.
+fn exited(out: &Output, code: i32) -> HashMap<String, String> {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "the probe ended with {}: stdout {}, stderr {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    line(out)
+}
+
+/// The JSON line of a probe that exited successfully.
+fn ok(out: &Output) -> HashMap<String, String> {
+    exited(out, 0)
+}
+
 /// The JSON line a probe printed, as a flat string map.
 fn line(out: &Output) -> HashMap<String, String> {
     let text = String::from_utf8_lossy(&out.stdout);
@@ -55,7 +74,7 @@ fn line(out: &Output) -> HashMap<String, String> {
 /// Checkpoints `args`, then restores it 8 times at once.
 fn eight_restores(dir: &Path, args: &[&str]) -> Vec<HashMap<String, String>> {
     let first = run(args, None);
-    assert_eq!(line(&first)["side"], "checkpointed", "{first:?}");
+    assert_eq!(ok(&first)["side"], "checkpointed", "{first:?}");
     let children: Vec<_> = (0..8)
         .map(|_| {
             Command::new(probe())
@@ -71,7 +90,7 @@ fn eight_restores(dir: &Path, args: &[&str]) -> Vec<HashMap<String, String>> {
         .into_iter()
         .map(|child| {
             let out = child.wait_with_output().unwrap();
-            let fields = line(&out);
+            let fields = ok(&out);
             assert_eq!(fields["side"], "restored", "{out:?}");
             fields
         })
@@ -185,7 +204,7 @@ fn a_rebuilt_client_reaches_the_restarted_server_on_its_first_request() {
     let server = LineServer::start(0, "first");
     let port = server.port.to_string();
     let out = run(&["reconnect", dir.to_str().unwrap(), &port], None);
-    let fields = line(&out);
+    let fields = ok(&out);
     assert_eq!(
         (fields["side"].as_str(), fields["reply"].as_str()),
         ("checkpointed", "first:init")
@@ -194,7 +213,7 @@ fn a_rebuilt_client_reaches_the_restarted_server_on_its_first_request() {
     drop(server);
     let _server = LineServer::start(port.parse().unwrap(), "second");
     let out = run(&[], Some(&dir));
-    let fields = line(&out);
+    let fields = ok(&out);
     assert_eq!(fields["side"], "restored", "{out:?}");
     assert_eq!(fields["reply"], "second:after");
     // Built once at init, once after the restore.
@@ -215,7 +234,8 @@ fn a_client_held_across_the_checkpoint_without_rebuild_is_refused() {
         ],
         None,
     );
-    let fields = line(&out);
+    // Refused: the probe reports the error and exits 1.
+    let fields = exited(&out, 1);
     assert_eq!(fields["side"], "error");
     assert!(fields["error"].contains("socket"), "{fields:?}");
     assert!(!dir.exists());
@@ -226,14 +246,14 @@ fn hooks_run_in_order_around_the_native_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("snap");
     let out = run(&["phases", dir.to_str().unwrap()], None);
-    let fields = line(&out);
+    let fields = ok(&out);
     assert_eq!(fields["side"], "checkpointed");
     // The process that checkpointed carries on through the after hooks too.
     assert_eq!(
         fields["log"],
         "before:c before:b before:a after:a after:b after:c"
     );
-    let fields = line(&run(&[], Some(&dir)));
+    let fields = ok(&run(&[], Some(&dir)));
     assert_eq!(fields["side"], "restored");
     assert_eq!(
         fields["log"],
@@ -246,7 +266,8 @@ fn a_failing_before_hook_aborts_the_checkpoint_and_the_process_carries_on() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("snap");
     let out = run(&["phases", dir.to_str().unwrap(), "--fail-before"], None);
-    let fields = line(&out);
+    // It carries on: the error is its to report, and it exits normally.
+    let fields = ok(&out);
     assert_eq!(fields["side"], "error");
     // c ran, b failed, a never ran; c is undone.
     assert_eq!(fields["log"], "before:c before:b after:c");
@@ -262,8 +283,10 @@ fn a_failing_after_hook_fails_the_restored_instance() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("snap");
     let out = run(&["phases", dir.to_str().unwrap(), "--fail-after"], None);
-    assert_eq!(line(&out)["side"], "checkpointed");
-    let fields = line(&run(&[], Some(&dir)));
+    assert_eq!(ok(&out)["side"], "checkpointed");
+    // The restored instance learns of the failure from `snap::checkpoint`
+    // (the probe prints it and ends normally), rather than crashing.
+    let fields = ok(&run(&[], Some(&dir)));
     assert_eq!(fields["side"], "error");
     assert!(
         fields["error"].contains("after-restore hook \"b\" failed: cannot reconnect"),
@@ -283,7 +306,7 @@ fn new_credentials_in_the_restoring_environment_are_reported_to_the_hook() {
         .env("AWS_REGION", "eu-west-1")
         .output()
         .unwrap();
-    assert_eq!(line(&out)["side"], "checkpointed", "{out:?}");
+    assert_eq!(ok(&out)["side"], "checkpointed", "{out:?}");
     let out = Command::new(probe())
         .env("SNAP_RESTORE_FROM", &dir)
         .env("AWS_ACCESS_KEY_ID", "AKIANEW")
@@ -291,7 +314,7 @@ fn new_credentials_in_the_restoring_environment_are_reported_to_the_hook() {
         .env("AWS_REGION", "eu-west-1")
         .output()
         .unwrap();
-    let fields = line(&out);
+    let fields = ok(&out);
     assert_eq!(fields["side"], "restored", "{out:?}");
     // The region did not change, so only the key and the token are reported.
     assert_eq!(
