@@ -53,9 +53,10 @@ pub enum PrivateDirError {
         /// This process's effective uid.
         me: u32,
     },
-    /// Ours, but others may enter it, and it is not ours to close.
+    /// Ours, but others may enter (or write) it, and it is not ours to
+    /// close.
     #[error(
-        "{} has mode {mode:o}: others may enter it; chmod 700 it to use it",
+        "{} has mode {mode:o}, open to others; chmod 700 it to use it",
         path.display()
     )]
     Open {
@@ -93,6 +94,10 @@ pub enum WhenOpen {
     Close,
     /// Refuse it: a directory the user chose, whose mode is theirs to set.
     Refuse,
+    /// Refuse it only if group or others may write it: a directory the
+    /// user chose for what is not secret (logs), which others may read but
+    /// never fill.
+    RefuseWritable,
 }
 
 /// Makes `dir` (and its missing parents) with `dir` itself owner-only, or
@@ -141,9 +146,13 @@ pub fn check(dir: &Path, when_open: WhenOpen) -> Result<(), PrivateDirError> {
         });
     }
     let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
+    let lax = match when_open {
+        WhenOpen::RefuseWritable => 0o022,
+        WhenOpen::Close | WhenOpen::Refuse => 0o077,
+    };
+    if mode & lax != 0 {
         match when_open {
-            WhenOpen::Refuse => {
+            WhenOpen::Refuse | WhenOpen::RefuseWritable => {
                 return Err(PrivateDirError::Open {
                     path: dir.to_path_buf(),
                     mode,
@@ -247,6 +256,14 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(mode(&dir), 0o755, "refusing changes nothing");
+        // Readable by others is fine where only writes matter.
+        ensure(&dir, WhenOpen::RefuseWritable).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+        let err = ensure(&dir, WhenOpen::RefuseWritable).unwrap_err();
+        assert!(
+            matches!(err, PrivateDirError::Open { mode: 0o775, .. }),
+            "{err:?}"
+        );
         ensure(&dir, WhenOpen::Close).unwrap();
         assert_eq!(mode(&dir), 0o700);
     }

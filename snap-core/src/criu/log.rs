@@ -33,15 +33,15 @@ pub(super) struct WorkDir {
 impl WorkDir {
     /// Creates `$SNAP_LOG_DIR/OP-PID-NONCE` (default: the user's private
     /// home `snap-criu`, see [`crate::private_dir::user_home`]). The root
-    /// must be this user's own directory that no one else may enter: CRIU
-    /// runs as root and writes its log by name in there, so a directory
-    /// another user could rename or fill would let them choose what root
+    /// must be this user's own directory, not a link, that no one else may
+    /// write: CRIU runs as root and writes its log by name in there, so a
+    /// directory another user could fill would let them choose what root
     /// writes to.
     pub(super) fn create(op: &str) -> io::Result<Self> {
         let root = match std::env::var_os("SNAP_LOG_DIR").filter(|d| !d.is_empty()) {
             Some(dir) => {
                 let dir = PathBuf::from(dir);
-                private_dir::ensure(&dir, WhenOpen::Refuse).map_err(io::Error::other)?;
+                private_dir::ensure(&dir, WhenOpen::RefuseWritable).map_err(io::Error::other)?;
                 dir
             }
             None => {
