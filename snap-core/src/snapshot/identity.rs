@@ -28,8 +28,10 @@ impl Identity {
     /// restore sets per run, which differs between the run that made a
     /// snapshot and the ones that use it without shaping init (the
     /// instance's Runtime API address, the files a native bootstrap is
-    /// told to write), and the settings of how snapshots are kept and
-    /// checked (keys, caches), which opening checks by itself. Every other
+    /// told to write, the mark of its own re-exec for a fixed layout), the
+    /// settings of how snapshots are made (which CRIU, where it logs), and
+    /// those of how they are kept and checked (keys, caches), which opening
+    /// checks by itself. Every other
     /// variable the bootstrap sees counts: see [`Self::counts`].
     pub const IGNORED_ENV: &'static [&'static str] = &[
         "AWS_LAMBDA_RUNTIME_API",
@@ -38,6 +40,11 @@ impl Identity {
         "SNAP_RESTORE_FROM",
         "SNAP_RESTORE_GATE",
         "SNAP_RESTORE_TIMING",
+        "SNAP_FIXED_LAYOUT_REEXEC",
+        "SNAP_CRIU_HELPER",
+        "SNAP_CRIU",
+        "SNAP_CRIU_LOG_LEVEL",
+        "SNAP_LOG_DIR",
         "SNAP_SIGNING_KEY",
         "SNAP_ENCRYPT_KEY",
         "SNAP_PLAIN_CACHE",
@@ -313,6 +320,7 @@ mod tests {
             ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:4567"),
             ("SNAP_NATIVE_INIT_ERROR", "/tmp/x.init-error.json"),
             ("SNAP_SIGNING_KEY", "/etc/key"),
+            ("SNAP_FIXED_LAYOUT_REEXEC", "1"),
         ]);
         assert!(base.require(&plumbing).is_ok(), "{plumbing:?}");
         // A later value of a repeated name wins, as in the environment.
