@@ -146,8 +146,8 @@ impl Function {
         let gone = common::eventually(Duration::from_secs(20), || {
             left = had
                 .iter()
-                .filter(|pid| alive(**pid))
-                .map(|pid| (*pid, cmdline(*pid)))
+                .filter(|pid| common::alive(**pid))
+                .map(|pid| (*pid, common::cmdline(*pid)))
                 .chain(common::processes_mentioning(self.needle()))
                 .collect();
             left.is_empty()
@@ -226,19 +226,6 @@ fn descendants(root: u32) -> Vec<u32> {
     }
     tree.remove(&root);
     tree.into_iter().collect()
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.starts_with(" Z"))
-    })
-}
-
-fn cmdline(pid: u32) -> String {
-    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
-        .replace('\0', " ")
 }
 
 /// Kills `target` at [`POINTS`] points of each phase and checks what is

@@ -419,18 +419,7 @@ fn the_default_snapshot_home_is_private_to_the_user() {
     let bootstrap = rust_heavy_init();
     let tmp = tempfile::tempdir().unwrap();
     let bench = |home: &std::path::Path| {
-        common::snaprun()
-            .args([
-                "bench",
-                "--engine",
-                "native",
-                "--runs",
-                "1",
-                "--together",
-                "0",
-                "--",
-            ])
-            .arg(&bootstrap)
+        common::native_bench_once(&bootstrap)
             .env("HOME", home)
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("XDG_CACHE_HOME")
@@ -487,18 +476,7 @@ fn a_default_home_that_cannot_be_made_falls_back_to_the_next_private_place() {
     std::fs::write(&home, b"").unwrap();
     let temp = tmp.path().join("tmp");
     std::fs::create_dir(&temp).unwrap();
-    let out = common::snaprun()
-        .args([
-            "bench",
-            "--engine",
-            "native",
-            "--runs",
-            "1",
-            "--together",
-            "0",
-            "--",
-        ])
-        .arg(&bootstrap)
+    let out = common::native_bench_once(&bootstrap)
         .env("HOME", &home)
         .env("TMPDIR", &temp)
         .env_remove("XDG_RUNTIME_DIR")

@@ -207,8 +207,8 @@ impl Function {
                 .iter()
                 .copied()
                 .chain(naming(self.dir()))
-                .filter(|pid| alive(*pid))
-                .map(|pid| (pid, cmdline(pid)))
+                .filter(|pid| common::alive(*pid))
+                .map(|pid| (pid, common::cmdline(pid)))
                 .collect();
             left.is_empty()
         });
@@ -535,18 +535,4 @@ fn naming(dir: &Path) -> Vec<u32> {
 
 fn exe(pid: u32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
-}
-
-/// Alive and not a zombie.
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.starts_with(" Z"))
-    })
-}
-
-fn cmdline(pid: u32) -> String {
-    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
-        .replace('\0', " ")
 }

@@ -83,6 +83,40 @@ pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
     found
 }
 
+/// Whether process `pid` is alive and not a zombie.
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.starts_with(" Z"))
+    })
+}
+
+/// Process `pid`'s command line, its arguments joined by spaces.
+pub fn cmdline(pid: u32) -> String {
+    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+        .replace('\0', " ")
+}
+
+/// `snaprun bench --engine native --runs 1 --together 0 -- BOOTSTRAP`: one
+/// snapshot made and restored once, for tests of where it goes.
+pub fn native_bench_once(bootstrap: &Path) -> Command {
+    let mut command = snaprun();
+    command
+        .args([
+            "bench",
+            "--engine",
+            "native",
+            "--runs",
+            "1",
+            "--together",
+            "0",
+            "--",
+        ])
+        .arg(bootstrap);
+    command
+}
+
 /// The pids of processes that map a page image (`pages-N.img`) from under
 /// `dir`: restored copies whose memory was mapped, not copied.
 pub fn processes_mapping_images(dir: &Path) -> Vec<u32> {
