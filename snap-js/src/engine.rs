@@ -12,12 +12,14 @@ use snap::lambda::ErrorType;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use llrt_modules::module::ModuleNames;
 use llrt_modules::module_builder::ModuleBuilder;
-use llrt_modules::package::{loader::PackageLoader, resolver::PackageResolver};
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
 
-use crate::reseed;
+use crate::modules::Modules;
+use crate::modules::loader::{FileLoader, FileResolver};
+use crate::{modules, node, reseed};
 
 /// The module name handlers import hooks from.
 pub(crate) const HOOKS_MODULE: &str = "snap:hooks";
@@ -84,18 +86,25 @@ impl Engine {
         let (resolver, loader, globals) = ModuleBuilder::default()
             .with_global(llrt_fetch::init)
             .build();
+        let mut builtin_resolver = BuiltinResolver::default().with_module(HOOKS_MODULE);
+        let mut builtin_loader = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());
+        let mut own = vec![HOOKS_MODULE.to_owned()];
+        for (name, source) in node::MODULES {
+            for named in [(*name).to_owned(), format!("node:{name}")] {
+                builtin_resolver.add_module(named.clone());
+                builtin_loader.add_module(named, *source);
+            }
+            own.push((*name).to_owned());
+        }
+        let modules = Rc::new(Modules::default());
         runtime
             .set_loader(
                 (
-                    BuiltinResolver::default().with_module(HOOKS_MODULE),
+                    builtin_resolver,
                     resolver,
-                    PackageResolver,
+                    FileResolver(Rc::clone(&modules)),
                 ),
-                (
-                    BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source()),
-                    loader,
-                    PackageLoader,
-                ),
+                (builtin_loader, loader, FileLoader(Rc::clone(&modules))),
             )
             .await;
         let rejections = Rejections::default();
@@ -118,6 +127,13 @@ impl Engine {
                 globals
                     .attach(&ctx)
                     .map_err(|e| install(&ctx, "LLRT's modules", e))?;
+                let mut builtins: std::collections::HashSet<String> = ctx
+                    .userdata::<ModuleNames>()
+                    .map(|names| names.get_list())
+                    .unwrap_or_default();
+                builtins.extend(own);
+                modules::install(&ctx, &modules, builtins)
+                    .map_err(|e| install(&ctx, "the module system", e))?;
                 reseed::install_math_random(&ctx).map_err(|e| install(&ctx, "Math.random", e))?;
                 ctx.eval::<(), _>(RUNTIME_JS)
                     .map_err(|e| install(&ctx, "the runtime's JS half", e))?;

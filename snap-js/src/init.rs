@@ -6,10 +6,10 @@ use snap::lambda::ErrorType;
 use std::time::Instant;
 
 use rquickjs::promise::PromiseState;
-use rquickjs::{Function, Object, Persistent, Promise, Value, async_with};
+use rquickjs::{Ctx, Function, Object, Persistent, Promise, Value, async_with};
 
-use crate::bytecode;
-use crate::engine::{Engine, caught};
+use crate::engine::{Engine, caught, error_body};
+use crate::{bytecode, modules};
 use crate::handler::HandlerSpec;
 
 /// An init failure, ready for the Runtime API.
@@ -69,48 +69,80 @@ struct Loaded {
     /// The module's evaluation (ES modules), or nothing left (CommonJS).
     promise: Option<Persistent<Promise<'static>>>,
     /// The module namespace or `module.exports`.
-    exports: Persistent<Object<'static>>,
+    exports: Persistent<Value<'static>>,
+}
+
+/// Whether a thrown value is a module that cannot be found (Node's
+/// `MODULE_NOT_FOUND` or `ERR_MODULE_NOT_FOUND`), which Lambda's Node
+/// runtime reports as `Runtime.ImportModuleError`.
+fn missing_module(thrown: &Value<'_>) -> bool {
+    thrown
+        .as_object()
+        .and_then(|o| o.get::<_, String>("code").ok())
+        .is_some_and(|code| code == "MODULE_NOT_FOUND" || code == "ERR_MODULE_NOT_FOUND")
+}
+
+/// A loading error: its Lambda error body, and whether a module was
+/// missing.
+fn load_error(ctx: &Ctx<'_>, err: rquickjs::Error) -> (String, bool) {
+    match err {
+        rquickjs::Error::Exception => {
+            let thrown = ctx.catch();
+            let missing = missing_module(&thrown);
+            (error_body(ctx, thrown), missing)
+        }
+        other => (caught(ctx, other), false),
+    }
 }
 
 /// Loads and evaluates the handler's module and installs the handler.
+/// The handler goes through the module system by its real path: ES
+/// modules through the bytecode cache with `import.meta`, CommonJS files
+/// through `require`'s loader (`modules/cjs.js`).
 pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Failure> {
     let started = Instant::now();
-    let source = std::fs::read(&spec.file).map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         Failure::new(
             ErrorType::ImportModuleError,
             format!("cannot read {}: {e}", spec.file.display()),
         )
-    })?;
-    let file = spec.file.clone();
+    };
+    let file = std::fs::canonicalize(&spec.file).map_err(unreadable)?;
+    let source = std::fs::read(&file).map_err(unreadable)?;
     let esm = spec.esm;
     let loaded = async_with!(engine.context => |ctx| {
-        let result: Result<(Loaded, Option<bytecode::Source>), String> = (|| {
+        let result: Result<(Loaded, Option<bytecode::Source>), (String, bool)> = (|| {
             if esm {
-                let (module, how) = bytecode::declare(&ctx, &file, source).map_err(|e| caught(&ctx, e))?;
-                let (module, promise) = module.eval().map_err(|e| caught(&ctx, e))?;
-                let exports = module.namespace().map_err(|e| caught(&ctx, e))?;
+                let (module, how) = bytecode::declare(&ctx, &file, source).map_err(|e| load_error(&ctx, e))?;
+                modules::loader::set_meta(&ctx, &module, &file).map_err(|e| load_error(&ctx, e))?;
+                let (module, promise) = module.eval().map_err(|e| load_error(&ctx, e))?;
+                let exports = module.namespace().map_err(|e| load_error(&ctx, e))?;
                 Ok((Loaded {
                     promise: Some(Persistent::save(&ctx, promise)),
-                    exports: Persistent::save(&ctx, exports),
+                    exports: Persistent::save(&ctx, exports.into_value()),
                 }, Some(how)))
             } else {
-                let require: Function = ctx.globals().get("require").map_err(|e| caught(&ctx, e))?;
-                let exports: Object = require
-                    .call((file.display().to_string(),))
-                    .map_err(|e| caught(&ctx, e))?;
+                let load = || -> rquickjs::Result<Value> {
+                    let cjs: Object = ctx.globals().get(modules::JS_GLOBAL)?;
+                    cjs.get::<_, Function>("loadHandler")?.call((file.display().to_string(),))
+                };
+                let exports = load().map_err(|e| load_error(&ctx, e))?;
                 Ok((Loaded { promise: None, exports: Persistent::save(&ctx, exports) }, None))
             }
         })();
         result
     })
     .await
-    .map_err(|body| {
+    .map_err(|(body, missing)| {
         let syntax = body.contains("\"errorType\":\"SyntaxError\"");
-        Failure::from_body(
-            &body,
-            Some(if syntax { ErrorType::UserCodeSyntaxError } else { ErrorType::InitError }),
-            "",
-        )
+        let error_type = if missing {
+            ErrorType::ImportModuleError
+        } else if syntax {
+            ErrorType::UserCodeSyntaxError
+        } else {
+            ErrorType::InitError
+        };
+        Failure::from_body(&body, Some(error_type), "")
     })?;
     let (loaded, how) = loaded;
     drain(engine, loaded.promise.clone()).await;
@@ -129,11 +161,12 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
                     ));
                 }
                 PromiseState::Rejected => {
-                    let body = match promise.result::<Value>() {
-                        Some(Err(e)) => caught(&ctx, e),
-                        _ => crate::snapshot_point::error_body("Error", "the module's evaluation was rejected"),
+                    let (body, missing) = match promise.result::<Value>() {
+                        Some(Err(e)) => load_error(&ctx, e),
+                        _ => (crate::snapshot_point::error_body("Error", "the module's evaluation was rejected"), false),
                     };
-                    return Err(Failure::from_body(&body, Some(ErrorType::InitError), ""));
+                    let error_type = if missing { ErrorType::ImportModuleError } else { ErrorType::InitError };
+                    return Err(Failure::from_body(&body, Some(error_type), ""));
                 }
                 PromiseState::Resolved => {}
             }
@@ -141,8 +174,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         let mut value: Value = loaded
             .exports
             .restore(&ctx)
-            .map_err(|e| Failure::new(ErrorType::InitError, e.to_string()))?
-            .into_value();
+            .map_err(|e| Failure::new(ErrorType::InitError, e.to_string()))?;
         for part in &export {
             value = value
                 .as_object()

@@ -35,6 +35,8 @@ mod engine;
 mod handler;
 mod init;
 mod invoke;
+mod modules;
+mod node;
 mod reseed;
 mod self_pipe;
 mod snapshot_point;
