@@ -6,7 +6,7 @@
 //! `.mjs` is an ES module, `.cjs` CommonJS, and `.js` an ES module when the
 //! nearest `package.json` says `"type": "module"`, CommonJS otherwise.
 //! ES modules go through the bytecode cache ([`crate::bytecode`]);
-//! CommonJS files through LLRT's `require`.
+//! CommonJS files through the module system's `require` ([`crate::modules`]).
 
 use snap::lambda::ErrorType;
 use std::path::{Path, PathBuf};
