@@ -108,7 +108,10 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         )
     };
     let file = std::fs::canonicalize(&spec.file).map_err(unreadable)?;
-    let source = std::fs::read(&file).map_err(unreadable)?;
+    let mut source = std::fs::read(&file).map_err(unreadable)?;
+    if spec.esm {
+        source = modules::attributes::blank_json_attributes(&source).into_owned();
+    }
     let esm = spec.esm;
     let loaded = async_with!(engine.context => |ctx| {
         let result: Result<(Loaded, Option<bytecode::Source>), (String, bool)> = (|| {

@@ -154,7 +154,7 @@ impl Loader for FileLoader {
             .format(path)
             .map_err(|err| throw_coded(ctx, &err.to_string(), err.code(Kind::Import)))?;
         let source = match found.format {
-            Format::Module => read(ctx, path)?,
+            Format::Module => super::attributes::blank_json_attributes(&read(ctx, path)?).into_owned(),
             Format::CommonJs => commonjs_facade(ctx, name)?.into_bytes(),
             Format::Json => {
                 let text = String::from_utf8_lossy(&read(ctx, path)?).into_owned();

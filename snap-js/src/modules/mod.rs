@@ -6,6 +6,7 @@
 //! deletes: resolving, compiling a CommonJS file in Node's wrapper, reading
 //! a file, loading a built-in or an ES module synchronously (`require`).
 
+pub(crate) mod attributes;
 pub(crate) mod loader;
 pub(crate) mod resolve;
 
@@ -215,7 +216,9 @@ pub(crate) fn install<'js>(
         Function::new(ctx.clone(), |path: String| file_url(Path::new(&path)))?,
     )?;
     ctx.globals().set(NATIVE_GLOBAL, native)?;
-    ctx.eval::<(), _>(CJS_JS)
+    let mut options = EvalOptions::default();
+    options.filename = Some("snapjs:modules/cjs.js".to_owned());
+    ctx.eval_with_options::<(), _>(CJS_JS, options)
 }
 
 #[cfg(test)]
