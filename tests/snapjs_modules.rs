@@ -144,7 +144,10 @@ fn commonjs_rules_match_node_restored() {
         v["dynamicImport"]["importCondition"],
         "dual: import condition (esm.mjs)"
     );
-    assert_eq!(v["dynamicImport"]["cjsNamed"], serde_json::json!(["a", "b"]));
+    assert_eq!(
+        v["dynamicImport"]["cjsNamed"],
+        serde_json::json!(["a", "b"])
+    );
 }
 
 #[test]
@@ -160,7 +163,10 @@ fn esm_rules_match_node_restored() {
         })
     );
     assert_eq!(v["noCommonJsGlobals"]["require"], "undefined");
-    assert_eq!(v["noCommonJsGlobals"]["requireCall"]["name"], "ReferenceError");
+    assert_eq!(
+        v["noCommonJsGlobals"]["requireCall"]["name"],
+        "ReferenceError"
+    );
     assert_eq!(
         v["packages"]["esmOnly"],
         serde_json::json!(["function", "esm-only package"])
@@ -175,10 +181,7 @@ fn esm_rules_match_node_restored() {
         serde_json::json!({"twoPaths": true, "evaluations": 1})
     );
     for case in ["relative", "bare", "noExtension"] {
-        assert_eq!(
-            v["missing"][case]["code"], "ERR_MODULE_NOT_FOUND",
-            "{case}"
-        );
+        assert_eq!(v["missing"][case]["code"], "ERR_MODULE_NOT_FOUND", "{case}");
     }
 }
 
@@ -197,7 +200,10 @@ fn a_missing_module_fails_init_with_import_module_error_naming_it() {
             "missing-cjs.handler",
             "missing-cjs.js",
             "MODULE_NOT_FOUND",
-            ["Cannot find module 'not-a-module-anywhere'", "/chain/second.js"],
+            [
+                "Cannot find module 'not-a-module-anywhere'",
+                "/chain/second.js",
+            ],
         ),
         (
             "missing-esm.handler",
@@ -224,6 +230,9 @@ fn a_missing_module_fails_init_with_import_module_error_naming_it() {
                 "Node: {node}"
             );
         }
-        assert!(message.contains(file), "{handler} names its file: {message}");
+        assert!(
+            message.contains(file),
+            "{handler} names its file: {message}"
+        );
     }
 }

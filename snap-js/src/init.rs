@@ -9,8 +9,8 @@ use rquickjs::promise::PromiseState;
 use rquickjs::{Ctx, Function, Object, Persistent, Promise, Value, async_with};
 
 use crate::engine::{Engine, caught, error_body};
-use crate::{bytecode, modules};
 use crate::handler::HandlerSpec;
+use crate::{bytecode, modules};
 
 /// An init failure, ready for the Runtime API.
 #[derive(Debug, Clone, thiserror::Error)]

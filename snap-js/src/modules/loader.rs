@@ -154,7 +154,9 @@ impl Loader for FileLoader {
             .format(path)
             .map_err(|err| throw_coded(ctx, &err.to_string(), err.code(Kind::Import)))?;
         let source = match found.format {
-            Format::Module => super::attributes::blank_json_attributes(&read(ctx, path)?).into_owned(),
+            Format::Module => {
+                super::attributes::blank_json_attributes(&read(ctx, path)?).into_owned()
+            }
             Format::CommonJs => commonjs_facade(ctx, name)?.into_bytes(),
             Format::Json => {
                 let text = String::from_utf8_lossy(&read(ctx, path)?).into_owned();
@@ -176,7 +178,6 @@ impl Loader for FileLoader {
 }
 
 fn read(ctx: &Ctx<'_>, path: &Path) -> rquickjs::Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        Exception::throw_message(ctx, &format!("cannot read {}: {e}", path.display()))
-    })
+    std::fs::read(path)
+        .map_err(|e| Exception::throw_message(ctx, &format!("cannot read {}: {e}", path.display())))
 }

@@ -117,9 +117,8 @@ fn compile<'js>(ctx: &Ctx<'js>, filename: &str, source: &str) -> rquickjs::Resul
         Some(rest) => format!("//{rest}"),
         None => source.to_owned(),
     };
-    let wrapped = format!(
-        "(function (exports, require, module, __filename, __dirname) {{ {body}\n}})"
-    );
+    let wrapped =
+        format!("(function (exports, require, module, __filename, __dirname) {{ {body}\n}})");
     let mut options = EvalOptions::default();
     options.global = true;
     options.strict = false;
@@ -206,9 +205,8 @@ pub(crate) fn install<'js>(
     native.set(
         "readFile",
         Function::new(ctx.clone(), |ctx: Ctx<'js>, path: String| {
-            std::fs::read_to_string(&path).map_err(|e| {
-                Exception::throw_message(&ctx, &format!("cannot read {path}: {e}"))
-            })
+            std::fs::read_to_string(&path)
+                .map_err(|e| Exception::throw_message(&ctx, &format!("cannot read {path}: {e}")))
         })?,
     )?;
     native.set(
