@@ -156,10 +156,7 @@ pub fn npm_compat_root() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let suite = root.join("tests/npm_compat");
     let node_s3 = root.join("demo-functions/node-s3");
-    for (project, needed) in [
-        (&suite, ".package-lock.json"),
-        (&node_s3, "@snap/hooks"),
-    ] {
+    for (project, needed) in [(&suite, ".package-lock.json"), (&node_s3, "@snap/hooks")] {
         if !project.join("node_modules").join(needed).exists() {
             return missing(format!(
                 "{} has no node_modules/{needed}: run `npm ci` there (scripts/test.sh does)",
