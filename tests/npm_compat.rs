@@ -336,7 +336,7 @@ impl Row {
     }
 }
 
-/// `package@version` from the suite's package-lock.json.
+/// Each installed package's `name@version`, from the suite's package-lock.json.
 fn package_versions(root: &Path) -> BTreeMap<String, String> {
     let lock = json(&std::fs::read_to_string(root.join("package-lock.json")).unwrap());
     let packages = lock["packages"].as_object().unwrap();
@@ -347,7 +347,12 @@ fn package_versions(root: &Path) -> BTreeMap<String, String> {
             if name.contains("/node_modules/") {
                 return None;
             }
-            Some((name.to_owned(), meta["version"].as_str()?.to_owned()))
+            // An alias (`node-fetch3` for node-fetch 3) names the real package.
+            let real = meta["name"].as_str().unwrap_or(name);
+            Some((
+                name.to_owned(),
+                format!("{real}@{}", meta["version"].as_str()?),
+            ))
         })
         .collect()
 }
@@ -414,7 +419,7 @@ fn snapjs_gives_nodes_answer_for_real_npm_packages() {
                         return;
                     };
                     let package = match versions.get(package) {
-                        Some(version) => format!("{package}@{version}"),
+                        Some(versioned) => versioned.clone(),
                         None if package.starts_with("node:") => package.to_owned(),
                         None => panic!(
                             "{package} (case {case}) is not in tests/npm_compat/package-lock.json"
