@@ -21,7 +21,8 @@ log "CRIU: $SNAP_CRIU"
 command -v node >/dev/null || die "node not found; the tests need Node.js 20 or later"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 (( node_major >= 20 )) || die "node $(node --version) found; the tests need Node.js 20 or later"
-for fixture in tests/fixtures/*/package-lock.json demo-functions/*/package-lock.json; do
+for fixture in tests/fixtures/*/package-lock.json tests/npm_compat/package-lock.json \
+  demo-functions/*/package-lock.json; do
   dir=$(dirname "$fixture")
   log "npm ci in $dir"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)

@@ -148,6 +148,25 @@ pub fn node_fixture() -> Option<PathBuf> {
     ))
 }
 
+/// tests/npm_compat, the compatibility suite's task root, with its
+/// packages installed and the Node bootstrap's own (`@snap/hooks`), or
+/// `None` when it may be skipped (as for CRIU): scripts/test.sh runs
+/// `npm ci` in both.
+pub fn npm_compat_root() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = root.join("tests/npm_compat");
+    let node_s3 = root.join("demo-functions/node-s3");
+    for (project, needed) in [(&suite, ".package-lock.json"), (&node_s3, "@snap/hooks")] {
+        if !project.join("node_modules").join(needed).exists() {
+            return missing(format!(
+                "{} has no node_modules/{needed}: run `npm ci` there (scripts/test.sh does)",
+                project.display()
+            ));
+        }
+    }
+    Some(suite)
+}
+
 /// A prerequisite is missing: fails the test under `SNAP_REQUIRE_CRIU=1`
 /// (scripts/test.sh), else skips it.
 fn missing<T>(problem: String) -> Option<T> {
