@@ -132,8 +132,8 @@ impl Engine {
         })
     }
 
-    /// Unhandled rejections recorded since the last call, as Lambda error
-    /// bodies.
+    /// Unhandled rejections recorded since the last call: each reason as
+    /// text, as Node's `String(reason)` gives it (`TypeError: lost`).
     pub(crate) fn take_rejections(&self) -> Vec<String> {
         self.rejections
             .0
@@ -147,6 +147,22 @@ impl Engine {
     pub(crate) async fn idle(&self) {
         self.runtime.idle().await;
     }
+
+    /// Runs the jobs queued now (promise reactions), without waiting on
+    /// any future: afterwards a rejection still unhandled is one Node would
+    /// report.
+    pub(crate) async fn run_jobs(&self) {
+        loop {
+            match self.runtime.execute_pending_job().await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    let message = e.0.with(|ctx| error_body(&ctx, ctx.catch())).await;
+                    tracing::error!(error = %message, "a job threw");
+                }
+            }
+        }
+    }
 }
 
 impl Rejections {
@@ -156,7 +172,9 @@ impl Rejections {
             list.retain(|r| r.promise.clone().restore(ctx).is_ok_and(|p| p != promise));
             return;
         }
-        let body = error_body(ctx, reason.clone());
+        drop(list);
+        let body = reason_text(ctx, reason.clone());
+        let mut list = self.0.borrow_mut();
         list.push(Rejection {
             promise: Persistent::save(ctx, promise),
             body,
@@ -183,6 +201,15 @@ pub(crate) fn error_body<'js>(ctx: &Ctx<'js>, thrown: Value<'js>) -> String {
         Ok(body) => body,
         Err(_) => crate::snapshot_point::error_body("Error", &format!("{thrown:?}")),
     }
+}
+
+/// `String(reason)`, by the runtime's JS half (which never throws).
+fn reason_text<'js>(ctx: &Ctx<'js>, reason: Value<'js>) -> String {
+    ctx.globals()
+        .get::<_, Object>("__snapjs")
+        .and_then(|o| o.get::<_, Function>("reasonText"))
+        .and_then(|f| f.call::<_, String>((reason.clone(),)))
+        .unwrap_or_else(|_| format!("{reason:?}"))
 }
 
 /// The pending exception of a failed call, as a Lambda error body.

@@ -40,6 +40,11 @@ impl Failure {
     /// body's own type when `None`), its message prefixed with `context`
     /// (and with the body's own type when that changed).
     pub(crate) fn from_body(body: &str, error_type: Option<ErrorType>, context: &str) -> Self {
+        Self::retyped(body, error_type.map(String::from), context)
+    }
+
+    /// [`Failure::from_body`] with any type name.
+    fn retyped(body: &str, error_type: Option<String>, context: &str) -> Self {
         let mut value: serde_json::Value = serde_json::from_str(body)
             .unwrap_or_else(|_| serde_json::json!({"errorMessage": body}));
         let own_type = value["errorType"].as_str().unwrap_or("Error").to_owned();
@@ -47,7 +52,7 @@ impl Failure {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let error_type = error_type.map_or(own_type.clone(), String::from);
+        let error_type = error_type.unwrap_or_else(|| own_type.clone());
         // A retyped error keeps its own type in the message.
         let message = if error_type == own_type {
             format!("{context}{own_message}")
@@ -104,14 +109,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         result
     })
     .await
-    .map_err(|body| {
-        let syntax = body.contains("\"errorType\":\"SyntaxError\"");
-        Failure::from_body(
-            &body,
-            Some(if syntax { ErrorType::UserCodeSyntaxError } else { ErrorType::InitError }),
-            "",
-        )
-    })?;
+    .map_err(|body| init_error(&body, esm))?;
     let (loaded, how) = loaded;
     drain(engine, loaded.promise.clone()).await;
     let export = spec.export.clone();
@@ -133,7 +131,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
                         Some(Err(e)) => caught(&ctx, e),
                         _ => crate::snapshot_point::error_body("Error", "the module's evaluation was rejected"),
                     };
-                    return Err(Failure::from_body(&body, Some(ErrorType::InitError), ""));
+                    return Err(init_error(&body, true));
                 }
                 PromiseState::Resolved => {}
             }
@@ -149,10 +147,18 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
                 .and_then(|o| o.get::<_, Value>(part.as_str()).ok())
                 .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
         }
+        // As the client: a falsy value is "undefined or not exported", any
+        // other non-function "not a function".
+        let falsy = value.is_undefined()
+            || value.is_null()
+            || value.as_bool() == Some(false)
+            || value.as_number() == Some(0.0)
+            || value.as_string().is_some_and(|s| s.to_string().is_ok_and(|s| s.is_empty()));
         let Some(function) = value.into_function() else {
+            let what = if falsy { "is undefined or not exported" } else { "is not a function" };
             return Err(Failure::new(
                 ErrorType::HandlerNotFound,
-                format!("{handler_name} is undefined or not exported (in {file_name})"),
+                format!("{handler_name} {what} (in {file_name})"),
             ));
         };
         let set: Result<(), rquickjs::Error> = (|| {
@@ -163,12 +169,9 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
     })
     .await;
     outcome?;
-    if let Some(body) = engine.take_rejections().into_iter().next() {
-        return Err(Failure::from_body(
-            &body,
-            Some(ErrorType::UnhandledPromiseRejection),
-            "unhandled promise rejection during init: ",
-        ));
+    engine.run_jobs().await;
+    if let Some(reason) = engine.take_rejections().into_iter().next() {
+        return Err(crate::invoke::unhandled_rejection(&reason));
     }
     tracing::info!(
         handler = %spec.file.display(),
@@ -177,6 +180,33 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         "init done"
     );
     Ok(())
+}
+
+/// An error thrown (or rejected) while the handler's module loaded, typed
+/// as the client types it: any `SyntaxError` is `Runtime.UserCodeSyntaxError`
+/// and a module `require` cannot find is `Runtime.ImportModuleError` (both
+/// with the error's own text, `SyntaxError: ...`, as message); anything
+/// else keeps its own type and message (`TypeError`, a custom class). As
+/// in Node, a module an ES module `import`s and cannot find is a plain
+/// `Error`.
+fn init_error(body: &str, esm: bool) -> Failure {
+    let value: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|_| serde_json::json!({}));
+    let own_type = value["errorType"].as_str().unwrap_or_default();
+    let message = value["errorMessage"].as_str().unwrap_or_default();
+    let not_found = message.starts_with("Cannot find module")
+        || message.starts_with("Error resolving module")
+        || message.contains("MODULE_NOT_FOUND");
+    if own_type == "SyntaxError" {
+        Failure::from_body(body, Some(ErrorType::UserCodeSyntaxError), "")
+    } else if not_found && !esm {
+        Failure::from_body(body, Some(ErrorType::ImportModuleError), "")
+    } else if not_found || own_type == ErrorType::Unknown.as_str() {
+        // rquickjs's own resolution error (not a JS exception).
+        Failure::retyped(body, Some("Error".to_owned()), "")
+    } else {
+        Failure::from_body(body, None, "")
+    }
 }
 
 /// Drains: runs jobs, timers and fetches until nothing is left to run, or
