@@ -453,7 +453,7 @@ async function handleOne(handler, isAsync, next) {
   try {
     body = JSON.stringify(result === undefined ? null : result);
   } catch (err) {
-    await postInvocationError(requestId, errorPayload(err));
+    await postInvocationError(requestId, { ...errorPayload(err), errorType: "Runtime.SerializationError" });
     return;
   }
   const res = await apiRequest("POST", `/runtime/invocation/${encodeURIComponent(requestId)}/response`, {
