@@ -643,6 +643,9 @@ fn check(want: Want, (status, failed, body): (u16, bool, String)) -> Result<(), 
     }
 }
 
+/// One case's outcome on one runtime.
+type Outcome = (Runtime, &'static str, Result<(), String>);
+
 /// The cases grouped by (task root, handler), in table order.
 fn groups() -> Vec<Vec<Case>> {
     let mut groups: Vec<Vec<Case>> = Vec::new();
@@ -669,7 +672,7 @@ fn every_handler_loading_rule_holds_in_both_runtimes() {
         .flat_map(|g| [(Runtime::Node, g.clone()), (Runtime::Snapjs, g)])
         .collect();
     let next = Mutex::new(0usize);
-    let results: Mutex<Vec<(Runtime, &'static str, Result<(), String>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..3 {
             scope.spawn(|| {
