@@ -58,6 +58,9 @@ pub(crate) struct Engine {
     pub(crate) runtime: AsyncRuntime,
     pub(crate) context: AsyncContext,
     rejections: Rejections,
+    /// Woken by the JS half when an invocation settles
+    /// (`__snapjs_settled()`), so the invocation loop need not poll for it.
+    pub(crate) settled: Rc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -113,11 +116,18 @@ impl Engine {
                 what: "context",
                 cause,
             })?;
+        let settled = Rc::new(tokio::sync::Notify::new());
+        let wake = Rc::clone(&settled);
         context
             .with(|ctx| -> Result<(), EngineError> {
                 globals
                     .attach(&ctx)
                     .map_err(|e| install(&ctx, "LLRT's modules", e))?;
+                let notify = Function::new(ctx.clone(), move || wake.notify_one())
+                    .map_err(|e| install(&ctx, "__snapjs_settled", e))?;
+                ctx.globals()
+                    .set("__snapjs_settled", notify)
+                    .map_err(|e| install(&ctx, "__snapjs_settled", e))?;
                 reseed::install_math_random(&ctx).map_err(|e| install(&ctx, "Math.random", e))?;
                 ctx.eval::<(), _>(RUNTIME_JS)
                     .map_err(|e| install(&ctx, "the runtime's JS half", e))?;
@@ -129,6 +139,7 @@ impl Engine {
             runtime,
             context,
             rejections,
+            settled,
         })
     }
 

@@ -79,11 +79,13 @@ async fn run_one(engine: &Engine, invocation: &Invocation) -> Result<Bytes, Fail
         .await;
     let promise = started.map_err(|body| Failure::from_body(&body, None, ""))?;
     let outcome = loop {
-        // `idle` holds the runtime's lock while it waits: give it up every
-        // millisecond to look at the invocation.
+        // `idle` holds the runtime's lock while it waits: give it up when
+        // the invocation settles (the JS half wakes `settled`), and every
+        // few milliseconds to look for unhandled rejections.
         let empty = tokio::select! {
             () = engine.idle() => true,
-            () = tokio::time::sleep(std::time::Duration::from_millis(1)) => false,
+            () = engine.settled.notified() => false,
+            () = tokio::time::sleep(std::time::Duration::from_millis(5)) => false,
         };
         engine.run_jobs().await;
         if let Some(body) = engine.take_rejections().into_iter().next() {

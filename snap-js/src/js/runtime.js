@@ -167,6 +167,11 @@
   let handler = null;
   let handlerIsAsync = false;
 
+  // Wakes the Rust invocation loop (installed by engine.rs, taken off the
+  // global object here).
+  const settledHook = typeof g.__snapjs_settled === "function" ? g.__snapjs_settled : () => {};
+  delete g.__snapjs_settled;
+
   // The invocation in progress: `finish(ok, value)` settles it once;
   // `onEmptyLoop` is what Node's `beforeExit` would run (see loopEmpty).
   let current = null;
@@ -190,6 +195,7 @@
       invocation.done = true;
       invocation.onEmptyLoop = null;
       resolve([ok, value]);
+      settledHook();
     };
     invocation.finish = finish;
     let waitForEmptyEventLoop = true;
