@@ -10,7 +10,9 @@
 //!   `app.js` as CommonJS unless the nearest `package.json` says
 //!   `"type": "module"` (the search stops at a `node_modules` folder, and
 //!   an unreadable `package.json` counts as CommonJS); `app.js` as an ES
-//!   module when it does; `app.mjs` (ESM); `app.cjs` (CommonJS).
+//!   module when it does; `app.mjs` (ESM); `app.cjs` (CommonJS); last, the
+//!   bare name as a package in a `node_modules` folder at or above the task
+//!   root (CommonJS).
 //!
 //! ES modules go through the bytecode cache ([`crate::bytecode`]);
 //! CommonJS files through LLRT's `require`.
@@ -108,7 +110,12 @@ impl HandlerSpec {
         ];
         // The client tests existence only (`fs.existsSync`); a directory
         // of that name is required as CommonJS.
-        let Some((file, esm)) = candidates.iter().find(|(p, _)| p.exists()).cloned() else {
+        let found = candidates
+            .iter()
+            .find(|(p, _)| p.exists())
+            .cloned()
+            .or_else(|| node_modules_package(task_root, module).map(|p| (p, false)));
+        let Some((file, esm)) = found else {
             return Err(ResolveError::NotFound {
                 module: module.to_owned(),
                 tried: candidates
@@ -126,6 +133,41 @@ impl HandlerSpec {
             esm,
         })
     }
+}
+
+/// The client's last resort, `require.resolve(module, {paths: [taskRoot]})`
+/// for a bare name: `module` in a `node_modules` folder at or above the task
+/// root, as a file (`module.js`) or a package folder (its `main`, else
+/// `index.js`). Loaded as CommonJS, as the client `require`s it.
+fn node_modules_package(task_root: &Path, module: &str) -> Option<PathBuf> {
+    if module.is_empty() {
+        return None;
+    }
+    task_root.ancestors().find_map(|dir| {
+        let base = dir.join("node_modules").join(module);
+        let file = base.with_extension("js");
+        if file.is_file() {
+            return Some(file);
+        }
+        if !base.is_dir() {
+            return None;
+        }
+        let main = std::fs::read(base.join("package.json"))
+            .ok()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["main"].as_str().map(str::to_owned));
+        let mut tries = Vec::new();
+        if let Some(main) = main {
+            let main = base.join(main);
+            tries.extend([
+                main.clone(),
+                main.with_extension("js"),
+                main.join("index.js"),
+            ]);
+        }
+        tries.push(base.join("index.js"));
+        tries.into_iter().find(|p| p.is_file())
+    })
 }
 
 /// Whether the nearest `package.json` from `folder` up says
