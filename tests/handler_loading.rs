@@ -101,6 +101,13 @@ const CASES: &[Case] = &[
         Answer(r#""first dot""#),
     ),
     case(
+        "a bare name from node_modules last",
+        "precedence",
+        "frompkg.handler",
+        "{}",
+        Answer(r#""a package in node_modules""#),
+    ),
+    case(
         "module in a sub-directory",
         "precedence",
         "sub/dir/app.handler",
