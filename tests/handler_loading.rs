@@ -506,6 +506,13 @@ const CASES: &[Case] = &[
         ),
     ),
     case(
+        "a rejection handled microtasks later is not reported",
+        "behave",
+        "sync.handler",
+        r#"{"case":"lateCatch"}"#,
+        Answer(r#""caught TypeError""#),
+    ),
+    case(
         "async handler answers",
         "behave",
         "async.handler",
