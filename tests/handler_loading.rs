@@ -544,6 +544,16 @@ const CASES: &[Case] = &[
         ),
     ),
     case(
+        "a rejection reason that rejects when printed",
+        "behave",
+        "reentrant.handler",
+        "{}",
+        Error(
+            "Runtime.UnhandledPromiseRejection",
+            "a reason with a busy toString",
+        ),
+    ),
+    case(
         "a throw in a timer",
         "behave",
         "timer-throw.handler",

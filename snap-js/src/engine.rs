@@ -183,13 +183,22 @@ impl Rejections {
             list.retain(|r| r.promise.clone().restore(ctx).is_ok_and(|p| p != promise));
             return;
         }
+        // The rejection takes its place in order now; its text comes from
+        // JS, which may reject other promises and so re-enter the tracker:
+        // no borrow is held while it runs.
+        list.push(Rejection {
+            promise: Persistent::save(ctx, promise.clone()),
+            body: String::new(),
+        });
         drop(list);
         let body = reason_text(ctx, reason.clone());
         let mut list = self.0.borrow_mut();
-        list.push(Rejection {
-            promise: Persistent::save(ctx, promise),
-            body,
-        });
+        if let Some(entry) = list
+            .iter_mut()
+            .find(|r| r.promise.clone().restore(ctx).is_ok_and(|p| p == promise))
+        {
+            entry.body = body;
+        }
     }
 }
 
