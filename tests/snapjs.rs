@@ -182,7 +182,7 @@ fn init_failures_are_one_clear_error_each() {
             "basic",
             &[],
             "Runtime.MalformedHandlerName",
-            "expected file.export",
+            "expected module.export",
         ),
         (
             "init-syntax.handler",
@@ -193,7 +193,8 @@ fn init_failures_are_one_clear_error_each() {
         (
             "init-throw.handler",
             &[],
-            "Runtime.InitError",
+            // As AWS's Node runtime client: the error's own type.
+            "Error",
             "init blew up on purpose",
         ),
         (

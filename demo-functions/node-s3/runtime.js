@@ -18,6 +18,7 @@
 const t0 = performance.now(); // ms since process start (performance.timeOrigin)
 
 const http = require("node:http");
+const fs = require("node:fs");
 const path = require("node:path");
 const hooks = require("@snap/hooks");
 
@@ -98,25 +99,37 @@ function headerSafe(s) {
   return String(s).replace(/[^\x20-\x7e]/g, "_").slice(0, 256) || "Unknown";
 }
 
-function errorPayload(err, fallbackType) {
-  if (err instanceof Error) {
+// An error as AWS's Node runtime client shapes it (Errors.toRapidResponse):
+// an Error (or an object with string name, message and stack) keeps its own
+// name and message, its stack split into lines; anything else is typed by
+// `typeof` with its `toString()` as the message. The client calls the lines
+// `trace`; snaprun's Runtime API reads `stackTrace`, so they go there.
+function isErrorLike(err) {
+  return (
+    err instanceof Error ||
+    Boolean(err && typeof err.name === "string" && err.name && typeof err.message === "string" && err.message &&
+      typeof err.stack === "string" && err.stack)
+  );
+}
+
+function errorPayload(err) {
+  try {
+    if (isErrorLike(err)) {
+      return {
+        errorType: String(err.name),
+        errorMessage: String(err.message),
+        stackTrace: typeof err.stack === "string" ? err.stack.split("\n").filter((l) => l.length > 0) : [],
+      };
+    }
+    return { errorType: typeof err, errorMessage: err.toString(), stackTrace: [] };
+  } catch {
     return {
-      errorType: err.name && err.name !== "Error" ? err.name : fallbackType,
-      errorMessage: err.message,
-      stackTrace: (err.stack || "")
-        .split("\n")
-        .slice(1)
-        .map((l) => l.trim())
-        .filter(Boolean),
+      errorType: "handled",
+      errorMessage:
+        "callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack",
+      stackTrace: [],
     };
   }
-  let message;
-  try {
-    message = typeof err === "string" ? err : JSON.stringify(err);
-  } catch {
-    message = String(err);
-  }
-  return { errorType: fallbackType, errorMessage: String(message), stackTrace: [] };
 }
 
 async function postError(pathname, payload) {
@@ -146,7 +159,7 @@ async function failInit(payload, exitCode) {
 // A hook's failure with the runtime's error type; rollback failures after a
 // before-checkpoint failure are appended to the message.
 function hookErrorPayload(err, errorType) {
-  const payload = { ...errorPayload(err, errorType), errorType };
+  const payload = { ...errorPayload(err), errorType };
   for (const extra of (err && err.rollbackErrors) || []) {
     payload.errorMessage += `; then ${extra.message}`;
   }
@@ -159,9 +172,12 @@ function hookErrorPayload(err, errorType) {
 let currentRequestId = null;
 let phase = "init";
 
-async function fatal(err, type) {
-  const payload = errorPayload(err, type);
-  log(`${type} during ${phase}: ${payload.errorType}: ${payload.errorMessage}`);
+// As the client: an uncaught exception is reported as itself, an unhandled
+// rejection as Runtime.UnhandledPromiseRejection with the reason's text;
+// during init on /runtime/init/error, during an invocation on its error;
+// then the process exits (129, 128).
+async function fatal(payload, code) {
+  log(`${payload.errorType} during ${phase}: ${payload.errorMessage}`);
   try {
     if (phase === "init") {
       await postError("/runtime/init/error", payload);
@@ -171,43 +187,98 @@ async function fatal(err, type) {
   } catch (postErr) {
     log(`could not report it: ${postErr.message}`);
   }
-  process.exit(1);
+  process.exit(code);
 }
 
-process.on("uncaughtException", (err) => fatal(err, "Runtime.UncaughtException"));
-process.on("unhandledRejection", (reason) => fatal(reason, "Runtime.UnhandledPromiseRejection"));
+process.on("uncaughtException", (err) => fatal(errorPayload(err), 129));
+process.on("unhandledRejection", (reason) => {
+  let text;
+  try {
+    text = String(reason);
+  } catch {
+    text = Object.prototype.toString.call(reason);
+  }
+  const err = new Error(text);
+  err.name = "Runtime.UnhandledPromiseRejection";
+  fatal(errorPayload(err), 128);
+});
 
 // ---------------------------------------------------------------------------
 // Init: load the handler module, prime it
 
-function namedError(name, message, cause) {
-  const err = new Error(message, cause ? { cause } : undefined);
+function namedError(name, message) {
+  const err = new Error(message);
   err.name = name;
-  if (cause && cause.stack) err.stack = `${name}: ${message}\n${cause.stack.split("\n").slice(1).join("\n")}`;
   return err;
 }
 
-function loadHandler() {
+// The nearest package.json from `folder` up says "type": "module"; a
+// node_modules folder ends the search, and an unreadable package.json
+// counts as CommonJS (the client's rule).
+function folderTypeIsModule(folder) {
+  for (let dir = folder; ; dir = path.dirname(dir)) {
+    if (path.basename(dir) === "node_modules") return false;
+    const pj = path.join(dir, "package.json");
+    if (fs.existsSync(pj)) {
+      try {
+        return JSON.parse(fs.readFileSync(pj, "utf8")).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    if (dir === path.dirname(dir)) return false;
+  }
+}
+
+// The module named by `stem` (an absolute path without extension), tried as
+// the client tries it: the extensionless file (require), `.js` (require, or
+// import when the package type is module), `.mjs` (import), `.cjs`
+// (require), then Node's own resolution of the bare name.
+async function loadModule(root, moduleRoot, moduleName, stem) {
+  if (fs.existsSync(stem)) return require(stem);
+  const js = `${stem}.js`;
+  const jsIsEsm = fs.existsSync(js) && folderTypeIsModule(path.dirname(js));
+  if (fs.existsSync(js) && !jsIsEsm) return require(js);
+  if (jsIsEsm) return import(js);
+  if (fs.existsSync(`${stem}.mjs`)) return import(`${stem}.mjs`);
+  if (fs.existsSync(`${stem}.cjs`)) return require(`${stem}.cjs`);
+  return require(require.resolve(moduleName, { paths: [root, moduleRoot] }));
+}
+
+// _HANDLER as AWS's Node runtime client reads it: `..` anywhere is refused;
+// the last path segment splits at its first dot into the module and the
+// export path (`app.outer.inner.handler`: module app, export
+// outer.inner.handler).
+async function loadHandler() {
   const spec = process.env._HANDLER || "index.handler";
-  const root = process.env.LAMBDA_TASK_ROOT || __dirname;
-  const dot = spec.lastIndexOf(".");
-  if (dot <= 0 || dot === spec.length - 1) {
-    throw namedError("Runtime.MalformedHandlerName", `bad handler "${spec}": expected <module>.<export>`);
+  const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  if (spec.includes("..")) {
+    throw namedError(
+      "Runtime.MalformedHandlerName",
+      `'${spec}' is not a valid handler name. Use absolute paths when specifying root directories in handler names.`,
+    );
   }
-  const modulePath = path.resolve(root, spec.slice(0, dot));
-  const exportName = spec.slice(dot + 1);
-  let resolved;
+  const base = path.basename(spec);
+  const moduleRoot = spec.substring(0, spec.indexOf(base));
+  const match = /^([^.]*)\.(.*)$/.exec(base);
+  if (!match) {
+    throw namedError("Runtime.MalformedHandlerName", `Bad handler '${spec}': expected module.export, e.g. index.handler`);
+  }
+  const [, moduleName, exportPath] = match;
+  const stem = path.resolve(root, moduleRoot, moduleName);
+  let mod;
   try {
-    resolved = require.resolve(modulePath);
+    mod = await loadModule(root, moduleRoot, moduleName, stem);
   } catch (err) {
-    throw namedError("Runtime.ImportModuleError", `cannot find module "${modulePath}"`, err);
+    if (err instanceof SyntaxError) throw namedError("Runtime.UserCodeSyntaxError", String(err));
+    if (err && err.code === "MODULE_NOT_FOUND") throw namedError("Runtime.ImportModuleError", String(err));
+    throw err;
   }
-  const mod = require(resolved); // errors thrown by the module propagate unchanged
-  const handler = mod[exportName];
-  if (typeof handler !== "function") {
-    throw namedError("Runtime.HandlerNotFound", `${resolved} does not export a function "${exportName}"`);
-  }
-  return { handler, prime: typeof mod.prime === "function" ? mod.prime : null, spec };
+  const handler = exportPath.split(".").reduce((o, key) => o && o[key], mod);
+  if (!handler) throw namedError("Runtime.HandlerNotFound", `${spec} is undefined or not exported`);
+  if (typeof handler !== "function") throw namedError("Runtime.HandlerNotFound", `${spec} is not a function`);
+  const prime = mod && typeof mod.prime === "function" ? mod.prime : null;
+  return { handler, prime, spec };
 }
 
 // ---------------------------------------------------------------------------
@@ -222,52 +293,113 @@ function parseJsonHeader(value) {
   }
 }
 
-function makeContext(requestId, h) {
-  const deadlineMs = Number(h["lambda-runtime-deadline-ms"]);
-  const env = process.env;
-  return {
-    awsRequestId: requestId,
-    invokedFunctionArn: h["lambda-runtime-invoked-function-arn"],
-    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
-    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
-    identity: parseJsonHeader(h["lambda-runtime-cognito-identity"]),
-    clientContext: parseJsonHeader(h["lambda-runtime-client-context"]),
-    tenantId: h["lambda-runtime-aws-tenant-id"],
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis() {
-      return Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : 0;
-    },
-  };
+// The client's NodeJsExit: an async handler whose promise never settles
+// once nothing is left to run.
+const NODE_JS_EXIT =
+  "The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise " +
+  "that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes";
+
+// What Node's `beforeExit` (the event loop ran empty) does for the
+// invocation in progress; the client's BeforeExitListener.
+let onEmptyLoop = null;
+process.on("beforeExit", () => {
+  const action = onEmptyLoop;
+  onEmptyLoop = null;
+  if (action) setImmediate(action);
+});
+
+function parseJsonHeader(value, name) {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw new Error(`Cannot parse ${name} as json: ${err.toString()}`);
+  }
 }
 
-// Async handlers, promise-returning handlers and (event, context, callback) handlers.
-function callHandler(handler, event, context) {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const settle = (failed, value) => {
-      if (settled) return;
-      settled = true;
-      if (failed) reject(value);
-      else resolve(value);
+// Runs the handler as the client does (Runtime.handleOnceNonStreaming with
+// CallbackContext and InvokeContext): the context's fields and defaults;
+// callback, succeed, fail and done, of which only the first call counts;
+// callbackWaitsForEmptyEventLoop (default true) makes a callback's result
+// wait until the event loop is empty; a returned promise settles it at
+// once; a handler that does neither answers null when the loop runs empty
+// (or, if async, fails with Runtime.NodeJsExit). Resolves to [ok, value].
+function runHandler(handler, isAsync, event, requestId, h) {
+  return new Promise((resolve) => {
+    let complete = false;
+    const finish = (ok, value) => {
+      if (complete) return;
+      complete = true;
+      onEmptyLoop = null;
+      resolve([ok, value]);
     };
-    const callback = (err, value) => (err != null ? settle(true, err) : settle(false, value));
-    let ret;
+    let waitForEmptyEventLoop = true;
+    const callbackRaw = (err, result) => {
+      onEmptyLoop = null;
+      if (err !== undefined && err !== null) finish(false, err);
+      else if (!waitForEmptyEventLoop) finish(true, result);
+      else onEmptyLoop = () => finish(true, result);
+    };
+    const doneRaw = (err, result) => {
+      onEmptyLoop = null;
+      if (err !== undefined && err !== null) finish(false, err);
+      else finish(true, result);
+    };
+    let finished = false;
+    const once = (fn) =>
+      function (...args) {
+        if (!finished) {
+          fn(...args);
+          finished = true;
+        }
+      };
+    const deadline = h["lambda-runtime-deadline-ms"];
+    const env = process.env;
+    const callback = once(callbackRaw);
+    let context;
     try {
-      ret = handler(event, context, callback);
+      context = {
+        get callbackWaitsForEmptyEventLoop() {
+          return waitForEmptyEventLoop;
+        },
+        set callbackWaitsForEmptyEventLoop(value) {
+          waitForEmptyEventLoop = value;
+        },
+        succeed: once((result) => doneRaw(null, result)),
+        fail: once((err) => (err === undefined || err === null ? doneRaw("handled") : doneRaw(err, null))),
+        done: once(doneRaw),
+        functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+        functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+        memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+        logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+        logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+        clientContext: parseJsonHeader(h["lambda-runtime-client-context"], "ClientContext"),
+        identity: parseJsonHeader(h["lambda-runtime-cognito-identity"], "CognitoIdentity"),
+        invokedFunctionArn: h["lambda-runtime-invoked-function-arn"],
+        awsRequestId: requestId,
+        tenantId: h["lambda-runtime-aws-tenant-id"],
+        getRemainingTimeInMillis() {
+          return deadline - Date.now();
+        },
+      };
     } catch (err) {
-      settle(true, err);
+      finish(false, err);
       return;
     }
-    if (ret && typeof ret.then === "function") {
-      ret.then(
-        (v) => settle(false, v),
-        (e) => settle(true, e === undefined || e === null ? new Error("handler rejected") : e),
-      );
-    } else if (handler.length < 3) {
-      settle(false, ret);
+    onEmptyLoop = () => {
+      if (isAsync) {
+        finish(false, namedError("Runtime.NodeJsExit", NODE_JS_EXIT));
+      } else {
+        finish(true, null);
+      }
+    };
+    try {
+      const result = handler(event, context, callback);
+      if (result && typeof result.then === "function") {
+        result.then(context.succeed, context.fail);
+      }
+    } catch (err) {
+      callback(err);
     }
   });
 }
@@ -280,7 +412,7 @@ async function postInvocationError(requestId, payload) {
   }
 }
 
-async function handleOne(handler, next) {
+async function handleOne(handler, isAsync, next) {
   const h = next.headers;
   const requestId = h["lambda-runtime-aws-request-id"];
   if (!requestId) {
@@ -304,25 +436,24 @@ async function handleOne(handler, next) {
 
   currentRequestId = requestId;
   phase = "invoke";
+  let ok;
   let result;
   try {
-    result = await callHandler(handler, event, makeContext(requestId, h));
-  } catch (err) {
-    await postInvocationError(requestId, errorPayload(err, "Error"));
-    return;
+    [ok, result] = await runHandler(handler, isAsync, event, requestId, h);
   } finally {
     phase = "idle";
     currentRequestId = null;
+  }
+  if (!ok) {
+    await postInvocationError(requestId, errorPayload(result));
+    return;
   }
 
   let body;
   try {
     body = JSON.stringify(result === undefined ? null : result);
   } catch (err) {
-    await postInvocationError(requestId, {
-      ...errorPayload(err, "Runtime.SerializationError"),
-      errorType: "Runtime.SerializationError",
-    });
+    await postInvocationError(requestId, { ...errorPayload(err), errorType: "Runtime.SerializationError" });
     return;
   }
   const res = await apiRequest("POST", `/runtime/invocation/${encodeURIComponent(requestId)}/response`, {
@@ -347,16 +478,17 @@ async function main() {
   const tLoad = performance.now();
   let loaded;
   try {
-    loaded = loadHandler();
+    loaded = await loadHandler();
+    loaded.isAsync = loaded.handler.constructor && loaded.handler.constructor.name === "AsyncFunction";
   } catch (err) {
-    await failInit(errorPayload(err, "Runtime.InitError"), 1);
+    await failInit(errorPayload(err), 129);
   }
   const tPrime = performance.now();
   if (loaded.prime) {
     try {
       await loaded.prime();
     } catch (err) {
-      await failInit(errorPayload(err, "Runtime.InitError"), 1);
+      await failInit(errorPayload(err), 1);
     }
   }
   const tReady = performance.now();
@@ -419,7 +551,7 @@ async function main() {
       log(`/runtime/invocation/next answered ${next.status}: ${next.body.toString().slice(0, 200)}; exiting`);
       process.exit(1);
     }
-    await handleOne(loaded.handler, next);
+    await handleOne(loaded.handler, loaded.isAsync, next);
   }
 }
 

@@ -60,6 +60,9 @@ pub(crate) struct Engine {
     pub(crate) runtime: AsyncRuntime,
     pub(crate) context: AsyncContext,
     rejections: Rejections,
+    /// Woken by the JS half when an invocation settles
+    /// (`__snapjs_settled()`), so the invocation loop need not poll for it.
+    pub(crate) settled: Rc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -122,6 +125,8 @@ impl Engine {
                 what: "context",
                 cause,
             })?;
+        let settled = Rc::new(tokio::sync::Notify::new());
+        let wake = Rc::clone(&settled);
         context
             .with(|ctx| -> Result<(), EngineError> {
                 globals
@@ -134,6 +139,11 @@ impl Engine {
                 builtins.extend(own);
                 modules::install(&ctx, &modules, builtins)
                     .map_err(|e| install(&ctx, "the module system", e))?;
+                let notify = Function::new(ctx.clone(), move || wake.notify_one())
+                    .map_err(|e| install(&ctx, "__snapjs_settled", e))?;
+                ctx.globals()
+                    .set("__snapjs_settled", notify)
+                    .map_err(|e| install(&ctx, "__snapjs_settled", e))?;
                 reseed::install_math_random(&ctx).map_err(|e| install(&ctx, "Math.random", e))?;
                 ctx.eval::<(), _>(RUNTIME_JS)
                     .map_err(|e| install(&ctx, "the runtime's JS half", e))?;
@@ -145,11 +155,12 @@ impl Engine {
             runtime,
             context,
             rejections,
+            settled,
         })
     }
 
-    /// Unhandled rejections recorded since the last call, as Lambda error
-    /// bodies.
+    /// Unhandled rejections recorded since the last call: each reason as
+    /// text, as Node's `String(reason)` gives it (`TypeError: lost`).
     pub(crate) fn take_rejections(&self) -> Vec<String> {
         self.rejections
             .0
@@ -163,6 +174,22 @@ impl Engine {
     pub(crate) async fn idle(&self) {
         self.runtime.idle().await;
     }
+
+    /// Runs the jobs queued now (promise reactions), without waiting on
+    /// any future: afterwards a rejection still unhandled is one Node would
+    /// report.
+    pub(crate) async fn run_jobs(&self) {
+        loop {
+            match self.runtime.execute_pending_job().await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    let message = e.0.with(|ctx| error_body(&ctx, ctx.catch())).await;
+                    tracing::error!(error = %message, "a job threw");
+                }
+            }
+        }
+    }
 }
 
 impl Rejections {
@@ -172,11 +199,22 @@ impl Rejections {
             list.retain(|r| r.promise.clone().restore(ctx).is_ok_and(|p| p != promise));
             return;
         }
-        let body = error_body(ctx, reason.clone());
+        // The rejection takes its place in order now; its text comes from
+        // JS, which may reject other promises and so re-enter the tracker:
+        // no borrow is held while it runs.
         list.push(Rejection {
-            promise: Persistent::save(ctx, promise),
-            body,
+            promise: Persistent::save(ctx, promise.clone()),
+            body: String::new(),
         });
+        drop(list);
+        let body = reason_text(ctx, reason.clone());
+        let mut list = self.0.borrow_mut();
+        if let Some(entry) = list
+            .iter_mut()
+            .find(|r| r.promise.clone().restore(ctx).is_ok_and(|p| p == promise))
+        {
+            entry.body = body;
+        }
     }
 }
 
@@ -199,6 +237,15 @@ pub(crate) fn error_body<'js>(ctx: &Ctx<'js>, thrown: Value<'js>) -> String {
         Ok(body) => body,
         Err(_) => crate::snapshot_point::error_body("Error", &format!("{thrown:?}")),
     }
+}
+
+/// `String(reason)`, by the runtime's JS half (which never throws).
+fn reason_text<'js>(ctx: &Ctx<'js>, reason: Value<'js>) -> String {
+    ctx.globals()
+        .get::<_, Object>("__snapjs")
+        .and_then(|o| o.get::<_, Function>("reasonText"))
+        .and_then(|f| f.call::<_, String>((reason.clone(),)))
+        .unwrap_or_else(|_| format!("{reason:?}"))
 }
 
 /// The pending exception of a failed call, as a Lambda error body.

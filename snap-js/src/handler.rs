@@ -1,15 +1,24 @@
-//! Finding and loading the function's handler, as Lambda's Node runtime
-//! does: `_HANDLER=dir/file.export` names `file.js`, `file.mjs` or
-//! `file.cjs` (tried in that order) under the task root, and the export
-//! `export` of it (dots reach into nested objects).
+//! Finding the function's handler, as AWS's Node runtime client does
+//! (its `UserFunction.js`):
 //!
-//! `.mjs` is an ES module, `.cjs` CommonJS, and `.js` an ES module when the
-//! nearest `package.json` says `"type": "module"`, CommonJS otherwise.
+//! - `_HANDLER` with `..` anywhere is refused (`Runtime.MalformedHandlerName`),
+//!   as it could name a file outside the task root;
+//! - the last path segment splits at its FIRST dot: `dir/app.outer.inner`
+//!   is module `app` in `dir`, export path `outer.inner`; a segment
+//!   without a dot is refused;
+//! - the file is, in this order: the extensionless file itself (CommonJS);
+//!   `app.js` as CommonJS unless the nearest `package.json` says
+//!   `"type": "module"` (the search stops at a `node_modules` folder, and
+//!   an unreadable `package.json` counts as CommonJS); `app.js` as an ES
+//!   module when it does; `app.mjs` (ESM); `app.cjs` (CommonJS); last, the
+//!   bare name as a package in a `node_modules` folder at or above the task
+//!   root (CommonJS).
+//!
 //! ES modules go through the bytecode cache ([`crate::bytecode`]);
 //! CommonJS files through the module system's `require` ([`crate::modules`]).
 
 use snap::lambda::ErrorType;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Where the handler is.
 #[derive(Debug, Clone)]
@@ -27,11 +36,16 @@ pub(crate) struct HandlerSpec {
 /// The handler cannot be found.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ResolveError {
-    /// `_HANDLER` is not `file.export`.
-    #[error("bad handler name {0:?}: expected file.export, e.g. index.handler")]
+    /// `..` in `_HANDLER`.
+    #[error(
+        "'{0}' is not a valid handler name. Use absolute paths when specifying root directories in handler names."
+    )]
+    Relative(String),
+    /// The last segment of `_HANDLER` has no dot.
+    #[error("Bad handler '{0}': expected module.export, e.g. index.handler")]
     Malformed(String),
     /// No file of that name.
-    #[error("Cannot find module '{module}' (tried {tried}) for handler {handler:?}")]
+    #[error("Error: Cannot find module '{module}' (tried {tried}) for handler '{handler}'")]
     NotFound {
         module: String,
         tried: String,
@@ -43,45 +57,74 @@ impl ResolveError {
     /// The Lambda error type Node's runtime uses for it.
     pub(crate) fn error_type(&self) -> ErrorType {
         match self {
-            Self::Malformed(_) => ErrorType::MalformedHandlerName,
+            Self::Relative(_) | Self::Malformed(_) => ErrorType::MalformedHandlerName,
             Self::NotFound { .. } => ErrorType::ImportModuleError,
         }
     }
 }
 
+/// Node's `path.basename`: the last segment, trailing slashes ignored.
+fn basename(handler: &str) -> &str {
+    let trimmed = handler.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
+}
+
+/// `root` joined with `rel` and `.` segments dropped (`..` is refused
+/// before this), as Node's `path.resolve` gives it.
+fn resolve_under(root: &Path, rel: &str) -> PathBuf {
+    let mut out = root.to_path_buf();
+    for part in Path::new(rel).components() {
+        match part {
+            Component::RootDir => out = PathBuf::from("/"),
+            Component::Normal(p) => out.push(p),
+            Component::CurDir | Component::ParentDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
 impl HandlerSpec {
     /// Resolves `handler` under `task_root`.
     pub(crate) fn resolve(task_root: &Path, handler: &str) -> Result<Self, ResolveError> {
-        let (dir, base) = match handler.rsplit_once('/') {
-            Some((dir, base)) => (Some(dir), base),
-            None => (None, handler),
-        };
+        if handler.contains("..") {
+            return Err(ResolveError::Relative(handler.to_owned()));
+        }
+        let base = basename(handler);
+        let module_root = &handler[..handler.find(base).unwrap_or(0)];
         let Some((module, export)) = base.split_once('.') else {
             return Err(ResolveError::Malformed(handler.to_owned()));
         };
-        if module.is_empty() || export.is_empty() || export.split('.').any(str::is_empty) {
-            return Err(ResolveError::Malformed(handler.to_owned()));
-        }
-        let folder = dir.map_or_else(|| task_root.to_path_buf(), |d| task_root.join(d));
-        let candidates: Vec<PathBuf> = ["js", "mjs", "cjs"]
+        let stem = resolve_under(&resolve_under(task_root, module_root), module);
+        let with = |ext: &str| {
+            let mut name = stem.clone().into_os_string();
+            name.push(ext);
+            PathBuf::from(name)
+        };
+        let js = with(".js");
+        let js_is_esm = js.exists() && js.parent().is_some_and(folder_type_is_module);
+        let candidates = [
+            (stem.clone(), false),
+            (js.clone(), js_is_esm),
+            (with(".mjs"), true),
+            (with(".cjs"), false),
+        ];
+        // The client tests existence only (`fs.existsSync`); a directory
+        // of that name is required as CommonJS.
+        let found = candidates
             .iter()
-            .map(|ext| folder.join(format!("{module}.{ext}")))
-            .collect();
-        let Some(file) = candidates.iter().find(|p| p.is_file()).cloned() else {
+            .find(|(p, _)| p.exists())
+            .cloned()
+            .or_else(|| node_modules_package(task_root, module).map(|p| (p, false)));
+        let Some((file, esm)) = found else {
             return Err(ResolveError::NotFound {
                 module: module.to_owned(),
                 tried: candidates
                     .iter()
-                    .map(|p| p.display().to_string())
+                    .map(|(p, _)| p.display().to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
                 handler: handler.to_owned(),
             });
-        };
-        let esm = match file.extension().and_then(|e| e.to_str()) {
-            Some("mjs") => true,
-            Some("cjs") => false,
-            _ => package_type_is_module(&file),
         };
         Ok(Self {
             name: handler.to_owned(),
@@ -92,14 +135,57 @@ impl HandlerSpec {
     }
 }
 
-/// Whether the nearest `package.json` above `file` says `"type": "module"`.
-fn package_type_is_module(file: &Path) -> bool {
-    for dir in file.ancestors().skip(1) {
-        let Ok(text) = std::fs::read(dir.join("package.json")) else {
+/// The client's last resort, `require.resolve(module, {paths: [taskRoot]})`
+/// for a bare name: `module` in a `node_modules` folder at or above the task
+/// root, as a file (`module.js`) or a package folder (its `main`, else
+/// `index.js`). Loaded as CommonJS, as the client `require`s it.
+fn node_modules_package(task_root: &Path, module: &str) -> Option<PathBuf> {
+    if module.is_empty() {
+        return None;
+    }
+    task_root.ancestors().find_map(|dir| {
+        let base = dir.join("node_modules").join(module);
+        let file = base.with_extension("js");
+        if file.is_file() {
+            return Some(file);
+        }
+        if !base.is_dir() {
+            return None;
+        }
+        let main = std::fs::read(base.join("package.json"))
+            .ok()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["main"].as_str().map(str::to_owned));
+        let mut tries = Vec::new();
+        if let Some(main) = main {
+            let main = base.join(main);
+            tries.extend([
+                main.clone(),
+                main.with_extension("js"),
+                main.join("index.js"),
+            ]);
+        }
+        tries.push(base.join("index.js"));
+        tries.into_iter().find(|p| p.is_file())
+    })
+}
+
+/// Whether the nearest `package.json` from `folder` up says
+/// `"type": "module"`. A `node_modules` folder ends the search (CommonJS),
+/// and so does a `package.json` that cannot be read or parsed.
+fn folder_type_is_module(folder: &Path) -> bool {
+    for dir in folder.ancestors() {
+        if dir.file_name().is_some_and(|n| n == "node_modules") {
+            return false;
+        }
+        let path = dir.join("package.json");
+        if !path.exists() {
             continue;
-        };
-        return serde_json::from_slice::<serde_json::Value>(&text)
-            .is_ok_and(|v| v["type"] == "module");
+        }
+        return std::fs::read(&path)
+            .ok()
+            .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+            .is_some_and(|v| v["type"] == "module");
     }
     false
 }
@@ -130,9 +216,20 @@ mod tests {
                 .unwrap()
                 .esm
         );
+        std::fs::write(dir.path().join("index"), "").unwrap();
+        let spec = HandlerSpec::resolve(dir.path(), "index.handler").unwrap();
+        assert_eq!(
+            (spec.file.clone(), spec.esm),
+            (dir.path().join("index"), false),
+            "the extensionless file comes first, as CommonJS"
+        );
         assert!(matches!(
             HandlerSpec::resolve(dir.path(), "index"),
             Err(ResolveError::Malformed(_))
+        ));
+        assert!(matches!(
+            HandlerSpec::resolve(dir.path(), "../x/index.handler"),
+            Err(ResolveError::Relative(_))
         ));
         assert!(matches!(
             HandlerSpec::resolve(dir.path(), "missing.handler"),

@@ -40,6 +40,11 @@ impl Failure {
     /// body's own type when `None`), its message prefixed with `context`
     /// (and with the body's own type when that changed).
     pub(crate) fn from_body(body: &str, error_type: Option<ErrorType>, context: &str) -> Self {
+        Self::retyped(body, error_type.map(String::from), context)
+    }
+
+    /// [`Failure::from_body`] with any type name.
+    fn retyped(body: &str, error_type: Option<String>, context: &str) -> Self {
         let mut value: serde_json::Value = serde_json::from_str(body)
             .unwrap_or_else(|_| serde_json::json!({"errorMessage": body}));
         let own_type = value["errorType"].as_str().unwrap_or("Error").to_owned();
@@ -47,7 +52,7 @@ impl Failure {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let error_type = error_type.map_or(own_type.clone(), String::from);
+        let error_type = error_type.unwrap_or_else(|| own_type.clone());
         // A retyped error keeps its own type in the message.
         let message = if error_type == own_type {
             format!("{context}{own_message}")
@@ -72,14 +77,15 @@ struct Loaded {
     exports: Persistent<Value<'static>>,
 }
 
-/// Whether a thrown value is a module that cannot be found (Node's
-/// `MODULE_NOT_FOUND` or `ERR_MODULE_NOT_FOUND`), which Lambda's Node
-/// runtime reports as `Runtime.ImportModuleError`.
+/// Whether a thrown value is a module `require` cannot find (code
+/// `MODULE_NOT_FOUND`), which Lambda's Node runtime reports as
+/// `Runtime.ImportModuleError`; an `import` that cannot find one
+/// (`ERR_MODULE_NOT_FOUND`) stays a plain `Error` there.
 fn missing_module(thrown: &Value<'_>) -> bool {
     thrown
         .as_object()
         .and_then(|o| o.get::<_, String>("code").ok())
-        .is_some_and(|code| code == "MODULE_NOT_FOUND" || code == "ERR_MODULE_NOT_FOUND")
+        .is_some_and(|code| code == "MODULE_NOT_FOUND")
 }
 
 /// A loading error: its Lambda error body, and whether a module was
@@ -136,17 +142,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         result
     })
     .await
-    .map_err(|(body, missing)| {
-        let syntax = body.contains("\"errorType\":\"SyntaxError\"");
-        let error_type = if missing {
-            ErrorType::ImportModuleError
-        } else if syntax {
-            ErrorType::UserCodeSyntaxError
-        } else {
-            ErrorType::InitError
-        };
-        Failure::from_body(&body, Some(error_type), "")
-    })?;
+    .map_err(|(body, missing)| init_error(&body, esm, missing))?;
     let (loaded, how) = loaded;
     drain(engine, loaded.promise.clone()).await;
     let export = spec.export.clone();
@@ -168,8 +164,7 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
                         Some(Err(e)) => load_error(&ctx, e),
                         _ => (crate::snapshot_point::error_body("Error", "the module's evaluation was rejected"), false),
                     };
-                    let error_type = if missing { ErrorType::ImportModuleError } else { ErrorType::InitError };
-                    return Err(Failure::from_body(&body, Some(error_type), ""));
+                    return Err(init_error(&body, true, missing));
                 }
                 PromiseState::Resolved => {}
             }
@@ -184,10 +179,18 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
                 .and_then(|o| o.get::<_, Value>(part.as_str()).ok())
                 .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
         }
+        // As the client: a falsy value is "undefined or not exported", any
+        // other non-function "not a function".
+        let falsy = value.is_undefined()
+            || value.is_null()
+            || value.as_bool() == Some(false)
+            || value.as_number() == Some(0.0)
+            || value.as_string().is_some_and(|s| s.to_string().is_ok_and(|s| s.is_empty()));
         let Some(function) = value.into_function() else {
+            let what = if falsy { "is undefined or not exported" } else { "is not a function" };
             return Err(Failure::new(
                 ErrorType::HandlerNotFound,
-                format!("{handler_name} is undefined or not exported (in {file_name})"),
+                format!("{handler_name} {what} (in {file_name})"),
             ));
         };
         let set: Result<(), rquickjs::Error> = (|| {
@@ -198,12 +201,9 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
     })
     .await;
     outcome?;
-    if let Some(body) = engine.take_rejections().into_iter().next() {
-        return Err(Failure::from_body(
-            &body,
-            Some(ErrorType::UnhandledPromiseRejection),
-            "unhandled promise rejection during init: ",
-        ));
+    engine.run_jobs().await;
+    if let Some(reason) = engine.take_rejections().into_iter().next() {
+        return Err(crate::invoke::unhandled_rejection(&reason));
     }
     tracing::info!(
         handler = %spec.file.display(),
@@ -212,6 +212,34 @@ pub(crate) async fn load(engine: &Engine, spec: &HandlerSpec) -> Result<(), Fail
         "init done"
     );
     Ok(())
+}
+
+/// An error thrown (or rejected) while the handler's module loaded, typed
+/// as the client types it: any `SyntaxError` is `Runtime.UserCodeSyntaxError`
+/// and a module `require` cannot find (`missing`, even deep inside an ES
+/// module's graph) is `Runtime.ImportModuleError` (both
+/// with the error's own text, `SyntaxError: ...`, as message); anything
+/// else keeps its own type and message (`TypeError`, a custom class). As
+/// in Node, a module an ES module `import`s and cannot find is a plain
+/// `Error`.
+fn init_error(body: &str, esm: bool, missing: bool) -> Failure {
+    let value: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|_| serde_json::json!({}));
+    let own_type = value["errorType"].as_str().unwrap_or_default();
+    let message = value["errorMessage"].as_str().unwrap_or_default();
+    let not_found = message.starts_with("Cannot find module")
+        || message.starts_with("Error resolving module")
+        || message.contains("MODULE_NOT_FOUND");
+    if own_type == "SyntaxError" {
+        Failure::from_body(body, Some(ErrorType::UserCodeSyntaxError), "")
+    } else if missing || (not_found && !esm) {
+        Failure::from_body(body, Some(ErrorType::ImportModuleError), "")
+    } else if not_found || own_type == ErrorType::Unknown.as_str() {
+        // rquickjs's own resolution error (not a JS exception).
+        Failure::retyped(body, Some("Error".to_owned()), "")
+    } else {
+        Failure::from_body(body, None, "")
+    }
 }
 
 /// Drains: runs jobs, timers and fetches until nothing is left to run, or

@@ -2,7 +2,8 @@
 //! error, for ever.
 
 use bytes::Bytes;
-use rquickjs::{Function, Object, Promise, async_with};
+use rquickjs::promise::PromiseState;
+use rquickjs::{Function, Object, Persistent, Promise, Value};
 use snap::lambda::ErrorType;
 
 use crate::api::{ApiError, Invocation, RuntimeApi};
@@ -37,6 +38,15 @@ pub(crate) async fn serve(engine: &Engine, api: &RuntimeApi) -> Result<(), ApiEr
 }
 
 /// Runs the handler on one event: the response body, or the error.
+///
+/// The handler runs until its invocation settles. Whenever nothing is left
+/// to run (no job, timer or fetch) while it waits, the runtime's JS half
+/// is told (`loopEmpty`), as AWS's Node runtime client is by Node's
+/// `beforeExit`: a callback made with `callbackWaitsForEmptyEventLoop`
+/// answers then, and a handler that never settles answers `null` (or fails
+/// with `Runtime.NodeJsExit` when async). A rejection still unhandled once
+/// the job queue is empty fails the invocation, once, as
+/// `Runtime.UnhandledPromiseRejection`.
 async fn run_one(engine: &Engine, invocation: &Invocation) -> Result<Bytes, Failure> {
     let event = String::from_utf8_lossy(&invocation.body).into_owned();
     let request_id = invocation.request_id.clone();
@@ -45,32 +55,52 @@ async fn run_one(engine: &Engine, invocation: &Invocation) -> Result<Bytes, Fail
     let trace_id = invocation.trace_id.clone();
     let client_context = invocation.client_context.clone();
     let cognito_identity = invocation.cognito_identity.clone();
-    let outcome: Result<(bool, String), String> = async_with!(engine.context => |ctx| {
-        let start = || -> rquickjs::Result<Promise> {
-            let meta = Object::new(ctx.clone())?;
-            meta.set("requestId", request_id)?;
-            meta.set("functionArn", function_arn)?;
-            meta.set("deadlineMs", deadline_ms)?;
-            meta.set("traceId", trace_id)?;
-            meta.set("clientContext", client_context)?;
-            meta.set("cognitoIdentity", cognito_identity)?;
-            let runtime: Object = ctx.globals().get("__snapjs")?;
-            runtime.get::<_, Function>("invoke")?.call((event, meta))
+    // Rejections left over from before (init, an earlier invocation) are
+    // not this invocation's.
+    engine.take_rejections();
+    let started: Result<Persistent<Promise<'static>>, String> = engine
+        .context
+        .with(|ctx| {
+            let start = || -> rquickjs::Result<Promise> {
+                let meta = Object::new(ctx.clone())?;
+                meta.set("requestId", request_id)?;
+                meta.set("functionArn", function_arn)?;
+                meta.set("deadlineMs", deadline_ms)?;
+                meta.set("traceId", trace_id)?;
+                meta.set("clientContext", client_context)?;
+                meta.set("cognitoIdentity", cognito_identity)?;
+                let runtime: Object = ctx.globals().get("__snapjs")?;
+                runtime.get::<_, Function>("invoke")?.call((event, meta))
+            };
+            start()
+                .map(|p| Persistent::save(&ctx, p))
+                .map_err(|e| caught(&ctx, e))
+        })
+        .await;
+    let promise = started.map_err(|body| Failure::from_body(&body, None, ""))?;
+    let outcome = loop {
+        // `idle` holds the runtime's lock while it waits: give it up when
+        // the invocation settles (the JS half wakes `settled`), and every
+        // few milliseconds to look for unhandled rejections.
+        let empty = tokio::select! {
+            () = engine.idle() => true,
+            () = engine.settled.notified() => false,
+            () = tokio::time::sleep(std::time::Duration::from_millis(5)) => false,
         };
-        let promise = start().map_err(|e| caught(&ctx, e))?;
-        let pair: Object = promise.into_future().await.map_err(|e| caught(&ctx, e))?;
-        let ok: bool = pair.get(0).map_err(|e| caught(&ctx, e))?;
-        let body: String = pair.get(1).map_err(|e| caught(&ctx, e))?;
-        Ok((ok, body))
-    })
-    .await;
-    if let Some(body) = engine.take_rejections().into_iter().next() {
-        return Err(Failure::from_body(
-            &body,
-            Some(ErrorType::UnhandledPromiseRejection),
-            "unhandled promise rejection: ",
-        ));
-    }
+        engine.run_jobs().await;
+        if let Some(body) = engine.take_rejections().into_iter().next() {
+            js_call(engine, "abandon").await;
+            return Err(unhandled_rejection(&body));
+        }
+        if let Some(outcome) = settled(engine, &promise).await {
+            break outcome;
+        }
+        if empty && !js_call(engine, "loopEmpty").await {
+            // Nothing left to run and nothing to wake the invocation: it
+            // can only have settled (checked above); keep looking.
+            tokio::task::yield_now().await;
+        }
+    };
     match outcome {
         Ok((true, body)) if body.len() > MAX_RESPONSE_BYTES => Err(Failure::new(
             ErrorType::ResponseSizeTooLarge,
@@ -82,4 +112,64 @@ async fn run_one(engine: &Engine, invocation: &Invocation) -> Result<Bytes, Fail
         Ok((true, body)) => Ok(Bytes::from(body)),
         Ok((false, body)) | Err(body) => Err(Failure::from_body(&body, None, "")),
     }
+}
+
+/// The invocation's `[ok, body]` once its promise has settled.
+async fn settled(
+    engine: &Engine,
+    promise: &Persistent<Promise<'static>>,
+) -> Option<Result<(bool, String), String>> {
+    let promise = promise.clone();
+    engine
+        .context
+        .with(|ctx| {
+            let promise = match promise.restore(&ctx) {
+                Ok(p) => p,
+                Err(e) => return Some(Err(caught(&ctx, e))),
+            };
+            match promise.state() {
+                PromiseState::Pending => None,
+                PromiseState::Rejected => Some(Err(match promise.result::<Value>() {
+                    Some(Err(e)) => caught(&ctx, e),
+                    _ => crate::snapshot_point::error_body("Error", "the invocation was rejected"),
+                })),
+                PromiseState::Resolved => {
+                    let pair = || -> rquickjs::Result<(bool, String)> {
+                        let pair: Object = promise.result::<Object>().unwrap_or_else(|| {
+                            Err(rquickjs::Error::new_from_js("undefined", "object"))
+                        })?;
+                        Ok((pair.get(0)?, pair.get(1)?))
+                    };
+                    Some(pair().map_err(|e| caught(&ctx, e)))
+                }
+            }
+        })
+        .await
+}
+
+/// Calls `__snapjs[name]()`; its boolean answer (false if it failed).
+async fn js_call(engine: &Engine, name: &'static str) -> bool {
+    engine
+        .context
+        .with(|ctx| {
+            let call = || -> rquickjs::Result<Option<bool>> {
+                let runtime: Object = ctx.globals().get("__snapjs")?;
+                runtime.get::<_, Function>(name)?.call(())
+            };
+            match call() {
+                Ok(answer) => answer.unwrap_or(false),
+                Err(e) => {
+                    tracing::error!(call = name, error = %caught(&ctx, e), "the runtime's JS half failed");
+                    false
+                }
+            }
+        })
+        .await
+}
+
+/// An unhandled rejection as the client reports it: the type
+/// `Runtime.UnhandledPromiseRejection`, and the reason as text
+/// (`TypeError: lost`, or the value's own text).
+pub(crate) fn unhandled_rejection(reason: &str) -> Failure {
+    Failure::new(ErrorType::UnhandledPromiseRejection, reason)
 }

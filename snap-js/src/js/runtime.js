@@ -134,77 +134,199 @@
     });
   }
 
-  // --- Errors in the Lambda shape, as Node's runtime formats them.
+  // --- Errors in the Lambda shape, as AWS's Node runtime client shapes
+  // them (Errors.toRapidResponse): an Error (or an object with string
+  // name, message and stack) keeps its own name and message, and its stack
+  // split into lines; anything else is typed by `typeof`, with its
+  // `toString()` as the message. The client calls that field `trace`;
+  // snaprun's Runtime API reads `stackTrace`, so it goes there.
+  const isErrorLike = (err) =>
+    err instanceof Error ||
+    Boolean(err && typeof err.name === "string" && err.name && typeof err.message === "string" && err.message &&
+      typeof err.stack === "string" && err.stack);
   function errorShape(err) {
-    if (err instanceof Error || (err && typeof err === "object" && typeof err.message === "string" && typeof err.stack === "string")) {
-      const stack = typeof err.stack === "string" ? err.stack.split("\n").map((l) => l.trim()).filter(Boolean) : [];
+    try {
+      if (isErrorLike(err)) {
+        return {
+          errorType: String(err.name),
+          errorMessage: String(err.message),
+          stackTrace: typeof err.stack === "string" ? err.stack.split("\n").filter((l) => l.length > 0) : [],
+        };
+      }
+      return { errorType: typeof err, errorMessage: err.toString(), stackTrace: [] };
+    } catch {
       return {
-        errorType: err.name || (err.constructor && err.constructor.name) || "Error",
-        errorMessage: String(err.message),
-        stackTrace: stack,
+        errorType: "handled",
+        errorMessage:
+          "callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack",
+        stackTrace: [],
       };
     }
-    let message;
-    try {
-      message = typeof err === "string" ? err : JSON.stringify(err);
-    } catch {
-      message = undefined;
-    }
-    if (message === undefined) message = String(err);
-    return { errorType: err === null ? "null" : typeof err, errorMessage: message, stackTrace: [] };
   }
 
   let handler = null;
+  let handlerIsAsync = false;
 
-  function context(meta) {
+  // Wakes the Rust invocation loop (installed by engine.rs, taken off the
+  // global object here).
+  const settledHook = typeof g.__snapjs_settled === "function" ? g.__snapjs_settled : () => {};
+  delete g.__snapjs_settled;
+
+  // The invocation in progress: `finish(ok, value)` settles it once;
+  // `onEmptyLoop` is what Node's `beforeExit` would run (see loopEmpty).
+  let current = null;
+
+  // The client's NodeJsExit: an async handler whose promise never settles
+  // once nothing is left to run.
+  const NODE_JS_EXIT =
+    "The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise " +
+    "that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes";
+
+  // The context object: the client's fields and defaults (InvokeContext),
+  // and its callback half (CallbackContext): callbackWaitsForEmptyEventLoop
+  // (true by default), succeed, fail and done, of which (with the callback)
+  // only the first call counts.
+  function buildInvocation(meta) {
+    const invocation = { done: false, onEmptyLoop: null };
+    let resolve;
+    invocation.promise = new Promise((r) => (resolve = r));
+    const finish = (ok, value) => {
+      if (invocation.done) return;
+      invocation.done = true;
+      invocation.onEmptyLoop = null;
+      resolve([ok, value]);
+      settledHook();
+    };
+    invocation.finish = finish;
+    let waitForEmptyEventLoop = true;
+    const succeedWith = (result) => finish(true, result);
+    const failWith = (err) => finish(false, err);
+    const callback = (err, result) => {
+      invocation.onEmptyLoop = null;
+      if (err !== undefined && err !== null) failWith(err);
+      else if (!waitForEmptyEventLoop) succeedWith(result);
+      else invocation.onEmptyLoop = () => succeedWith(result);
+    };
+    const done = (err, result) => {
+      invocation.onEmptyLoop = null;
+      if (err !== undefined && err !== null) failWith(err);
+      else succeedWith(result);
+    };
+    let finished = false;
+    const once = (fn) =>
+      function (...args) {
+        if (!finished) {
+          fn(...args);
+          finished = true;
+        }
+      };
     const env = process.env;
-    return {
-      awsRequestId: meta.requestId,
-      invokedFunctionArn: meta.functionArn,
-      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    const parse = (text, name) => {
+      if (text === undefined || text === null || text === "") return undefined;
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        throw new Error(`Cannot parse ${name} as json: ${err.toString()}`);
+      }
+    };
+    const deadline = meta.deadlineMs;
+    const context = {
+      get callbackWaitsForEmptyEventLoop() {
+        return waitForEmptyEventLoop;
+      },
+      set callbackWaitsForEmptyEventLoop(value) {
+        waitForEmptyEventLoop = value;
+      },
+      succeed: once((result) => done(null, result)),
+      fail: once((err) => (err === undefined || err === null ? done("handled") : done(err, null))),
+      done: once(done),
       functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
       memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
       logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
       logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
-      deadline: meta.deadlineMs,
-      identity: meta.cognitoIdentity ? JSON.parse(meta.cognitoIdentity) : undefined,
-      clientContext: meta.clientContext ? JSON.parse(meta.clientContext) : undefined,
-      callbackWaitsForEmptyEventLoop: true,
+      clientContext: parse(meta.clientContext, "ClientContext"),
+      identity: parse(meta.cognitoIdentity, "CognitoIdentity"),
+      invokedFunctionArn: meta.functionArn,
+      awsRequestId: meta.requestId,
+      tenantId: meta.tenantId || undefined,
       getRemainingTimeInMillis() {
-        return Math.max(0, meta.deadlineMs - Date.now());
+        return deadline - Date.now();
       },
     };
+    // Not in the client's context: the deadline itself, kept for snapjs's
+    // own tests and hooks (non-enumerable, so JSON.stringify(context)
+    // shows the client's fields only).
+    Object.defineProperty(context, "deadline", { value: deadline, enumerable: false });
+    invocation.context = context;
+    invocation.callback = once(callback);
+    // As the client: a handler that neither settles nor calls back by the
+    // time nothing is left to run answers null, or (async) fails.
+    invocation.onEmptyLoop = () => {
+      if (handlerIsAsync) {
+        const err = new Error(NODE_JS_EXIT);
+        err.name = "Runtime.NodeJsExit";
+        failWith(err);
+      } else {
+        succeedWith(null);
+      }
+    };
+    return invocation;
   }
 
   // Runs the handler once; resolves to [ok, body] with the JSON text of
   // the result or of the Lambda error. Never rejects.
   async function invoke(eventText, meta) {
+    if (meta.traceId) process.env._X_AMZN_TRACE_ID = meta.traceId;
+    else delete process.env._X_AMZN_TRACE_ID;
+    let invocation;
     try {
-      if (meta.traceId) process.env._X_AMZN_TRACE_ID = meta.traceId;
-      else delete process.env._X_AMZN_TRACE_ID;
-      const event = eventText.length > 0 ? JSON.parse(eventText) : null;
-      const ctx = context(meta);
-      const thrown = new Promise((_, reject) => {
-        failCurrent = reject;
-      });
-      let run;
-      if (handler.length >= 3) {
-        // Callback style: the callback or a returned promise, whichever first.
-        run = new Promise((resolve, reject) => {
-          const returned = handler(event, ctx, (err, value) => (err ? reject(err) : resolve(value)));
-          if (returned && typeof returned.then === "function") returned.then(resolve, reject);
-        });
-      } else {
-        run = Promise.resolve().then(() => handler(event, ctx));
+      invocation = buildInvocation(meta);
+    } catch (err) {
+      return [false, JSON.stringify(errorShape(err))];
+    }
+    current = invocation;
+    failCurrent = (err) => invocation.finish(false, err);
+    try {
+      const event = JSON.parse(eventText.length > 0 ? eventText : "null");
+      const returned = handler(event, invocation.context, invocation.callback);
+      if (returned && typeof returned.then === "function") {
+        returned.then(invocation.context.succeed, invocation.context.fail);
       }
-      const result = await Promise.race([run, thrown]);
-      const body = JSON.stringify(result);
+    } catch (err) {
+      invocation.callback(err);
+    }
+    const [ok, value] = await invocation.promise;
+    if (current === invocation) {
+      current = null;
+      failCurrent = null;
+    }
+    if (!ok) return [false, JSON.stringify(errorShape(value))];
+    try {
+      const body = JSON.stringify(value === undefined ? null : value);
       return [true, body === undefined ? "null" : body];
     } catch (err) {
       return [false, JSON.stringify(errorShape(err))];
-    } finally {
-      failCurrent = null;
     }
+  }
+
+  // Nothing is left to run (no job, timer or fetch) while an invocation
+  // waits: what Node's `beforeExit` does under the client. Returns whether
+  // something ran.
+  function loopEmpty() {
+    const action = current && current.onEmptyLoop;
+    if (!action) return false;
+    current.onEmptyLoop = null;
+    action();
+    return true;
+  }
+
+  // The invocation was failed from outside (an unhandled rejection): a
+  // later callback or settle of it is ignored.
+  function abandon() {
+    if (current) current.finish(false, undefined);
+    current = null;
+    failCurrent = null;
   }
 
   function refreshEnv(pairs) {
@@ -225,9 +347,23 @@
     value: Object.freeze({
       setHandler(fn) {
         handler = fn;
+        try {
+          handlerIsAsync = Boolean(fn.constructor && fn.constructor.name === "AsyncFunction");
+        } catch {
+          handlerIsAsync = false;
+        }
       },
+      loopEmpty,
+      abandon,
       invoke,
       errorShape: (err) => JSON.stringify(errorShape(err)),
+      reasonText: (reason) => {
+        try {
+          return String(reason);
+        } catch {
+          return Object.prototype.toString.call(reason);
+        }
+      },
       pendingTimers: () => [...pending.values()],
       refreshEnv,
       runHooks,
