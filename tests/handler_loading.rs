@@ -566,10 +566,6 @@ const CASES: &[Case] = &[
 /// test fails if one of them starts passing (take it off the list then).
 const SNAPJS_PENDING: &[(&str, &str)] = &[
     ("CommonJS code in a type-module .js", MODULES),
-    ("ESM syntax in a CommonJS .js", MODULES),
-    ("require in an ES module", MODULES),
-    ("export in a .cjs", MODULES),
-    ("static import in a .cjs", MODULES),
 ];
 
 /// Why: LLRT evaluates a CommonJS file as an ES module and gives ES
