@@ -84,18 +84,22 @@ impl Engine {
         let (resolver, loader, globals) = ModuleBuilder::default()
             .with_global(llrt_fetch::init)
             .build();
+        // `require` finds built-ins by this list of names.
+        let globals = crate::node::MODULES
+            .iter()
+            .fold(globals, |globals, (name, _)| globals.add_name(*name));
+        let mut builtin_resolver = BuiltinResolver::default().with_module(HOOKS_MODULE);
+        let mut builtin_loader = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());
+        for (name, source) in crate::node::MODULES {
+            for full in [(*name).to_owned(), format!("node:{name}")] {
+                builtin_resolver = builtin_resolver.with_module(full.as_str());
+                builtin_loader = builtin_loader.with_module(full.as_str(), *source);
+            }
+        }
         runtime
             .set_loader(
-                (
-                    BuiltinResolver::default().with_module(HOOKS_MODULE),
-                    resolver,
-                    PackageResolver,
-                ),
-                (
-                    BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source()),
-                    loader,
-                    PackageLoader,
-                ),
+                (builtin_resolver, resolver, PackageResolver),
+                (builtin_loader, loader, PackageLoader),
             )
             .await;
         let rejections = Rejections::default();

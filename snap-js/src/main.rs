@@ -35,6 +35,7 @@ mod engine;
 mod handler;
 mod init;
 mod invoke;
+mod node;
 mod reseed;
 mod self_pipe;
 mod snapshot_point;
