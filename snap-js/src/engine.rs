@@ -123,6 +123,7 @@ impl Engine {
                     .attach(&ctx)
                     .map_err(|e| install(&ctx, "LLRT's modules", e))?;
                 reseed::install_math_random(&ctx).map_err(|e| install(&ctx, "Math.random", e))?;
+                crate::http::install(&ctx).map_err(|e| install(&ctx, "the http binding", e))?;
                 ctx.eval::<(), _>(RUNTIME_JS)
                     .map_err(|e| install(&ctx, "the runtime's JS half", e))?;
                 set_pid(&ctx).map_err(|e| install(&ctx, "process.pid", e))?;

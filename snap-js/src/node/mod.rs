@@ -4,6 +4,8 @@
 
 /// `(name, source)`, sorted by name.
 pub(crate) const MODULES: &[(&str, &str)] = &[
+    ("http", include_str!("http.js")),
+    ("https", include_str!("https.js")),
     ("stream", include_str!("stream.js")),
     ("stream/promises", include_str!("stream_promises.js")),
 ];

@@ -63,8 +63,13 @@ function describe(value) {
   return `type ${typeof value} (${shown})`;
 }
 
-const listenerCount = (emitter, name) =>
-  typeof emitter.listenerCount === "function" ? emitter.listenerCount(name) : 1;
+// LLRT's EventEmitter may lack listenerCount; eventNames() lists the events
+// that have listeners.
+const listenerCount = (emitter, name) => {
+  if (typeof emitter.listenerCount === "function") return emitter.listenerCount(name);
+  if (typeof emitter.eventNames === "function") return emitter.eventNames().includes(name) ? 1 : 0;
+  return 1;
+};
 
 const isUint8 = (chunk) => chunk instanceof Uint8Array;
 const toBuffer = (chunk, encoding) =>
