@@ -453,17 +453,19 @@ export class ClientRequest extends OutgoingMessage {
     this._started = true;
     const useChunkedByDefault = !["GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"].includes(this.method);
     const keepAlive = !!(this.agent && this.agent.keepAlive);
-    if (!this.hasHeader("connection")) this._headers.set("connection", ["Connection", keepAlive ? "keep-alive" : "close"]);
-    if (!this.hasHeader("content-length") && !this.hasHeader("transfer-encoding")) {
-      if (streamed) this._headers.set("transfer-encoding", ["Transfer-Encoding", "chunked"]);
-      else if ((this._whole && this._whole.length) || useChunkedByDefault) {
-        this._headers.set("content-length", ["Content-Length", String(this._whole ? this._whole.length : 0)]);
-      }
-    }
+    // As Node, the framing headers are written, not stored (getHeader does
+    // not see them).
     const headers = [];
     for (const [name, value] of this._headers.values()) {
       if (Array.isArray(value)) for (const v of value) headers.push([name, String(v)]);
       else headers.push([name, String(value)]);
+    }
+    if (!this.hasHeader("connection")) headers.push(["Connection", keepAlive ? "keep-alive" : "close"]);
+    if (!this.hasHeader("content-length") && !this.hasHeader("transfer-encoding")) {
+      if (streamed) headers.push(["Transfer-Encoding", "chunked"]);
+      else if ((this._whole && this._whole.length) || useChunkedByDefault) {
+        headers.push(["Content-Length", String(this._whole ? this._whole.length : 0)]);
+      }
     }
     const body = this._whole;
     this._whole = null;
@@ -643,8 +645,6 @@ export class IncomingMessage extends Readable {
           });
         } else if (out.error) {
           this._id = 0;
-          this.aborted = true;
-          this.emit("aborted");
           this.destroy(connReset(out.error.message));
           if (this.req) this.req._onResponseEnd();
         }
@@ -659,12 +659,14 @@ export class IncomingMessage extends Readable {
   // The request was destroyed while the body was being read.
   _abortFromRequest() {
     this._id = 0;
-    this.aborted = true;
-    this.emit("aborted");
     this.destroy(connReset("aborted"));
   }
 
   _destroy(err, cb) {
+    if (!this.complete && !this.aborted) {
+      this.aborted = true;
+      this.emit("aborted");
+    }
     if (this._id && !this.complete) {
       native.abort(this._id);
       this._id = 0;

@@ -459,19 +459,22 @@ class Readable extends Stream {
 
   on(ev, fn) {
     const res = super.on(ev, fn);
-    const r = this._readableState;
-    if (ev === "data") {
-      r.readableListening = listenerCount(this, "readable") > 0 && r.readableListening;
-      if (r.flowing !== false) this.resume();
-    } else if (ev === "readable") {
-      if (!r.endEmitted && !r.readableListening) {
-        r.readableListening = r.needReadable = true;
-        r.flowing = false;
-        r.emittedReadable = false;
-        if (r.length) emitReadable(this);
-        else if (!r.reading) nextTick(() => this.read(0));
-      }
-    }
+    listenerAdded(this, ev);
+    return res;
+  }
+  once(ev, fn) {
+    const res = super.once(ev, fn);
+    listenerAdded(this, ev);
+    return res;
+  }
+  prependListener(ev, fn) {
+    const res = super.prependListener(ev, fn);
+    listenerAdded(this, ev);
+    return res;
+  }
+  prependOnceListener(ev, fn) {
+    const res = super.prependOnceListener(ev, fn);
+    listenerAdded(this, ev);
     return res;
   }
   addListener(ev, fn) {
@@ -649,6 +652,24 @@ class Readable extends Stream {
 }
 Readable.prototype.destroy = destroy;
 Readable.prototype._undestroy = undestroy;
+
+// A 'data' listener starts the flow; a 'readable' one pauses it (Node's
+// Readable.prototype.on, for every way a listener is added).
+function listenerAdded(stream, ev) {
+  const r = stream._readableState;
+  if (ev === "data") {
+    r.readableListening = listenerCount(stream, "readable") > 0 && r.readableListening;
+    if (r.flowing !== false) stream.resume();
+  } else if (ev === "readable") {
+    if (!r.endEmitted && !r.readableListening) {
+      r.readableListening = r.needReadable = true;
+      r.flowing = false;
+      r.emittedReadable = false;
+      if (r.length) emitReadable(stream);
+      else if (!r.reading) nextTick(() => stream.read(0));
+    }
+  }
+}
 
 function prependListener(emitter, ev, fn) {
   if (typeof emitter.prependListener === "function") emitter.prependListener(ev, fn);
