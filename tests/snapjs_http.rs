@@ -14,7 +14,9 @@ use common::http_server::HttpServer;
 use common::{RunningFunction, free_port, json, snapjs};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// `handler(event)` of `dir/index.mjs` under Node, with `env` (exiting once

@@ -142,7 +142,10 @@ fn run(args: &Args) -> Result<(), RunError> {
     // goes here, so a restored instance connects anew).
     let closed = http::close_all();
     if closed > 0 {
-        tracing::info!(closed, "closed idle http connections before the snapshot point");
+        tracing::info!(
+            closed,
+            "closed idle http connections before the snapshot point"
+        );
     }
     proxy.detach();
     drop(init_runtime);

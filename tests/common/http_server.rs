@@ -185,7 +185,10 @@ fn respond(out: &mut TcpStream, request: &Request, number: usize) -> std::io::Re
         }
         _ if route.starts_with("/status/") => {
             let status: u16 = route["/status/".len()..].parse().unwrap_or(500);
-            write!(out, "HTTP/1.1 {status} Whatever\r\nContent-Length: 0\r\n\r\n")?;
+            write!(
+                out,
+                "HTTP/1.1 {status} Whatever\r\nContent-Length: 0\r\n\r\n"
+            )?;
         }
         _ => write!(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")?,
     }

@@ -32,7 +32,9 @@ impl Body for RequestBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Self::Whole(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-            Self::Streamed(rx) => rx.poll_recv(cx).map(|chunk| chunk.map(|d| Ok(Frame::data(d)))),
+            Self::Streamed(rx) => rx
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|d| Ok(Frame::data(d)))),
         }
     }
 

@@ -76,10 +76,7 @@ fn remove_slot(id: u32) -> Option<Slot> {
 pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let binding = Object::new(ctx.clone())?;
     binding.set("open", Func::from(open))?;
-    binding.set(
-        "head",
-        Func::from(Async(head)),
-    )?;
+    binding.set("head", Func::from(Async(head)))?;
     binding.set(
         "write",
         Func::from(Async(|id: u32, chunk: TypedArray<'_, u8>| {
@@ -87,10 +84,7 @@ pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
         })),
     )?;
     binding.set("end", Func::from(end))?;
-    binding.set(
-        "read",
-        Func::from(Async(read)),
-    )?;
+    binding.set("read", Func::from(Async(read)))?;
     binding.set("abort", Func::from(abort))?;
     binding.set("destroyAgent", Func::from(pool::close_agent))?;
     binding.set("idle", Func::from(|| pool::idle_count() as u32))?;
@@ -112,14 +106,18 @@ fn open<'js>(ctx: Ctx<'js>, options: Object<'js>) -> rquickjs::Result<u32> {
     let path: String = options.get("path")?;
     let headers: Vec<Vec<String>> = options.get("headers")?;
     let agent: u32 = options.get::<_, Option<u32>>("agent")?.unwrap_or(0);
-    let keep_alive: bool = options.get::<_, Option<bool>>("keepAlive")?.unwrap_or(false);
+    let keep_alive: bool = options
+        .get::<_, Option<bool>>("keepAlive")?
+        .unwrap_or(false);
     let streamed: bool = options.get::<_, Option<bool>>("streamed")?.unwrap_or(false);
     let whole: Option<TypedArray<u8>> = options.get("body")?;
     let tls = TlsOptions {
         reject_unauthorized: options
             .get::<_, Option<bool>>("rejectUnauthorized")?
             .unwrap_or(true),
-        ca: options.get::<_, Option<Vec<String>>>("ca")?.unwrap_or_default(),
+        ca: options
+            .get::<_, Option<Vec<String>>>("ca")?
+            .unwrap_or_default(),
         servername: options.get("servername")?,
     };
     let (tx, body) = if streamed {
@@ -136,13 +134,22 @@ fn open<'js>(ctx: Ctx<'js>, options: Object<'js>) -> rquickjs::Result<u32> {
     let mut builder = Request::builder().method(method).uri(path.as_str());
     for pair in &headers {
         let [name, value] = pair.as_slice() else {
-            return Err(Exception::throw_type(&ctx, "a header is not a [name, value] pair"));
+            return Err(Exception::throw_type(
+                &ctx,
+                "a header is not a [name, value] pair",
+            ));
         };
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            Exception::throw_type(&ctx, &format!("Header name must be a valid HTTP token [\"{name}\"]"))
+            Exception::throw_type(
+                &ctx,
+                &format!("Header name must be a valid HTTP token [\"{name}\"]"),
+            )
         })?;
         let value = HeaderValue::from_bytes(&latin1(value)).map_err(|_| {
-            Exception::throw_type(&ctx, &format!("Invalid character in header content [\"{name}\"]"))
+            Exception::throw_type(
+                &ctx,
+                &format!("Invalid character in header content [\"{name}\"]"),
+            )
         })?;
         builder = builder.header(name, value);
     }
@@ -194,7 +201,10 @@ async fn head<'js>(ctx: Ctx<'js>, id: u32) -> rquickjs::Result<Object<'js>> {
         return aborted(&ctx);
     };
     let Some(pending) = pending else {
-        return Err(Exception::throw_message(&ctx, "the request was already sent"));
+        return Err(Exception::throw_message(
+            &ctx,
+            "the request was already sent",
+        ));
     };
     let key = pending.key.clone();
     let keep_alive = pending.keep_alive;
@@ -229,7 +239,11 @@ async fn head<'js>(ctx: Ctx<'js>, id: u32) -> rquickjs::Result<Object<'js>> {
     for (name, value) in &parts.headers {
         headers.push(vec![
             name.as_str().to_owned(),
-            value.as_bytes().iter().map(|&b| char::from(b)).collect::<String>(),
+            value
+                .as_bytes()
+                .iter()
+                .map(|&b| char::from(b))
+                .collect::<String>(),
         ]);
     }
     head.set("headers", headers)?;
@@ -299,7 +313,10 @@ async fn read<'js>(ctx: Ctx<'js>, id: u32) -> rquickjs::Result<Object<'js>> {
         return aborted(&ctx);
     };
     let Some(mut incoming) = incoming else {
-        return Err(Exception::throw_message(&ctx, "the response is being read already"));
+        return Err(Exception::throw_message(
+            &ctx,
+            "the response is being read already",
+        ));
     };
     loop {
         let frame = tokio::select! {

@@ -238,7 +238,8 @@ fn tls_config(tls: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, NetError> {
     } else {
         llrt_tls::build_client_config(llrt_tls::BuildClientConfigOptions {
             reject_unauthorized: tls.reject_unauthorized,
-            ca: (!tls.ca.is_empty()).then(|| tls.ca.iter().map(|c| c.as_bytes().to_vec()).collect()),
+            ca: (!tls.ca.is_empty())
+                .then(|| tls.ca.iter().map(|c| c.as_bytes().to_vec()).collect()),
         })
         .map_err(|e| NetError::TlsConfig {
             message: e.to_string(),
