@@ -124,3 +124,90 @@ fn the_http_server_side_is_refused_with_an_error_naming_it() {
         "{message}"
     );
 }
+
+/// A TLS server (Node's `https`, so no certificate crate is needed) with a
+/// self-signed certificate for 127.0.0.1 made by the `openssl` command:
+/// `/echo` answers `{"path": ...}`. Killed on drop.
+struct TlsServer {
+    child: std::process::Child,
+    base: String,
+    ca: String,
+}
+
+impl TlsServer {
+    fn start(dir: &Path) -> Self {
+        let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+        let made = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .args(["-addext", "extendedKeyUsage=serverAuth"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("the openssl command makes the test certificate");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let port = free_port();
+        let script = format!(
+            "const fs = require('fs'); require('https').createServer({{ key: fs.readFileSync({key:?}), cert: fs.readFileSync({cert:?}) }}, \
+             (q, s) => s.end(JSON.stringify({{ path: q.url }}))).listen({port}, '127.0.0.1');"
+        );
+        let child = Command::new("node")
+            .args(["-e", &script])
+            .spawn()
+            .expect("node runs the TLS server");
+        assert!(
+            common::eventually(std::time::Duration::from_secs(20), || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            }),
+            "the TLS server did not start"
+        );
+        Self {
+            child,
+            base: format!("https://127.0.0.1:{port}"),
+            ca: std::fs::read_to_string(&cert).unwrap(),
+        }
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn https_client_verifies_with_the_ca_option_and_refuses_an_unknown_issuer_as_node_does() {
+    let certs = tempfile::tempdir().unwrap();
+    let tls = TlsServer::start(certs.path());
+    let server = HttpServer::start();
+    let dir = fixture("snapjs-http");
+    let event = serde_json::json!({
+        "base": server.base, "refused": free_port(),
+        "https": tls.base, "ca": tls.ca, "only": ["https"],
+    });
+    let node = under_node(&dir, &event, &[]);
+    assert_eq!(
+        node["https"],
+        serde_json::json!({
+            "withCa": {"status": 200, "path": "/echo"},
+            "insecure": {"status": 200, "path": "/echo"},
+            "refused": true,
+        }),
+        "{node}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let run = restored(&tmp, &dir, &[]);
+    let answer = run.invoke_ok(event.to_string().as_bytes());
+    assert_same(&node, &answer);
+}
