@@ -203,12 +203,137 @@ function construct(stream, fn) {
 }
 
 // --- Stream: the legacy base, an EventEmitter with pipe().
-class Stream extends EventEmitter {
-  constructor(options) {
-    super(options);
-  }
+//
+// LLRT's EventEmitter is native: its methods refuse an object its own
+// constructor did not make, and it cannot be called as a function. Node's
+// stream classes are functions that pre-ES6 subclasses call
+// (`Readable.call(this)`, as follow-redirects does), so streams keep their
+// listeners in JS (the methods below) and only inherit EventEmitter's
+// prototype, for `instanceof EventEmitter`.
+function Stream(options) {
+  if (!(this instanceof Stream)) return new Stream(options);
+  listenersOf(this);
+}
+Object.setPrototypeOf(Stream.prototype, EventEmitter.prototype);
+Object.setPrototypeOf(Stream, EventEmitter);
 
-  pipe(dest, options) {
+function listenersOf(emitter) {
+  if (!Object.prototype.hasOwnProperty.call(emitter, "_events") || !emitter._events) {
+    emitter._events = Object.create(null);
+    emitter._eventsCount = 0;
+  }
+  return emitter._events;
+}
+function addListenerImpl(emitter, name, fn, prepend) {
+  if (typeof fn !== "function") throw errors.invalidArg("listener", "of type function", fn);
+  const all = listenersOf(emitter);
+  if (all.newListener) emitter.emit("newListener", name, fn.listener ? fn.listener : fn);
+  const list = all[name] || (all[name] = []);
+  if (list.length === 0) emitter._eventsCount++;
+  if (prepend) list.unshift(fn);
+  else list.push(fn);
+  return emitter;
+}
+function onceWrapper(emitter, name, fn) {
+  const wrapped = function (...args) {
+    emitter.removeListener(name, wrapped);
+    return fn.apply(this, args);
+  };
+  wrapped.listener = fn;
+  return wrapped;
+}
+const emitterMethods = {
+  on(name, fn) {
+    return addListenerImpl(this, name, fn, false);
+  },
+  addListener(name, fn) {
+    return this.on(name, fn);
+  },
+  prependListener(name, fn) {
+    return addListenerImpl(this, name, fn, true);
+  },
+  once(name, fn) {
+    if (typeof fn !== "function") throw errors.invalidArg("listener", "of type function", fn);
+    return this.on(name, onceWrapper(this, name, fn));
+  },
+  prependOnceListener(name, fn) {
+    if (typeof fn !== "function") throw errors.invalidArg("listener", "of type function", fn);
+    return this.prependListener(name, onceWrapper(this, name, fn));
+  },
+  removeListener(name, fn) {
+    const all = listenersOf(this);
+    const list = all[name];
+    if (!list) return this;
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i] === fn || list[i].listener === fn) {
+        list.splice(i, 1);
+        if (list.length === 0) {
+          delete all[name];
+          this._eventsCount--;
+        }
+        if (all.removeListener) this.emit("removeListener", name, fn);
+        break;
+      }
+    }
+    return this;
+  },
+  off(name, fn) {
+    return this.removeListener(name, fn);
+  },
+  removeAllListeners(name) {
+    const all = listenersOf(this);
+    if (name === undefined) {
+      this._events = Object.create(null);
+      this._eventsCount = 0;
+    } else if (all[name]) {
+      delete all[name];
+      this._eventsCount--;
+    }
+    return this;
+  },
+  emit(name, ...args) {
+    const list = listenersOf(this)[name];
+    if (!list || list.length === 0) {
+      if (name === "error") {
+        const err = args[0];
+        if (err instanceof Error) throw err;
+        const wrapped = new Error(`Unhandled error. (${err})`);
+        wrapped.code = "ERR_UNHANDLED_ERROR";
+        wrapped.context = err;
+        throw wrapped;
+      }
+      return false;
+    }
+    for (const fn of list.slice()) fn.apply(this, args);
+    return true;
+  },
+  listeners(name) {
+    return (listenersOf(this)[name] || []).map((fn) => fn.listener || fn);
+  },
+  rawListeners(name) {
+    return (listenersOf(this)[name] || []).slice();
+  },
+  listenerCount(name) {
+    const list = listenersOf(this)[name];
+    return list ? list.length : 0;
+  },
+  eventNames() {
+    return Reflect.ownKeys(listenersOf(this));
+  },
+  setMaxListeners(n) {
+    this._maxListeners = n;
+    return this;
+  },
+  getMaxListeners() {
+    return this._maxListeners === undefined ? 10 : this._maxListeners;
+  },
+};
+for (const [name, fn] of Object.entries(emitterMethods)) {
+  Object.defineProperty(Stream.prototype, name, { value: fn, writable: true, configurable: true });
+}
+
+Stream.prototype.pipe = function pipe(dest, options) {
+  {
     const source = this;
     const ondata = (chunk) => {
       if (dest.writable && dest.write(chunk) === false && source.pause) source.pause();
@@ -256,7 +381,7 @@ class Stream extends EventEmitter {
     dest.emit("pipe", source);
     return dest;
   }
-}
+};
 
 // --- Readable.
 class ReadableState {
@@ -299,10 +424,13 @@ class ReadableState {
   }
 }
 
-class Readable extends Stream {
-  constructor(options) {
-    super(options);
-    options = options || {};
+// Node's classes are functions (`Readable.call(this, options)` works);
+// their methods are written as classes whose prototypes the functions take.
+function Readable(options) {
+  if (!(this instanceof Readable)) return new Readable(options);
+  Stream.call(this, options);
+  options = options || {};
+  {
     const isDuplex = this instanceof Duplex;
     this._readableState = new ReadableState(options, this, isDuplex);
     if (typeof options.read === "function") this._read = options.read;
@@ -311,7 +439,9 @@ class Readable extends Stream {
     if (options.signal) addAbortSignal(options.signal, this);
     if (typeof this._construct === "function" && !isDuplex) construct(this, this._construct);
   }
+}
 
+class ReadableMethods extends Stream {
   get readable() {
     const r = this._readableState;
     return !!r && r.readable !== false && !r.destroyed && !r.errorEmitted && !r.endEmitted;
@@ -646,10 +776,9 @@ class Readable extends Stream {
     return iterator(this, { destroyOnReturn: !options || options.destroyOnReturn !== false });
   }
 
-  static from(iterable, options) {
-    return from(iterable, options);
-  }
 }
+adopt(Readable, ReadableMethods, Stream);
+Readable.from = (iterable, options) => from(iterable, options);
 Readable.prototype.destroy = destroy;
 Readable.prototype._undestroy = undestroy;
 
@@ -669,6 +798,13 @@ function listenerAdded(stream, ev) {
       else if (!r.reading) nextTick(() => stream.read(0));
     }
   }
+}
+
+// `Ctor` takes `Methods`' prototype, and inherits `Parent`'s statics.
+function adopt(Ctor, Methods, Parent) {
+  Ctor.prototype = Methods.prototype;
+  Object.defineProperty(Ctor.prototype, "constructor", { value: Ctor, writable: true, configurable: true });
+  Object.setPrototypeOf(Ctor, Parent);
 }
 
 function prependListener(emitter, ev, fn) {
@@ -1111,18 +1247,22 @@ function writableInit(stream, options) {
   if (options.signal) addAbortSignal(options.signal, stream);
 }
 
-class Writable extends Stream {
-  constructor(options) {
-    super(options);
-    writableInit(this, options);
-    if (typeof this._construct === "function") construct(this, this._construct);
-  }
-  static [Symbol.hasInstance](object) {
+function Writable(options) {
+  if (!(this instanceof Writable)) return new Writable(options);
+  Stream.call(this, options);
+  writableInit(this, options);
+  if (typeof this._construct === "function") construct(this, this._construct);
+}
+class WritableMethods extends Stream {}
+adopt(Writable, WritableMethods, Stream);
+Object.defineProperty(Writable, Symbol.hasInstance, {
+  value(object) {
     if (Function.prototype[Symbol.hasInstance].call(this, object)) return true;
     if (this !== Writable) return false;
     return !!(object && object._writableState instanceof WritableState);
-  }
-}
+  },
+  configurable: true,
+});
 
 const writableMethods = {
   _write(chunk, encoding, cb) {
@@ -1478,10 +1618,11 @@ function finish(stream, w) {
 }
 
 // --- Duplex: a Readable that is also a Writable.
-class Duplex extends Readable {
-  constructor(options) {
-    super(options);
-    writableInit(this, options);
+function Duplex(options) {
+  if (!(this instanceof Duplex)) return new Duplex(options);
+  Readable.call(this, options);
+  writableInit(this, options);
+  {
     options = options || {};
     this.allowHalfOpen = options.allowHalfOpen !== false;
     if (options.readable === false) {
@@ -1498,6 +1639,8 @@ class Duplex extends Readable {
     if (typeof this._construct === "function") construct(this, this._construct);
   }
 }
+class DuplexMethods extends Readable {}
+adopt(Duplex, DuplexMethods, Readable);
 for (const [name, fn] of Object.entries(writableMethods)) {
   if (name === "destroy" || name === "_undestroy" || name === "_destroy") continue;
   Object.defineProperty(Duplex.prototype, name, { value: fn, writable: true, configurable: true });
@@ -1506,17 +1649,18 @@ Object.defineProperties(Duplex.prototype, writableGetters);
 
 // --- Transform and PassThrough.
 const kCallback = Symbol("kCallback");
-class Transform extends Duplex {
-  constructor(options) {
-    super(options);
-    this._readableState.sync = false;
-    this[kCallback] = null;
-    if (options) {
-      if (typeof options.transform === "function") this._transform = options.transform;
-      if (typeof options.flush === "function") this._flush = options.flush;
-    }
-    this.on("prefinish", transformPrefinish);
+function Transform(options) {
+  if (!(this instanceof Transform)) return new Transform(options);
+  Duplex.call(this, options);
+  this._readableState.sync = false;
+  this[kCallback] = null;
+  if (options) {
+    if (typeof options.transform === "function") this._transform = options.transform;
+    if (typeof options.flush === "function") this._flush = options.flush;
   }
+  this.on("prefinish", transformPrefinish);
+}
+class TransformMethods extends Duplex {
   _final(cb) {
     if (typeof this._flush === "function" && !this.destroyed) {
       this._flush((er, data) => {
@@ -1564,11 +1708,18 @@ function transformPrefinish() {
   if (this._final !== Transform.prototype._final) Transform.prototype._final.call(this);
 }
 
-class PassThrough extends Transform {
+adopt(Transform, TransformMethods, Duplex);
+
+function PassThrough(options) {
+  if (!(this instanceof PassThrough)) return new PassThrough(options);
+  Transform.call(this, options);
+}
+class PassThroughMethods extends Transform {
   _transform(chunk, encoding, cb) {
     cb(null, chunk);
   }
 }
+adopt(PassThrough, PassThroughMethods, Transform);
 
 // --- finished / eos.
 function isReadableNodeStream(obj) {
