@@ -12,6 +12,7 @@
 //!   names in lower case;
 //! - `/slow`: `late` after 500 ms;
 //! - `/status/N`: status N with an empty body;
+//! - `/hangup`: closes the connection without answering;
 //! - anything else: 404.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -151,6 +152,10 @@ fn respond(out: &mut TcpStream, request: &Request, number: usize) -> std::io::Re
             if !head_only {
                 out.write_all(body.as_bytes())?;
             }
+        }
+        "/hangup" => {
+            out.shutdown(std::net::Shutdown::Both)?;
+            return Err(std::io::Error::other("hung up on purpose"));
         }
         "/conn" => {
             let body = number.to_string();
