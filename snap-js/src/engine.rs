@@ -145,6 +145,7 @@ impl Engine {
                     .set("__snapjs_settled", notify)
                     .map_err(|e| install(&ctx, "__snapjs_settled", e))?;
                 reseed::install_math_random(&ctx).map_err(|e| install(&ctx, "Math.random", e))?;
+                crate::http::install(&ctx).map_err(|e| install(&ctx, "the http binding", e))?;
                 ctx.eval::<(), _>(RUNTIME_JS)
                     .map_err(|e| install(&ctx, "the runtime's JS half", e))?;
                 set_pid(&ctx).map_err(|e| install(&ctx, "process.pid", e))?;

@@ -13,8 +13,9 @@
 //!    fetches drained; when a snapshot is being made, the JS
 //!    before-checkpoint hooks run and no timer may be left armed.
 //! 4. The init runtime is dropped: its epoll and eventfd descriptors, its
-//!    blocking-pool threads (DNS lookups), and every pooled fetch connection
-//!    (their tasks) go with it.
+//!    blocking-pool threads (DNS lookups), and every pooled fetch and
+//!    `http.Agent` connection (their tasks) go with it; the `http` pool is
+//!    emptied first.
 //! 5. The snapshot point. After it, restored or cold, a fresh tokio runtime;
 //!    a restored process reseeds its random sources, takes the restoring
 //!    environment into `process.env` and runs the after-restore hooks.
@@ -33,6 +34,7 @@ mod bytecode;
 mod detach;
 mod engine;
 mod handler;
+mod http;
 mod init;
 mod invoke;
 mod modules;
@@ -136,7 +138,16 @@ fn run(args: &Args) -> Result<(), RunError> {
         return Ok(());
     }
     // Step 4: nothing of the init runtime survives into the snapshot, not
-    // even a waker the JS scheduler kept.
+    // even a waker the JS scheduler kept, nor an idle `http.Agent`
+    // connection (its task and socket go with the runtime; its pool entry
+    // goes here, so a restored instance connects anew).
+    let closed = http::close_all();
+    if closed > 0 {
+        tracing::info!(
+            closed,
+            "closed idle http connections before the snapshot point"
+        );
+    }
     proxy.detach();
     drop(init_runtime);
     let parked = self_pipe::park()?;

@@ -7,6 +7,8 @@
     clippy::panic
 )]
 
+pub mod http_server;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,12 @@
-//! Node built-in modules snapjs implements itself in JS, one per file, each
-//! an ES module with `export default` the module object plus named exports.
-//! The engine registers each under `NAME` and `node:NAME`, before LLRT's.
+//! Node built-in modules that snapjs implements itself in JS, one per file,
+//! each an ES module whose `default` export is Node's module object. The
+//! engine registers each under `NAME` and `node:NAME`, ahead of LLRT's own.
 
 /// `(name, source)`, sorted by name.
-pub(crate) const MODULES: &[(&str, &str)] = &[("module", include_str!("module.js"))];
+pub(crate) const MODULES: &[(&str, &str)] = &[
+    ("http", include_str!("http.js")),
+    ("https", include_str!("https.js")),
+    ("module", include_str!("module.js")),
+    ("stream", include_str!("stream.js")),
+    ("stream/promises", include_str!("stream_promises.js")),
+];
