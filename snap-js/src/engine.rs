@@ -13,11 +13,15 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use llrt_modules::module_builder::ModuleBuilder;
+use llrt_modules::{buffer::BufferModule, crypto::CryptoModule, util::UtilModule};
+use llrt_utils::module::ModuleInfo;
 use llrt_modules::package::{loader::PackageLoader, resolver::PackageResolver};
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
 
+use crate::node;
 use crate::reseed;
+use crate::stdio;
 
 /// The module name handlers import hooks from.
 pub(crate) const HOOKS_MODULE: &str = "snap:hooks";
@@ -81,21 +85,27 @@ impl Engine {
             what: "runtime",
             cause,
         })?;
-        let (resolver, loader, globals) = ModuleBuilder::default()
+        let (resolver, loader, mut globals) = ModuleBuilder::default()
             .with_global(llrt_fetch::init)
+            .with_module(llrt_zlib::ZlibModule)
+            .with_module(llrt_alias("snapjs:llrt/buffer", BufferModule))
+            .with_module(llrt_alias("snapjs:llrt/crypto", CryptoModule))
+            .with_module(llrt_alias("snapjs:llrt/util", UtilModule))
             .build();
+        let mut builtins = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());
+        for (name, source) in node::MODULES {
+            builtins = builtins.with_module(*name, *source);
+            globals = globals.add_name(*name);
+        }
         runtime
             .set_loader(
                 (
                     BuiltinResolver::default().with_module(HOOKS_MODULE),
+                    node::NodeResolver::default(),
                     resolver,
                     PackageResolver,
                 ),
-                (
-                    BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source()),
-                    loader,
-                    PackageLoader,
-                ),
+                (builtins, loader, PackageLoader),
             )
             .await;
         let rejections = Rejections::default();
@@ -121,6 +131,11 @@ impl Engine {
                 reseed::install_math_random(&ctx).map_err(|e| install(&ctx, "Math.random", e))?;
                 ctx.eval::<(), _>(RUNTIME_JS)
                     .map_err(|e| install(&ctx, "the runtime's JS half", e))?;
+                stdio::install(&ctx).map_err(|e| install(&ctx, "process.stdout", e))?;
+                for (_, patch) in node::PATCHES {
+                    ctx.eval::<(), _>(*patch)
+                        .map_err(|e| install(&ctx, "a patch of LLRT's globals", e))?;
+                }
                 set_pid(&ctx).map_err(|e| install(&ctx, "process.pid", e))?;
                 Ok(())
             })
@@ -162,6 +177,13 @@ impl Rejections {
             body,
         });
     }
+}
+
+/// LLRT's module, kept reachable as `name` (`snapjs:llrt/NAME`) under the
+/// module of `node::MODULES` that replaces it.
+fn llrt_alias<M: rquickjs::module::ModuleDef>(name: &'static str, module: M) -> ModuleInfo<M> {
+    debug_assert!(name.starts_with(node::LLRT_PREFIX));
+    ModuleInfo { name, module }
 }
 
 /// `process.pid` (LLRT's process module has none), set again after a

@@ -35,9 +35,11 @@ mod engine;
 mod handler;
 mod init;
 mod invoke;
+mod node;
 mod reseed;
 mod self_pipe;
 mod snapshot_point;
+mod stdio;
 mod sys;
 
 use snap::lambda::ErrorType;
