@@ -13,7 +13,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use llrt_modules::module_builder::ModuleBuilder;
-use llrt_modules::{buffer::BufferModule, crypto::CryptoModule, util::UtilModule};
+use llrt_modules::{
+    buffer::BufferModule,
+    crypto::CryptoModule,
+    fs::{FsModule, FsPromisesModule},
+    util::UtilModule,
+};
 use llrt_utils::module::ModuleInfo;
 use llrt_modules::package::{loader::PackageLoader, resolver::PackageResolver};
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
@@ -90,6 +95,8 @@ impl Engine {
             .with_module(llrt_zlib::ZlibModule)
             .with_module(llrt_alias("snapjs:llrt/buffer", BufferModule))
             .with_module(llrt_alias("snapjs:llrt/crypto", CryptoModule))
+            .with_module(llrt_alias("snapjs:llrt/fs", FsModule))
+            .with_module(llrt_alias("snapjs:llrt/fs/promises", FsPromisesModule))
             .with_module(llrt_alias("snapjs:llrt/util", UtilModule))
             .build();
         let mut builtins = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());

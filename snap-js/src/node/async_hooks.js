@@ -45,8 +45,9 @@ export class AsyncLocalStorage {
     this.#enabled = true;
     const frame = frameWith(this, store);
     if (state.depth > 0) state.current = frame;
-    else if (state.ambient.length > 0) state.ambient[state.ambient.length - 1] = frame;
-    else state.base = frame;
+    const armed = state.ambient.filter((e) => e.armed);
+    if (armed.length > 0) armed[armed.length - 1].frame = frame;
+    else if (state.depth === 0) state.base = frame;
   }
   disable() {
     this.#enabled = false;

@@ -11,11 +11,7 @@ function codeError(Base, code, message) {
 function bytesOf(v, name) {
   if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
-  let got;
-  if (v == null) got = ` Received ${v}`;
-  else if (typeof v === "object") got = v.constructor && v.constructor.name ? ` Received an instance of ${v.constructor.name}` : ` Received ${String(v)}`;
-  else got = ` Received type ${typeof v} (${typeof v === "string" ? `'${v}'` : String(v)})`;
-  throw codeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be an instance of ArrayBuffer, Buffer, TypedArray, or DataView.${got}`);
+  throw codeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be an instance of ArrayBuffer, Buffer, TypedArray, or DataView.`);
 }
 
 export function timingSafeEqual(a, b) {

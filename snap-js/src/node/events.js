@@ -26,9 +26,8 @@ function checkListener(listener) {
   }
 }
 function checkMax(n, name) {
-  if (typeof n !== "number" || n < 0 || Number.isNaN(n)) {
-    throw codeError(RangeError, "ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be a non-negative number. Received ${typeof n === "number" ? n : describe(n).trim()}`);
-  }
+  if (typeof n !== "number") throw codeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type number.${describe(n)}`);
+  if (n < 0 || Number.isNaN(n)) throw codeError(RangeError, "ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be >= 0. Received ${n}`);
 }
 
 function EventEmitter(opts) {
@@ -73,7 +72,7 @@ EventEmitter.errorMonitor = errorMonitor;
 EventEmitter.captureRejectionSymbol = captureRejectionSymbol;
 
 EventEmitter.prototype.setMaxListeners = function setMaxListeners(n) {
-  checkMax(n, "n");
+  checkMax(n, "setMaxListeners");
   this._maxListeners = n;
   return this;
 };

@@ -61,15 +61,9 @@ export class StringDecoder {
       case "utf8":
         keep = utf8Pending(all);
         break;
-      case "utf16le": {
+      case "utf16le":
         keep = all.length % 2;
-        const end = all.length - keep;
-        if (end >= 2) {
-          const unit = all[end - 2] | (all[end - 1] << 8);
-          if (unit >= 0xd800 && unit <= 0xdbff) keep += 2;
-        }
         break;
-      }
       case "base64":
       case "base64url":
         keep = all.length % 3;

@@ -272,16 +272,16 @@ function formatRaw(ctx, value, recurseTimes) {
   ctx.extraItems = false;
   const filterIndices = (ks) => ks.filter((k) => typeof k === "symbol" || !/^(0|[1-9][0-9]*)$/.test(k) || Number(k) >= 2 ** 32 - 1);
 
+  let noIterator = true;
   if (Symbol.iterator in value || ctor === null) {
+    noIterator = false;
     if (Array.isArray(value)) {
-      keys = filterIndices(ownKeys(value, ctx.showHidden)).filter((k) => k !== "length" || ctx.showHidden);
-      if (ctx.showHidden) keys = keys.filter((k) => k !== "length");
+      keys = filterIndices(ownKeys(value, ctx.showHidden));
       const p = ctor !== "Array" || tagName !== "" ? prefix(ctor, tagName, "Array", value.length) : "";
       braces = [`${p}[`, "]"];
       if (value.length === 0 && keys.length === 0) return `${braces[0]}]`;
       isArrayType = true;
       formatter = formatArray;
-      if (ctx.showHidden) extra.push("[length]: " + formatValue(ctx, value.length, recurseTimes));
     } else if (types.isSet(value)) {
       const size = Set.prototype[Symbol.iterator] ? value.size : 0;
       keys = ownKeys(value, ctx.showHidden);
@@ -313,16 +313,10 @@ function formatRaw(ctx, value, recurseTimes) {
       braces = [`[${tagName || (types.isMapIterator(value) ? "Map Iterator" : "Set Iterator")}] {`, "}"];
       formatter = () => ["..."];
     } else {
-      keys = ownKeys(value, ctx.showHidden);
-      braces = [`${prefix(ctor, tagName, "Object")}{`, "}"];
-      if (ctor === "Object" && tagName === "") braces[0] = "{";
-      if (keys.length === 0) {
-        if (ctor === null) return `${braces[0]}}`;
-        return `${braces[0]}}`;
-      }
-      formatter = formatObjectEntries;
+      noIterator = true;
     }
-  } else {
+  }
+  if (noIterator) {
     keys = ownKeys(value, ctx.showHidden);
     braces = ["{", "}"];
     formatter = formatObjectEntries;
@@ -497,13 +491,15 @@ inspect.colors = Object.assign(Object.create(null), { bold: [1, 22], italic: [3,
 inspect.styles = Object.assign(Object.create(null), { special: "cyan", number: "yellow", bigint: "yellow", boolean: "yellow", undefined: "grey", null: "bold", string: "green", symbol: "green", date: "magenta", regexp: "red", module: "underline" });
 
 // --- format ----------------------------------------------------------------
-function hasOwnToString(v) {
+const builtIns = new Set(Object.getOwnPropertyNames(globalThis).filter((n) => /^[A-Z]/.test(n) && typeof globalThis[n] === "function"));
+// Whether `v`'s toString is a built-in one (then %s inspects it, as Node).
+function hasBuiltInToString(v) {
+  if (Object.prototype.hasOwnProperty.call(v, "toString")) return false;
   let o = v;
-  while (o !== null && o !== Object.prototype && o !== Error.prototype) {
-    if (Object.prototype.hasOwnProperty.call(o, "toString")) return true;
-    o = Object.getPrototypeOf(o);
-  }
-  return false;
+  while (o !== null && !Object.prototype.hasOwnProperty.call(o, "toString")) o = Object.getPrototypeOf(o);
+  if (o === null) return true;
+  const c = o.constructor;
+  return typeof c === "function" && builtIns.has(c.name) && globalThis[c.name] === c;
 }
 
 function formatWithOptionsInternal(inspectOptions, args) {
@@ -524,9 +520,8 @@ function formatWithOptionsInternal(inspectOptions, args) {
               const arg = args[++a];
               if (typeof arg === "number") tempStr = formatNumber(arg);
               else if (typeof arg === "bigint") tempStr = `${arg}n`;
-              else if (typeof arg !== "object" || arg === null || !hasOwnToString(arg)) {
-                tempStr = typeof arg === "object" && arg !== null ? inspect(arg, { ...inspectOptions, depth: 0, colors: false, compact: 3 }) : String(arg);
-              } else tempStr = String(arg);
+              else if (typeof arg !== "object" || arg === null || !hasBuiltInToString(arg)) tempStr = String(arg);
+              else tempStr = inspect(arg, { ...inspectOptions, depth: 0, colors: false, compact: 3 });
               break;
             }
             case 106:
@@ -668,7 +663,7 @@ export function callbackify(original) {
     requireFunction("last argument", cb);
     const onRejected = (reason) => {
       if (!reason) {
-        const err = new Error("Promise was rejected with a falsy value");
+        const err = new Error("Promise was rejected with falsy value");
         err.code = "ERR_FALSY_VALUE_REJECTION";
         err.reason = reason;
         reason = err;

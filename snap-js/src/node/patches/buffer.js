@@ -80,6 +80,7 @@
       const e = norm(encoding);
       if (e === "latin1" || e === "binary" || e === "ascii") return value.length;
       if (e === "base64url" || e === "base64") return encode(value, "base64url").length;
+      if (e === "utf16le" || e === "utf-16le" || e === "ucs2" || e === "ucs-2") return value.length * 2;
     }
     return origByteLength.apply(this, arguments);
   };
@@ -218,5 +219,54 @@
       define(P, `writeInt${end}`, write(true));
     }
   }
+  // indexOf, lastIndexOf and includes with a string, Buffer or byte
+  // (LLRT's find no string).
+  const needleOf = (value, encoding) => {
+    if (typeof value === "number") return Uint8Array.of(value & 0xff);
+    if (typeof value === "string") return B.from(value, encoding || "utf8");
+    if (value instanceof Uint8Array) return value;
+    throw codeError(TypeError, "ERR_INVALID_ARG_TYPE", `The "value" argument must be one of type number or string or an instance of Buffer or Uint8Array.${value == null ? ` Received ${value}` : ` Received type ${typeof value}`}`);
+  };
+  const find = (hay, needle, from, backwards) => {
+    const last = hay.length - needle.length;
+    if (backwards) {
+      for (let i = Math.min(from, last); i >= 0; i--) {
+        let j = 0;
+        while (j < needle.length && hay[i + j] === needle[j]) j++;
+        if (j === needle.length) return i;
+      }
+      return -1;
+    }
+    for (let i = from; i <= last; i++) {
+      let j = 0;
+      while (j < needle.length && hay[i + j] === needle[j]) j++;
+      if (j === needle.length) return i;
+    }
+    return -1;
+  };
+  const startOf = (buf, offset, backwards) => {
+    if (typeof offset !== "number" || Number.isNaN(offset)) return backwards ? buf.length : 0;
+    offset = Math.trunc(offset);
+    if (offset < 0) offset += buf.length;
+    return Math.max(0, backwards ? offset : Math.min(offset, buf.length));
+  };
+  define(P, "indexOf", function indexOf(value, byteOffset, encoding) {
+    if (typeof byteOffset === "string") [encoding, byteOffset] = [byteOffset, 0];
+    const needle = needleOf(value, encoding);
+    const from = startOf(this, byteOffset, false);
+    if (needle.length === 0) return Math.min(from, this.length);
+    return find(this, needle, from, false);
+  });
+  define(P, "lastIndexOf", function lastIndexOf(value, byteOffset, encoding) {
+    if (typeof byteOffset === "string") [encoding, byteOffset] = [byteOffset, undefined];
+    const needle = needleOf(value, encoding);
+    const from = startOf(this, byteOffset, true);
+    if (from < 0) return -1;
+    if (needle.length === 0) return Math.min(from, this.length);
+    return find(this, needle, from, true);
+  });
+  define(P, "includes", function includes(value, byteOffset, encoding) {
+    return this.indexOf(value, byteOffset, encoding) !== -1;
+  });
   define(B, "__snapjsPatched", true);
 })();

@@ -1,6 +1,7 @@
 // Globals Node has and LLRT lacks, defined once at engine start:
-// `global`, `structuredClone`, TextDecoder's single-byte encodings
-// (latin1 = windows-1252, as WHATWG and Node say) and `process.stdout` /
+// `global`, `structuredClone`, TextDecoder's single-byte labels (latin1,
+// ascii, windows-1252...: decoded byte for byte, as Node does, under the
+// name "windows-1252") and `process.stdout` /
 // `process.stderr` (made on first use, so they cost nothing until then).
 (() => {
   "use strict";
@@ -88,7 +89,6 @@
   const NativeDecoder = g.TextDecoder;
   if (typeof NativeDecoder === "function") {
     const w1252 = new Set(["ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819", "iso-8859-1", "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987", "l1", "latin1", "us-ascii", "windows-1252", "x-cp1252"]);
-    const high = [0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f, 0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178];
     class TextDecoder {
       #native;
       #single = false;
@@ -119,7 +119,7 @@
           const part = [];
           for (let j = i; j < Math.min(bytes.length, i + 4096); j++) {
             const b = bytes[j];
-            part.push(b >= 0x80 && b < 0xa0 ? high[b - 0x80] : b);
+            part.push(b);
           }
           s += String.fromCharCode.apply(null, part);
         }
@@ -209,6 +209,43 @@
     lazy("stdout", 1);
     lazy("stderr", 2);
   }
+
+  // --- process as an event emitter (on, once, emit, ...; the emitter is
+  // made on first use), emitWarning, uptime, memoryUsage.
+  const proc = g.process;
+  if (proc && typeof proc.on !== "function") {
+    let emitter;
+    const events = () => emitter || (emitter = new (g.require("events"))());
+    for (const name of ["on", "once", "off", "addListener", "removeListener", "removeAllListeners", "prependListener", "prependOnceListener", "emit", "listeners", "rawListeners", "listenerCount", "eventNames", "setMaxListeners", "getMaxListeners"]) {
+      define(proc, name, function (...args) {
+        const e = events();
+        const result = e[name](...args);
+        return result === e ? proc : result;
+      });
+    }
+    define(proc, "emitWarning", function emitWarning(warning, type, code) {
+      if (type !== null && typeof type === "object") ({ type, code } = type);
+      const w = typeof warning === "string" ? Object.assign(new Error(warning), { name: type || "Warning" }) : warning;
+      if (code !== undefined) w.code = code;
+      if (w.name === "DeprecationWarning" && proc.noDeprecation) return;
+      queueMicrotask(() => {
+        events().emit("warning", w);
+        g.console.error(`(node:${proc.pid}) ${w.code ? `[${w.code}] ` : ""}${w.name}: ${w.message}`);
+      });
+    });
+    const started = typeof performance === "object" ? performance.now() : 0;
+    define(proc, "uptime", () => (performance.now() - started) / 1000);
+    define(proc, "memoryUsage", function memoryUsage() {
+      let rss = 0;
+      try {
+        const status = g.require("fs").readFileSync("/proc/self/status", "utf8");
+        const m = /VmRSS:\s+(\d+) kB/.exec(status);
+        if (m) rss = Number(m[1]) * 1024;
+      } catch {}
+      return { rss, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+    });
+    define(proc.memoryUsage, "rss", () => proc.memoryUsage().rss);
+  }
 })();
 
 // --- Async context, for node:async_hooks's AsyncLocalStorage. QuickJS has
@@ -225,6 +262,7 @@
   "use strict";
   const g = globalThis;
   const then = Promise.prototype.then;
+  const rawMicrotask = g.queueMicrotask;
   const state = {
     enabled: false,
     depth: 0,
@@ -232,31 +270,48 @@
     ambient: [],
     base: undefined,
   };
-  state.effective = () => (state.depth > 0 ? state.current : state.ambient.length > 0 ? state.ambient[state.ambient.length - 1] : state.base);
+  state.effective = () => {
+    if (state.depth > 0) return state.current;
+    for (let i = state.ambient.length - 1; i >= 0; i--) if (state.ambient[i].armed) return state.ambient[i].frame;
+    return state.base;
+  };
   // Runs fn in `frame`; if it returns a promise, `frame` stays the ambient
   // context of await continuations until that promise settles.
+  // The ambient entry is pushed before fn runs, so outer runs sit below
+  // inner ones, and armed by a microtask queued before any of fn's await
+  // continuations, so the synchronous code after `run` returns does not
+  // see it.
   state.runIn = (frame, fn, thisArg, args) => {
+    const entry = { frame, armed: false };
+    state.ambient.push(entry);
+    rawMicrotask(() => {
+      entry.armed = true;
+    });
+    const remove = () => {
+      const i = state.ambient.lastIndexOf(entry);
+      if (i >= 0) state.ambient.splice(i, 1);
+    };
     const saved = state.current;
     state.current = frame;
     state.depth++;
     let result;
     try {
       result = Reflect.apply(fn, thisArg, args);
+    } catch (err) {
+      remove();
+      throw err;
     } finally {
       state.depth--;
       state.current = saved;
     }
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
-      state.ambient.push(frame);
-      const settle = () => {
-        const i = state.ambient.lastIndexOf(frame);
-        if (i >= 0) state.ambient.splice(i, 1);
-      };
       try {
-        then.call(result instanceof Promise ? result : Promise.resolve(result), settle, settle);
+        then.call(result instanceof Promise ? result : Promise.resolve(result), remove, remove);
       } catch {
-        settle();
+        remove();
       }
+    } else {
+      remove();
     }
     return result;
   };
@@ -294,7 +349,10 @@
         err.code = "ERR_INVALID_ARG_TYPE";
         throw err;
       }
-      g.queueMicrotask(() => fn(...args));
+      // Inside a job (a handler is always in one), Node runs ticks after
+      // the microtasks already queued: one more hop gives that order.
+      const run = state.capture(() => fn(...args));
+      rawMicrotask(() => rawMicrotask(run));
     };
   }
   if (g.console && !Object.prototype.hasOwnProperty.call(g.console, "Console")) {
