@@ -43,7 +43,8 @@ fn under_node(area: &str) -> serde_json::Value {
         "node node-run.mjs {area}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    json(&String::from_utf8(out.stdout).unwrap())
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    json(stdout.lines().last().unwrap_or_default())
 }
 
 /// Every probe whose answers differ, as `area.probe: node ... snapjs ...`.

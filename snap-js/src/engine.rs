@@ -17,6 +17,7 @@ use llrt_modules::{
     buffer::BufferModule,
     crypto::CryptoModule,
     fs::{FsModule, FsPromisesModule},
+    os::OsModule,
     util::UtilModule,
 };
 use llrt_utils::module::ModuleInfo;
@@ -97,6 +98,7 @@ impl Engine {
             .with_module(llrt_alias("snapjs:llrt/crypto", CryptoModule))
             .with_module(llrt_alias("snapjs:llrt/fs", FsModule))
             .with_module(llrt_alias("snapjs:llrt/fs/promises", FsPromisesModule))
+            .with_module(llrt_alias("snapjs:llrt/os", OsModule))
             .with_module(llrt_alias("snapjs:llrt/util", UtilModule))
             .build();
         let mut builtins = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());

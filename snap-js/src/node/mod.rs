@@ -11,6 +11,8 @@ use std::collections::HashSet;
 
 /// `(name, source)`, sorted by name.
 pub(crate) const MODULES: &[(&str, &str)] = &[
+    ("assert", include_str!("assert.js")),
+    ("assert/strict", include_str!("assert_strict.js")),
     ("async_hooks", include_str!("async_hooks.js")),
     ("buffer", include_str!("buffer.js")),
     ("console", include_str!("console.js")),
@@ -18,6 +20,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("events", include_str!("events.js")),
     ("fs", include_str!("fs.js")),
     ("fs/promises", include_str!("fs_promises.js")),
+    ("os", include_str!("os.js")),
     ("path", include_str!("path.js")),
     ("process", include_str!("process.js")),
     ("querystring", include_str!("querystring.js")),

@@ -24,6 +24,11 @@
         return "ascii";
       case "base64url":
         return "base64url";
+      case "utf16le":
+      case "utf-16le":
+      case "ucs2":
+      case "ucs-2":
+        return "utf16le";
     }
     return undefined;
   };
@@ -39,10 +44,29 @@
     if (s.length % 4 === 1) s = s.slice(0, -1);
     return s;
   };
-  const encode = (str, enc) => (enc === "base64url" ? origFrom.call(B, toB64(str), "base64") : fromLatin1(str));
+  // UTF-16LE code unit by code unit, lone surrogates kept (as Node).
+  const fromUtf16 = (str) => {
+    const out = B.alloc(str.length * 2);
+    for (let i = 0; i < str.length; i++) {
+      const c = str.charCodeAt(i);
+      out[2 * i] = c & 0xff;
+      out[2 * i + 1] = c >> 8;
+    }
+    return out;
+  };
+  const encode = (str, enc) => (enc === "base64url" ? origFrom.call(B, toB64(str), "base64") : enc === "utf16le" ? fromUtf16(str) : fromLatin1(str));
   const decode = (bytes, enc) => {
     if (enc === "base64url") return origToString.call(bytes, "base64").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     let s = "";
+    if (enc === "utf16le") {
+      for (let i = 0; i + 1 < bytes.length; i += 8192) {
+        const end = Math.min(bytes.length - 1, i + 8192);
+        const part = [];
+        for (let j = i; j < end; j += 2) part.push(bytes[j] | (bytes[j + 1] << 8));
+        s += String.fromCharCode.apply(null, part);
+      }
+      return s;
+    }
     const mask = enc === "ascii" ? 0x7f : 0xff;
     for (let i = 0; i < bytes.length; i += 4096) {
       const end = Math.min(bytes.length, i + 4096);
