@@ -25,7 +25,11 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("process", include_str!("process.js")),
     ("querystring", include_str!("querystring.js")),
     ("readline", include_str!("readline.js")),
-    ("snapjs:internal/fs_errors", include_str!("fs_errors.js")),
+    ("snapjs:internal/fs_errors", include_str!("internal_fs_errors.js")),
+    ("snapjs:internal/process", include_str!("internal_process.js")),
+    ("snapjs:internal/stdio", include_str!("internal_stdio.js")),
+    ("snapjs:internal/structured_clone", include_str!("internal_structured_clone.js")),
+    ("snapjs:internal/text_decoder", include_str!("internal_text_decoder.js")),
     ("string_decoder", include_str!("string_decoder.js")),
     ("timers/promises", include_str!("timers_promises.js")),
     ("util", include_str!("util.js")),
@@ -34,7 +38,8 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
 
 /// Scripts run once at engine start, after the runtime's JS half, in
 /// order: patches of LLRT's globals (`Buffer`) and the globals Node has
-/// and LLRT lacks.
+/// and LLRT lacks (most of them accessors that load a `snapjs:internal/`
+/// module of [`MODULES`] on first use, so they cost no memory until then).
 pub(crate) const PATCHES: &[(&str, &str)] = &[
     ("buffer", include_str!("patches/buffer.js")),
     ("globals", include_str!("patches/globals.js")),
