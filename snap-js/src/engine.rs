@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use llrt_modules::module_builder::ModuleBuilder;
+use llrt_modules::package::{loader::PackageLoader, resolver::PackageResolver};
 use llrt_modules::{
     buffer::BufferModule,
     crypto::CryptoModule,
@@ -21,7 +22,6 @@ use llrt_modules::{
     util::UtilModule,
 };
 use llrt_utils::module::ModuleInfo;
-use llrt_modules::package::{loader::PackageLoader, resolver::PackageResolver};
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
 

@@ -37,5 +37,8 @@ fn write<'js>(ctx: Ctx<'js>, fd: i32, data: Value<'js>) -> rquickjs::Result<()> 
 pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let function = Function::new(ctx.clone(), write)?.with_name(NAME)?;
     let globals: Object = ctx.globals();
-    globals.prop(NAME, rquickjs::object::Property::from(function).configurable())
+    globals.prop(
+        NAME,
+        rquickjs::object::Property::from(function).configurable(),
+    )
 }

@@ -25,11 +25,23 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("process", include_str!("process.js")),
     ("querystring", include_str!("querystring.js")),
     ("readline", include_str!("readline.js")),
-    ("snapjs:internal/fs_errors", include_str!("internal_fs_errors.js")),
-    ("snapjs:internal/process", include_str!("internal_process.js")),
+    (
+        "snapjs:internal/fs_errors",
+        include_str!("internal_fs_errors.js"),
+    ),
+    (
+        "snapjs:internal/process",
+        include_str!("internal_process.js"),
+    ),
     ("snapjs:internal/stdio", include_str!("internal_stdio.js")),
-    ("snapjs:internal/structured_clone", include_str!("internal_structured_clone.js")),
-    ("snapjs:internal/text_decoder", include_str!("internal_text_decoder.js")),
+    (
+        "snapjs:internal/structured_clone",
+        include_str!("internal_structured_clone.js"),
+    ),
+    (
+        "snapjs:internal/text_decoder",
+        include_str!("internal_text_decoder.js"),
+    ),
     ("string_decoder", include_str!("string_decoder.js")),
     ("timers/promises", include_str!("timers_promises.js")),
     ("util", include_str!("util.js")),
@@ -65,7 +77,12 @@ impl Default for NodeResolver {
 }
 
 impl Resolver for NodeResolver {
-    fn resolve<'js>(&mut self, _ctx: &Ctx<'js>, base: &str, name: &str) -> rquickjs::Result<String> {
+    fn resolve<'js>(
+        &mut self,
+        _ctx: &Ctx<'js>,
+        base: &str,
+        name: &str,
+    ) -> rquickjs::Result<String> {
         let bare = name.strip_prefix("node:").unwrap_or(name);
         if self.names.contains(bare) {
             Ok(bare.to_string())
