@@ -340,6 +340,7 @@ function formatRaw(ctx, value, recurseTimes) {
       if (keys.length === 0) return base;
     } else if (value instanceof Error) {
       base = errorBase(value);
+      if (ctx.indentationLvl !== 0) base = base.replaceAll("\n", `\n${" ".repeat(ctx.indentationLvl)}`);
       keys = keys.filter((k) => k !== "stack" && k !== "message");
       if (keys.length === 0) return base;
     } else if (types.isAnyArrayBuffer(value)) {
