@@ -14,12 +14,20 @@ use std::rc::Rc;
 
 use llrt_modules::module::ModuleNames;
 use llrt_modules::module_builder::ModuleBuilder;
+use llrt_modules::{
+    buffer::BufferModule,
+    crypto::CryptoModule,
+    fs::{FsModule, FsPromisesModule},
+    os::OsModule,
+    util::UtilModule,
+};
+use llrt_utils::module::ModuleInfo;
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
 
 use crate::modules::Modules;
 use crate::modules::loader::{FileLoader, FileResolver};
-use crate::{modules, node, reseed};
+use crate::{modules, node, reseed, stdio};
 
 /// The module name handlers import hooks from.
 pub(crate) const HOOKS_MODULE: &str = "snap:hooks";
@@ -86,28 +94,33 @@ impl Engine {
             what: "runtime",
             cause,
         })?;
-        let (resolver, loader, globals) = ModuleBuilder::default()
+        let (resolver, loader, mut globals) = ModuleBuilder::default()
             .with_global(llrt_fetch::init)
+            .with_module(llrt_zlib::ZlibModule)
+            .with_module(llrt_alias("snapjs:llrt/buffer", BufferModule))
+            .with_module(llrt_alias("snapjs:llrt/crypto", CryptoModule))
+            .with_module(llrt_alias("snapjs:llrt/fs", FsModule))
+            .with_module(llrt_alias("snapjs:llrt/fs/promises", FsPromisesModule))
+            .with_module(llrt_alias("snapjs:llrt/os", OsModule))
+            .with_module(llrt_alias("snapjs:llrt/util", UtilModule))
             .build();
-        let mut builtin_resolver = BuiltinResolver::default().with_module(HOOKS_MODULE);
-        let mut builtin_loader = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());
+        let mut builtins = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());
         let mut own = vec![HOOKS_MODULE.to_owned()];
         for (name, source) in node::MODULES {
-            for named in [(*name).to_owned(), format!("node:{name}")] {
-                builtin_resolver.add_module(named.clone());
-                builtin_loader.add_module(named, *source);
-            }
+            builtins = builtins.with_module(*name, *source);
+            globals = globals.add_name(*name);
             own.push((*name).to_owned());
         }
         let modules = Rc::new(Modules::default());
         runtime
             .set_loader(
                 (
-                    builtin_resolver,
+                    BuiltinResolver::default().with_module(HOOKS_MODULE),
+                    node::NodeResolver::default(),
                     resolver,
                     FileResolver(Rc::clone(&modules)),
                 ),
-                (builtin_loader, loader, FileLoader(Rc::clone(&modules))),
+                (builtins, loader, FileLoader(Rc::clone(&modules))),
             )
             .await;
         let rejections = Rejections::default();
@@ -148,6 +161,11 @@ impl Engine {
                 crate::http::install(&ctx).map_err(|e| install(&ctx, "the http binding", e))?;
                 ctx.eval::<(), _>(RUNTIME_JS)
                     .map_err(|e| install(&ctx, "the runtime's JS half", e))?;
+                stdio::install(&ctx).map_err(|e| install(&ctx, "process.stdout", e))?;
+                for (_, patch) in node::PATCHES {
+                    ctx.eval::<(), _>(*patch)
+                        .map_err(|e| install(&ctx, "a patch of LLRT's globals", e))?;
+                }
                 set_pid(&ctx).map_err(|e| install(&ctx, "process.pid", e))?;
                 Ok(())
             })
@@ -217,6 +235,13 @@ impl Rejections {
             entry.body = body;
         }
     }
+}
+
+/// LLRT's module, kept reachable as `name` (`snapjs:llrt/NAME`) under the
+/// module of `node::MODULES` that replaces it.
+fn llrt_alias<M: rquickjs::module::ModuleDef>(name: &'static str, module: M) -> ModuleInfo<M> {
+    debug_assert!(name.starts_with(node::LLRT_PREFIX));
+    ModuleInfo { name, module }
 }
 
 /// `process.pid` (LLRT's process module has none), set again after a

@@ -42,6 +42,7 @@ mod node;
 mod reseed;
 mod self_pipe;
 mod snapshot_point;
+mod stdio;
 mod sys;
 
 use snap::lambda::ErrorType;

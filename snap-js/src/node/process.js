@@ -1,0 +1,35 @@
+// node:process: the global process (LLRT's module exports a fixed list of
+// names and refuses the ones snapjs adds: nextTick, stdout, stderr).
+const process = globalThis.process;
+export default process;
+export const env = process.env;
+export const argv = process.argv;
+export const argv0 = process.argv0;
+export const platform = process.platform;
+export const arch = process.arch;
+export const version = process.version;
+export const versions = process.versions;
+export const release = process.release;
+export const pid = process.pid;
+export const exit = (...a) => process.exit(...a);
+export const cwd = () => process.cwd();
+export const hrtime = process.hrtime;
+export const nextTick = (...a) => process.nextTick(...a);
+export const emitWarning = (...a) => process.emitWarning(...a);
+export const memoryUsage = (...a) => process.memoryUsage(...a);
+export const uptime = () => process.uptime();
+export const kill = (...a) => process.kill(...a);
+export const getuid = () => process.getuid();
+export const getgid = () => process.getgid();
+export const geteuid = () => process.geteuid();
+export const getegid = () => process.getegid();
+export const on = (...a) => process.on(...a);
+export const once = (...a) => process.once(...a);
+export const off = (...a) => process.off(...a);
+export const emit = (...a) => process.emit(...a);
+export const removeListener = (...a) => process.removeListener(...a);
+export const listenerCount = (...a) => process.listenerCount(...a);
+export const umask = () => 0o22;
+export { process };
+export const stdout = process.stdout;
+export const stderr = process.stderr;

@@ -1,0 +1,123 @@
+//! snapjs's `node:` modules and globals against real Node: the probe files
+//! in tests/fixtures/node-api (one per area: util, events, buffer, path,
+//! crypto, globals, modules, async_hooks, streams) each return the answers
+//! of many small probes; Node runs them directly (`node-run.mjs`), snapjs
+//! restored from its native snapshot, and every probe must give Node's
+//! answer (a bad input, Node's error: name, code and message). A mismatch
+//! is reported as `area.probe` with both answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{RunningFunction, json, snapjs};
+
+const AREAS: &[&str] = &[
+    "util",
+    "events",
+    "buffer",
+    "path",
+    "crypto",
+    "globals",
+    "modules",
+    "async_hooks",
+    "streams",
+];
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node-api")
+}
+
+/// The probes' answers under Node itself.
+fn under_node(area: &str) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg("node-run.mjs")
+        .arg(area)
+        .current_dir(fixtures())
+        .output()
+        .expect("node must be on PATH: the answers to match are Node's own");
+    assert!(
+        out.status.success(),
+        "node node-run.mjs {area}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    json(stdout.lines().last().unwrap_or_default())
+}
+
+/// Every probe whose answers differ, as `area.probe: node ... snapjs ...`.
+fn differences(area: &str, node: &serde_json::Value, snap: &serde_json::Value) -> Vec<String> {
+    let node = node.as_object().expect("node's answer is an object");
+    let mut out = Vec::new();
+    for (probe, expected) in node {
+        let got = &snap[probe];
+        if got != expected {
+            out.push(format!(
+                "{area}.{probe}:\n  node:   {expected}\n  snapjs: {got}"
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn node_modules_and_globals_answer_as_node_does_when_restored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let snapjs = snapjs();
+    let root = fixtures();
+    let run = RunningFunction::start(&[
+        "--engine",
+        "native",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--handler",
+        "index.handler",
+        "--",
+        snapjs.to_str().unwrap(),
+        root.to_str().unwrap(),
+    ]);
+    let mut all = Vec::new();
+    for area in AREAS {
+        let node = under_node(area);
+        let payload = format!(r#"{{"module":"{area}"}}"#);
+        let snap = run.invoke_ok(payload.as_bytes());
+        all.extend(differences(area, &node, &snap));
+    }
+    let logs = run.wait_for_log("REPORT RequestId:", AREAS.len());
+    assert!(
+        logs.iter().any(|l| l.contains("Restore Duration:")),
+        "the instance was restored from the snapshot: {logs:#?}"
+    );
+    assert!(
+        all.is_empty(),
+        "{} probes differ from Node:\n{}",
+        all.len(),
+        all.join("\n")
+    );
+}
+
+#[test]
+fn process_stderr_reaches_the_function_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let snapjs = snapjs();
+    let root = fixtures();
+    let run = RunningFunction::start(&[
+        "--engine",
+        "native",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--handler",
+        "index.handler",
+        "--",
+        snapjs.to_str().unwrap(),
+        root.to_str().unwrap(),
+    ]);
+    run.invoke_ok(br#"{"module":"globals"}"#);
+    // snaprun passes the function's stderr to its own (RunningFunction
+    // keeps it; stdout goes to snaprun's stdout, which it does not keep).
+    run.wait_for_log("to stderr through process.stderr", 1);
+}
