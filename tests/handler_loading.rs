@@ -562,17 +562,6 @@ const CASES: &[Case] = &[
     ),
 ];
 
-/// Cases snapjs does not pass yet, with the reason. Each is still run: the
-/// test fails if one of them starts passing (take it off the list then).
-const SNAPJS_PENDING: &[(&str, &str)] = &[
-    ("CommonJS code in a type-module .js", MODULES),
-];
-
-/// Why: LLRT evaluates a CommonJS file as an ES module and gives ES
-/// modules the CommonJS globals (`require`, `module`, `exports`); how a
-/// module is evaluated is the module-system work of issue 21 (item 2).
-const MODULES: &str = "module evaluation (issue 21 item 2): CommonJS is evaluated as an ES module, and ES modules see require/module/exports";
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Runtime {
     Node,
@@ -730,15 +719,8 @@ fn every_handler_loading_rule_holds_in_both_runtimes() {
             mine.len()
         );
         for (_, name, outcome) in &mine {
-            let pending =
-                runtime == Runtime::Snapjs && SNAPJS_PENDING.iter().any(|(n, _)| n == name);
-            match (outcome, pending) {
-                (Ok(()), false) => {}
-                (Err(e), true) => println!("  {runtime:?} pending: {name}: {e}"),
-                (Ok(()), true) => problems.push(format!(
-                    "{runtime:?} {name}: passes now; take it off SNAPJS_PENDING"
-                )),
-                (Err(e), false) => problems.push(format!("{runtime:?} {name}: {e}")),
+            if let Err(e) = outcome {
+                problems.push(format!("{runtime:?} {name}: {e}"));
             }
         }
     }

@@ -13,15 +13,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use llrt_modules::module::ModuleNames;
-use llrt_modules::module_builder::ModuleBuilder;
-use llrt_modules::{
-    buffer::BufferModule,
-    crypto::CryptoModule,
-    fs::{FsModule, FsPromisesModule},
-    os::OsModule,
-    util::UtilModule,
-};
-use llrt_utils::module::ModuleInfo;
 use rquickjs::loader::{BuiltinLoader, BuiltinResolver};
 use rquickjs::{AsyncContext, AsyncRuntime, Ctx, Function, Object, Persistent, Value};
 
@@ -94,16 +85,7 @@ impl Engine {
             what: "runtime",
             cause,
         })?;
-        let (resolver, loader, mut globals) = ModuleBuilder::default()
-            .with_global(llrt_fetch::init)
-            .with_module(llrt_zlib::ZlibModule)
-            .with_module(llrt_alias("snapjs:llrt/buffer", BufferModule))
-            .with_module(llrt_alias("snapjs:llrt/crypto", CryptoModule))
-            .with_module(llrt_alias("snapjs:llrt/fs", FsModule))
-            .with_module(llrt_alias("snapjs:llrt/fs/promises", FsPromisesModule))
-            .with_module(llrt_alias("snapjs:llrt/os", OsModule))
-            .with_module(llrt_alias("snapjs:llrt/util", UtilModule))
-            .build();
+        let (resolver, loader, mut globals) = crate::llrt::builder().build();
         let mut builtins = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());
         let mut own = vec![HOOKS_MODULE.to_owned()];
         for (name, source) in node::MODULES {
@@ -235,13 +217,6 @@ impl Rejections {
             entry.body = body;
         }
     }
-}
-
-/// LLRT's module, kept reachable as `name` (`snapjs:llrt/NAME`) under the
-/// module of `node::MODULES` that replaces it.
-fn llrt_alias<M: rquickjs::module::ModuleDef>(name: &'static str, module: M) -> ModuleInfo<M> {
-    debug_assert!(name.starts_with(node::LLRT_PREFIX));
-    ModuleInfo { name, module }
 }
 
 /// `process.pid` (LLRT's process module has none), set again after a

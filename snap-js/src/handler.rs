@@ -101,7 +101,7 @@ impl HandlerSpec {
             PathBuf::from(name)
         };
         let js = with(".js");
-        let js_is_esm = js.exists() && js.parent().is_some_and(folder_type_is_module);
+        let js_is_esm = js.exists() && js.parent().is_some_and(crate::modules::resolve::folder_type_is_module);
         let candidates = [
             (stem.clone(), false),
             (js.clone(), js_is_esm),
@@ -168,26 +168,6 @@ fn node_modules_package(task_root: &Path, module: &str) -> Option<PathBuf> {
         tries.push(base.join("index.js"));
         tries.into_iter().find(|p| p.is_file())
     })
-}
-
-/// Whether the nearest `package.json` from `folder` up says
-/// `"type": "module"`. A `node_modules` folder ends the search (CommonJS),
-/// and so does a `package.json` that cannot be read or parsed.
-fn folder_type_is_module(folder: &Path) -> bool {
-    for dir in folder.ancestors() {
-        if dir.file_name().is_some_and(|n| n == "node_modules") {
-            return false;
-        }
-        let path = dir.join("package.json");
-        if !path.exists() {
-            continue;
-        }
-        return std::fs::read(&path)
-            .ok()
-            .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
-            .is_some_and(|v| v["type"] == "module");
-    }
-    false
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ mod handler;
 mod http;
 mod init;
 mod invoke;
+mod llrt;
 mod modules;
 mod node;
 mod reseed;

@@ -278,6 +278,9 @@
       Module,
       // An ES module's import of a CommonJS file: its module.exports.
       importCommonJs: (filename) => Module._load(filename, undefined, false),
+      // A built-in as `require` returns it, for snapjs's own JS built-ins
+      // and start-up patches (there is no global `require`).
+      builtin: (name) => native.builtin(name),
       // The handler, when it is CommonJS.
       loadHandler: (filename) => Module._load(filename, undefined, false),
       // import.meta.resolve for the module at `filename`.

@@ -174,6 +174,17 @@ impl Resolution {
             Some(ModuleType::Addon) => Format::Addon,
             _ => Format::CommonJs,
         };
+        // A `.js` file below a `node_modules` folder with no package.json
+        // of its own is outside any type-module package (Node's package
+        // scope ends at `node_modules`).
+        let format = if format == Format::Module
+            && path.extension().is_some_and(|e| e == "js")
+            && !path.parent().is_some_and(folder_type_is_module)
+        {
+            Format::CommonJs
+        } else {
+            format
+        };
         self.formats.borrow_mut().insert(path.clone(), format);
         Ok(Resolved { path, format })
     }
@@ -190,6 +201,28 @@ impl Resolution {
         let specifier = path.to_string_lossy();
         self.resolve(Kind::Require, &specifier, Path::new("/"))
     }
+}
+
+/// Whether the nearest `package.json` from `folder` up says
+/// `"type": "module"`. A `node_modules` folder ends the search (CommonJS),
+/// and so does a `package.json` that cannot be read or parsed: Node's
+/// package scope, which `oxc_resolver`'s module type does not stop at
+/// `node_modules`.
+pub(crate) fn folder_type_is_module(folder: &Path) -> bool {
+    for dir in folder.ancestors() {
+        if dir.file_name().is_some_and(|n| n == "node_modules") {
+            return false;
+        }
+        let path = dir.join("package.json");
+        if !path.exists() {
+            continue;
+        }
+        return std::fs::read(&path)
+            .ok()
+            .and_then(|text| serde_json::from_slice::<serde_json::Value>(&text).ok())
+            .is_some_and(|v| v["type"] == "module");
+    }
+    false
 }
 
 fn error(specifier: &str, err: Oxc) -> ResolveError {

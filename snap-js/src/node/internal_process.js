@@ -6,7 +6,7 @@ const proc = g.process;
 const define = (target, name, value) => Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
 export default function install() {
   let emitter;
-  const events = () => emitter || (emitter = new (g.require("events"))());
+  const events = () => emitter || (emitter = new (g.__snapjs_cjs.builtin("events"))());
   for (const name of ["on", "once", "off", "addListener", "removeListener", "removeAllListeners", "prependListener", "prependOnceListener", "emit", "listeners", "rawListeners", "listenerCount", "eventNames", "setMaxListeners", "getMaxListeners"]) {
     define(proc, name, function (...args) {
       const e = events();
@@ -29,7 +29,7 @@ export default function install() {
   define(proc, "memoryUsage", function memoryUsage() {
     let rss = 0;
     try {
-      const status = g.require("fs").readFileSync("/proc/self/status", "utf8");
+      const status = g.__snapjs_cjs.builtin("fs").readFileSync("/proc/self/status", "utf8");
       const m = /VmRSS:\s+(\d+) kB/.exec(status);
       if (m) rss = Number(m[1]) * 1024;
     } catch {}

@@ -4,10 +4,10 @@
 const g = globalThis;
 const write = g.__snapjsWrite;
 const makeStream = (fd) => {
-  const EventEmitter = g.require("events");
+  const EventEmitter = g.__snapjs_cjs.builtin("events");
   let Base = EventEmitter;
   try {
-    const stream = g.require("stream");
+    const stream = g.__snapjs_cjs.builtin("stream");
     if (stream && typeof stream.Writable === "function") Base = stream.Writable;
   } catch {}
   let out;

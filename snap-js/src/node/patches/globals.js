@@ -8,7 +8,7 @@
   "use strict";
   const g = globalThis;
   const define = (target, name, value) => Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
-  const load = (name) => g.require(`snapjs:internal/${name}`).default;
+  const load = (name) => g.__snapjs_cjs.builtin(`snapjs:internal/${name}`);
   // `name` on `target` is made by `make` on first read (then a plain value).
   const lazy = (target, name, make, enumerable = false) => {
     Object.defineProperty(target, name, {
@@ -74,7 +74,7 @@
     Object.defineProperty(g.console, "Console", {
       configurable: true,
       enumerable: false,
-      get: () => g.require("console").Console,
+      get: () => g.__snapjs_cjs.builtin("console").Console,
     });
   }
 })();
