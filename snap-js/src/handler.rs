@@ -101,7 +101,10 @@ impl HandlerSpec {
             PathBuf::from(name)
         };
         let js = with(".js");
-        let js_is_esm = js.exists() && js.parent().is_some_and(crate::modules::resolve::folder_type_is_module);
+        let js_is_esm = js.exists()
+            && js
+                .parent()
+                .is_some_and(crate::modules::resolve::folder_type_is_module);
         let candidates = [
             (stem.clone(), false),
             (js.clone(), js_is_esm),
