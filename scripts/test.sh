@@ -37,11 +37,13 @@ done
 # strace proves in a test that the engine's bytes come from getrandom(2).
 # The arm64 check below builds the C inside the S3 client's TLS (aws-lc) and
 # zstd, so it needs an arm64 C cross compiler.
+# snapjs's https test makes its server's certificate with the openssl command.
 if [[ ! -f /usr/include/openssl/engine.h ]] || ! command -v cc >/dev/null \
    || ! command -v pkg-config >/dev/null || ! command -v strace >/dev/null \
+   || ! command -v openssl >/dev/null \
    || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
-  log "apt-get install gcc libssl-dev pkg-config strace gcc-aarch64-linux-gnu"
-  apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gcc libc6-dev libssl-dev \
+  log "apt-get install gcc libssl-dev openssl pkg-config strace gcc-aarch64-linux-gnu"
+  apt-get update -q >&2 && apt-get install -y -q --no-install-recommends gcc libc6-dev libssl-dev openssl \
     pkg-config strace gcc-aarch64-linux-gnu libc6-dev-arm64-cross >&2
 fi
 log "building $(bash snap-hooks/js/native/build.sh)"
