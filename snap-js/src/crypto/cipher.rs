@@ -36,7 +36,13 @@ fn lookup(name: &str) -> Option<Cipher> {
 /// `[keyLength, ivLength, aead]` of a cipher, or `undefined` for a name
 /// snapjs does not know.
 pub(super) fn info(name: String) -> Option<Vec<usize>> {
-    lookup(&name).map(|c| vec![c.key_len(), c.iv_len().unwrap_or(0), usize::from(is_aead(&name))])
+    lookup(&name).map(|c| {
+        vec![
+            c.key_len(),
+            c.iv_len().unwrap_or(0),
+            usize::from(is_aead(&name)),
+        ]
+    })
 }
 
 fn is_aead(name: &str) -> bool {
@@ -70,7 +76,11 @@ pub(super) fn crypt<'js>(
         Some(iv) => Some(of(&ctx, iv)?),
         None => None,
     };
-    let mode = if encrypt { Mode::Encrypt } else { Mode::Decrypt };
+    let mode = if encrypt {
+        Mode::Encrypt
+    } else {
+        Mode::Decrypt
+    };
     let fail = |e: openssl::error::ErrorStack| ssl(&ctx, e);
     let mut crypter = Crypter::new(cipher, mode, of(&ctx, &key)?, iv).map_err(fail)?;
     crypter.pad(padding);

@@ -17,6 +17,7 @@ use rquickjs::{Ctx, Result};
 /// The module's name, which only snapjs's own JS built-ins import.
 pub(crate) const NAME: &str = "snapjs:native/crypto";
 
+#[derive(Debug)]
 pub(crate) struct CryptoNative;
 
 const EXPORTS: &[&str] = &[

@@ -33,7 +33,11 @@ fn scalar_len<T: HasPublic>(key: &PKeyRef<T>) -> std::result::Result<i32, Stack>
 
 /// `opts`: `padding` and `saltLength` (Node's numbers), `p1363` (bool).
 fn options(opts: &Object<'_>) -> Result<(i32, i32, bool)> {
-    Ok((opts.get("padding")?, opts.get("saltLength")?, opts.get("p1363")?))
+    Ok((
+        opts.get("padding")?,
+        opts.get("saltLength")?,
+        opts.get("p1363")?,
+    ))
 }
 
 /// A signature of `data` with the private key `der` (PKCS#8).
@@ -63,9 +67,7 @@ pub(super) fn sign<'js>(
                 .map_err(fail)?;
         }
     }
-    let mut sig = signer
-        .sign_oneshot_to_vec(of(&ctx, &data)?)
-        .map_err(fail)?;
+    let mut sig = signer.sign_oneshot_to_vec(of(&ctx, &data)?).map_err(fail)?;
     if p1363 && key.id() == Id::EC {
         let n = scalar_len(&key).map_err(fail)?;
         let parsed = EcdsaSig::from_der(&sig).map_err(fail)?;
