@@ -5,8 +5,11 @@ use rquickjs::{Ctx, Object, Result, TypedArray};
 
 use super::bytes::{of, out, ssl, throw};
 
+/// OpenSSL's constructor of one cipher.
+type Make = fn() -> Cipher;
+
 /// Node's cipher names snapjs has, with OpenSSL's cipher for each.
-const TABLE: &[(&str, fn() -> Cipher)] = &[
+const TABLE: &[(&str, Make)] = &[
     ("aes-128-cbc", Cipher::aes_128_cbc),
     ("aes-128-ctr", Cipher::aes_128_ctr),
     ("aes-128-ecb", Cipher::aes_128_ecb),
