@@ -1,6 +1,6 @@
 //! snapjs's `node:` modules and globals against real Node: the probe files
 //! in tests/fixtures/node-api (one per area: util, events, buffer, path,
-//! crypto, globals, modules, async_hooks, streams) each return the answers
+//! crypto, crypto_more, globals, modules, async_hooks, streams) each return the answers
 //! of many small probes; Node runs them directly (`node-run.mjs`), snapjs
 //! restored from its native snapshot, and every probe must give Node's
 //! answer (a bad input, Node's error: name, code and message). A mismatch
@@ -20,6 +20,7 @@ const AREAS: &[&str] = &[
     "buffer",
     "path",
     "crypto",
+    "crypto_more",
     "globals",
     "modules",
     "async_hooks",

@@ -69,6 +69,10 @@ pub(crate) fn builder() -> ModuleBuilder {
         .with_module(alias("snapjs:llrt/fs/promises", fs::FsPromisesModule))
         .with_module(alias("snapjs:llrt/os", os::OsModule))
         .with_module(alias("snapjs:llrt/util", util::UtilModule))
+        .with_module(ModuleInfo {
+            name: crate::crypto::NAME,
+            module: crate::crypto::CryptoNative,
+        })
 }
 
 /// The state LLRT's module resolver and loader read (loader hooks, of

@@ -31,6 +31,7 @@
 
 mod api;
 mod bytecode;
+mod crypto;
 mod detach;
 mod engine;
 mod handler;
