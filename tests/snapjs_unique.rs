@@ -66,7 +66,7 @@ const RESEEDED: [&str; 5] = ["math", "uuid", "values", "bytes", "int"];
 #[test]
 fn restored_instances_share_no_random_value_and_do_without_reseeding() {
     let reseeded = draws(true);
-    for source in RESEEDED.iter().chain(&["key"]) {
+    for source in RESEEDED.iter().chain(&["key", "keyPair"]) {
         assert_eq!(
             distinct(&reseeded, source) as u64,
             INSTANCES,
@@ -85,4 +85,5 @@ fn restored_instances_share_no_random_value_and_do_without_reseeding() {
     // Key generation goes through OpenSSL, whose DRBGs reseed on a pid
     // change by themselves (every restore is a new process).
     assert_eq!(distinct(&unseeded, "key") as u64, INSTANCES);
+    assert_eq!(distinct(&unseeded, "keyPair") as u64, INSTANCES);
 }
