@@ -258,7 +258,7 @@ const defaultSettings = {
   enableConnectProtocol: false,
 };
 
-export const sensitiveHeaders = Symbol("nodejs.http2.sensitiveHeaders");
+export const sensitiveHeaders = Symbol("sensitiveHeaders");
 
 function describe(v) {
   if (v == null) return ` Received ${v}`;

@@ -21,6 +21,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
         "diagnostics_channel",
         include_str!("diagnostics_channel.js"),
     ),
+    ("dns", include_str!("dns.js")),
     ("events", include_str!("events.js")),
     ("fs", include_str!("fs.js")),
     ("fs/promises", include_str!("fs_promises.js")),
@@ -60,6 +61,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("url", include_str!("url.js")),
     ("util", include_str!("util.js")),
     ("util/types", include_str!("util_types.js")),
+    ("worker_threads", include_str!("worker_threads.js")),
 ];
 
 /// Scripts run once at engine start, after the runtime's JS half, in

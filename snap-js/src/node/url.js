@@ -179,18 +179,35 @@ export function format(obj, options) {
   return Url.prototype.format.call(obj);
 }
 
+// A relative `from` resolves against a placeholder origin that is taken
+// off again, so the answer stays relative, as Node's is.
+const placeholder = "http://snapjs-resolve.invalid";
 function urlResolve(from, to) {
-  const base = new llrt.URL(from, "resolve://");
-  const resolved = new llrt.URL(to, base);
-  if (resolved.protocol === "resolve:") {
-    // A relative base: keep it relative, as Node does.
-    const { pathname, search, hash } = resolved;
-    if (from.startsWith("/") || to.startsWith("/")) return pathname + search + hash;
-    return pathname.slice(1) + search + hash;
-  }
-  return resolved.toString();
+  const absolute = /^[a-z][a-z0-9.+-]*:/i.test(from);
+  const base = absolute ? from : placeholder + (from.startsWith("/") ? "" : "/") + from;
+  const resolved = new llrt.URL(to, base).href;
+  if (absolute || !resolved.startsWith(placeholder + "/")) return resolved;
+  const rest = resolved.slice(placeholder.length);
+  return from.startsWith("/") ? rest : rest.slice(1);
 }
 export { urlResolve as resolve };
 
-const url = { ...llrt, Url, parse, format, resolve: urlResolve };
+function codeError(Base, code, message) {
+  const err = new Base(message);
+  err.code = code;
+  return err;
+}
+
+// Node's POSIX rules (LLRT's leaves the path percent-encoded).
+export function fileURLToPath(path) {
+  if (typeof path === "string") path = new llrt.URL(path);
+  else if (path === null || typeof path !== "object" || typeof path.href !== "string") throw invalidArg("path", "of type string or an instance of URL", path);
+  if (path.protocol !== "file:") throw codeError(TypeError, "ERR_INVALID_URL_SCHEME", "The URL must be of scheme file");
+  if (path.hostname !== "" && path.hostname !== "localhost") throw codeError(TypeError, "ERR_INVALID_FILE_URL_HOST", 'File URL host must be "localhost" or empty on linux');
+  const pathname = path.pathname;
+  if (/%2f/i.test(pathname)) throw codeError(TypeError, "ERR_INVALID_FILE_URL_PATH", "File URL path must not include encoded / characters");
+  return decodeURIComponent(pathname);
+}
+
+const url = { ...llrt, Url, parse, format, resolve: urlResolve, fileURLToPath };
 export default url;
