@@ -1,7 +1,7 @@
 //! snapjs's `node:` modules and globals against real Node: the probe files
 //! in tests/fixtures/node-api (one per area: util, events, buffer, path,
 //! crypto, globals, modules, async_hooks, streams, diagnostics_channel,
-//! punycode, url_legacy, net_tls_http2, fs_read_stream) each return the answers
+//! punycode, url_legacy, net_tls_http2, fs_read_stream, worker_threads) each return the answers
 //! of many small probes; Node runs them directly (`node-run.mjs`), snapjs
 //! restored from its native snapshot, and every probe must give Node's
 //! answer (a bad input, Node's error: name, code and message). A mismatch
@@ -30,6 +30,7 @@ const AREAS: &[&str] = &[
     "url_legacy",
     "net_tls_http2",
     "fs_read_stream",
+    "worker_threads",
 ];
 
 fn fixtures() -> PathBuf {
@@ -128,7 +129,7 @@ fn process_stderr_reaches_the_function_log() {
     run.wait_for_log("to stderr through process.stderr", 1);
 }
 
-/// What snapjs does not support (raw TLS sockets, HTTP/2) throws Node's
+/// What snapjs does not support (raw TLS sockets, HTTP/2, workers) throws Node's
 /// `ERR_NOT_SUPPORTED` with a message naming snapjs, restored too; a
 /// TLSSocket around a JS stream (no network) is still made, as
 /// http2-wrapper builds one when it loads. snapjs-only: Node supports them.
@@ -161,5 +162,5 @@ fn unsupported_tls_and_http2_throw_err_not_supported_naming_snapjs() {
         let message = got["message"].as_str().unwrap_or_default();
         assert!(message.contains("snapjs"), "{probe} names snapjs: {got}");
     }
-    assert_eq!(answer.len(), 7, "every probe answered: {answer:?}");
+    assert_eq!(answer.len(), 8, "every probe answered: {answer:?}");
 }
