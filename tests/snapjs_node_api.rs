@@ -1,7 +1,8 @@
 //! snapjs's `node:` modules and globals against real Node: the probe files
 //! in tests/fixtures/node-api (one per area: util, events, buffer, path,
 //! crypto, globals, modules, async_hooks, streams, diagnostics_channel,
-//! punycode, url_legacy, net_tls_http2, fs_read_stream, worker_threads) each return the answers
+//! punycode, url_legacy, net_tls_http2, fs_read_stream, worker_threads,
+//! intl_list_format) each return the answers
 //! of many small probes; Node runs them directly (`node-run.mjs`), snapjs
 //! restored from its native snapshot, and every probe must give Node's
 //! answer (a bad input, Node's error: name, code and message). A mismatch
@@ -31,6 +32,7 @@ const AREAS: &[&str] = &[
     "net_tls_http2",
     "fs_read_stream",
     "worker_threads",
+    "intl_list_format",
 ];
 
 fn fixtures() -> PathBuf {

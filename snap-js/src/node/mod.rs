@@ -56,8 +56,8 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("stream", include_str!("stream.js")),
     ("stream/promises", include_str!("stream_promises.js")),
     ("string_decoder", include_str!("string_decoder.js")),
-    ("tls", include_str!("tls.js")),
     ("timers/promises", include_str!("timers_promises.js")),
+    ("tls", include_str!("tls.js")),
     ("url", include_str!("url.js")),
     ("util", include_str!("util.js")),
     ("util/types", include_str!("util_types.js")),
@@ -71,6 +71,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
 pub(crate) const PATCHES: &[(&str, &str)] = &[
     ("buffer", include_str!("patches/buffer.js")),
     ("globals", include_str!("patches/globals.js")),
+    ("intl", include_str!("patches/intl.js")),
 ];
 
 /// The prefix under which LLRT's own module stays reachable when a module
