@@ -31,18 +31,26 @@
     }
     return out;
   };
-  class ListFormat {
-    #type;
-    #style;
-    constructor(locales, options) {
-      if (new.target === undefined) throw new TypeError("Constructor Intl.ListFormat requires 'new'");
-      const opts = options === undefined ? {} : Object(options);
-      this.#type = option(opts, "type", ["conjunction", "disjunction", "unit"], "conjunction");
-      this.#style = option(opts, "style", ["long", "short", "narrow"], "long");
-    }
+  // A function, not a class: calling it without `new` is Node's TypeError.
+  const state = new WeakMap();
+  const own = (self) => {
+    const s = state.get(self);
+    if (!s) throw new TypeError("Method called on incompatible receiver: not an Intl.ListFormat");
+    return s;
+  };
+  function ListFormat(locales, options) {
+    if (new.target === undefined) throw new TypeError("Constructor Intl.ListFormat requires 'new'");
+    const opts = options === undefined ? {} : Object(options);
+    state.set(this, {
+      type: option(opts, "type", ["conjunction", "disjunction", "unit"], "conjunction"),
+      style: option(opts, "style", ["long", "short", "narrow"], "long"),
+    });
+  }
+  const methods = {
     formatToParts(list) {
+      const { type, style } = own(this);
       const items = strings(list);
-      const [middle, pair, last] = patterns[this.#type][this.#style];
+      const [middle, pair, last] = patterns[type][style];
       const parts = [];
       items.forEach((value, i) => {
         if (i > 0) {
@@ -52,19 +60,21 @@
         parts.push({ type: "element", value });
       });
       return parts;
-    }
+    },
     format(list) {
       return this.formatToParts(list)
         .map((p) => p.value)
         .join("");
-    }
+    },
     resolvedOptions() {
-      return { locale: "en-US", type: this.#type, style: this.#style };
-    }
-    static supportedLocalesOf() {
-      return ["en-US"];
-    }
+      const { type, style } = own(this);
+      return { locale: "en-US", type, style };
+    },
+  };
+  for (const [name, fn] of Object.entries(methods)) {
+    Object.defineProperty(ListFormat.prototype, name, { value: fn, writable: true, configurable: true, enumerable: false });
   }
+  Object.defineProperty(ListFormat, "supportedLocalesOf", { value: () => ["en-US"], writable: true, configurable: true, enumerable: false });
   Object.defineProperty(ListFormat.prototype, Symbol.toStringTag, { value: "Intl.ListFormat", configurable: true });
   Object.defineProperty(g.Intl, "ListFormat", { value: ListFormat, writable: true, configurable: true, enumerable: false });
 })();
