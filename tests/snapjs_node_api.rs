@@ -1,6 +1,8 @@
 //! snapjs's `node:` modules and globals against real Node: the probe files
 //! in tests/fixtures/node-api (one per area: util, events, buffer, path,
-//! crypto, crypto_more, globals, modules, async_hooks, streams) each return the answers
+//! crypto, crypto_more, globals, modules, async_hooks, streams, diagnostics_channel,
+//! punycode, url_legacy, net_tls_http2, fs_read_stream, worker_threads,
+//! intl_list_format) each return the answers
 //! of many small probes; Node runs them directly (`node-run.mjs`), snapjs
 //! restored from its native snapshot, and every probe must give Node's
 //! answer (a bad input, Node's error: name, code and message). A mismatch
@@ -25,6 +27,13 @@ const AREAS: &[&str] = &[
     "modules",
     "async_hooks",
     "streams",
+    "diagnostics_channel",
+    "punycode",
+    "url_legacy",
+    "net_tls_http2",
+    "fs_read_stream",
+    "worker_threads",
+    "intl_list_format",
 ];
 
 fn fixtures() -> PathBuf {
@@ -121,4 +130,40 @@ fn process_stderr_reaches_the_function_log() {
     // snaprun passes the function's stderr to its own (RunningFunction
     // keeps it; stdout goes to snaprun's stdout, which it does not keep).
     run.wait_for_log("to stderr through process.stderr", 1);
+}
+
+/// What snapjs does not support (raw TLS sockets, HTTP/2, workers) throws Node's
+/// `ERR_NOT_SUPPORTED` with a message naming snapjs, restored too; a
+/// TLSSocket around a JS stream (no network) is still made, as
+/// http2-wrapper builds one when it loads. snapjs-only: Node supports them.
+#[test]
+fn unsupported_tls_and_http2_throw_err_not_supported_naming_snapjs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let snapjs = snapjs();
+    let root = fixtures();
+    let run = RunningFunction::start(&[
+        "--engine",
+        "native",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+        "--handler",
+        "index.handler",
+        "--",
+        snapjs.to_str().unwrap(),
+        root.to_str().unwrap(),
+    ]);
+    let answer = run.invoke_ok(br#"{"module":"unsupported"}"#);
+    let answer = answer.as_object().expect("an object of probes");
+    for (probe, got) in answer {
+        if probe == "tls_socket_over_stream" {
+            assert_eq!(got, "function", "{probe}: {got}");
+            continue;
+        }
+        assert_eq!(got["code"], "ERR_NOT_SUPPORTED", "{probe}: {got}");
+        assert_eq!(got["error"], "Error", "{probe}: {got}");
+        let message = got["message"].as_str().unwrap_or_default();
+        assert!(message.contains("snapjs"), "{probe} names snapjs: {got}");
+    }
+    assert_eq!(answer.len(), 8, "every probe answered: {answer:?}");
 }

@@ -65,9 +65,12 @@ pub(crate) fn builder() -> ModuleBuilder {
         .with_module(llrt_zlib::ZlibModule)
         .with_module(alias("snapjs:llrt/buffer", buffer::BufferModule))
         .with_module(alias("snapjs:llrt/crypto", crypto::CryptoModule))
+        .with_module(alias("snapjs:llrt/dns", dns::DnsModule))
         .with_module(alias("snapjs:llrt/fs", fs::FsModule))
         .with_module(alias("snapjs:llrt/fs/promises", fs::FsPromisesModule))
+        .with_module(alias("snapjs:llrt/net", net::NetModule))
         .with_module(alias("snapjs:llrt/os", os::OsModule))
+        .with_module(alias("snapjs:llrt/url", url::UrlModule))
         .with_module(alias("snapjs:llrt/util", util::UtilModule))
         .with_module(ModuleInfo {
             name: crate::crypto::NAME,

@@ -9,6 +9,7 @@ export * from "snapjs:llrt/crypto";
 
 const B = globalThis.Buffer;
 const llrtCreateHmac = llrt.createHmac;
+const llrtCreateHash = llrt.createHash;
 
 function codeError(Base, code, message) {
   const err = new Base(message);
@@ -98,7 +99,54 @@ export function createHmac(algorithm, key, options) {
   }
   return llrtCreateHmac(algorithm, key, options);
 }
-export const createHash = llrt.createHash;
+// `Hash#copy` (LLRT's hash has none; the AWS SDK's SigV4 signer calls
+// it): the hash keeps what it was fed, up to COPY_LIMIT bytes, and a copy
+// replays that into a new LLRT hash. A hash fed more than that can no
+// longer be copied (an Error naming the limit), so a long streaming hash
+// holds no more than COPY_LIMIT.
+const COPY_LIMIT = 8 * 1024 * 1024;
+export class Hash {
+  #algorithm;
+  #options;
+  #inner;
+  #fed = [];
+  #size = 0;
+  #done = false;
+  constructor(algorithm, options) {
+    this.#algorithm = algorithm;
+    this.#options = options;
+    this.#inner = llrtCreateHash(algorithm, options);
+  }
+  update(data, encoding) {
+    if (this.#done) throw codeError(Error, "ERR_CRYPTO_HASH_FINALIZED", "Digest already called");
+    const chunk = typeof data === "string" ? B.from(data, encoding) : B.from(data.buffer ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data);
+    this.#inner.update(chunk);
+    if (this.#fed !== null) {
+      this.#size += chunk.length;
+      if (this.#size > COPY_LIMIT) this.#fed = null;
+      else this.#fed.push(B.from(chunk));
+    }
+    return this;
+  }
+  digest(encoding) {
+    if (this.#done) throw codeError(Error, "ERR_CRYPTO_HASH_FINALIZED", "Digest already called");
+    this.#done = true;
+    this.#fed = [];
+    return encoding === undefined ? this.#inner.digest() : this.#inner.digest(encoding);
+  }
+  copy(options) {
+    if (this.#done) throw codeError(Error, "ERR_CRYPTO_HASH_FINALIZED", "Digest already called");
+    if (this.#fed === null) {
+      throw codeError(Error, "ERR_NOT_SUPPORTED", `snapjs copies a hash only while it has been fed at most ${COPY_LIMIT} bytes`);
+    }
+    const copy = new Hash(this.#algorithm, options ?? this.#options);
+    for (const chunk of this.#fed) copy.update(chunk);
+    return copy;
+  }
+}
+export function createHash(algorithm, options) {
+  return new Hash(algorithm, options);
+}
 
 // ---- KDFs ----
 
@@ -545,7 +593,7 @@ export const constants = {
 };
 
 Object.assign(llrt, {
-  timingSafeEqual, getHashes, getCiphers, getCurves, createHmac, pbkdf2, pbkdf2Sync, scrypt, scryptSync,
+  timingSafeEqual, getHashes, getCiphers, getCurves, createHash, Hash, createHmac, pbkdf2, pbkdf2Sync, scrypt, scryptSync,
   hkdf, hkdfSync, createCipheriv, createDecipheriv, KeyObject, createSecretKey, createPublicKey, createPrivateKey,
   generateKeyPair, generateKeyPairSync, generateKeySync, createSign, createVerify, sign, verify, constants,
 });

@@ -90,7 +90,53 @@ export function exists(path, cb) {
   promises.access(path).then(() => cb(true), () => cb(false));
 }
 
+// A Readable over the file's bytes (read whole on the first read: snapjs
+// has no file descriptors), honouring start/end (inclusive),
+// highWaterMark and encoding; a missing file is an 'error' event.
+export function createReadStream(path, options) {
+  const opts = typeof options === "string" ? { encoding: options } : { ...options };
+  const { Readable } = globalThis.__snapjs_cjs.builtin("stream");
+  const highWaterMark = opts.highWaterMark ?? 64 * 1024;
+  const end = opts.end ?? Infinity;
+  let offset = opts.start ?? 0;
+  let data = null;
+  const stream = new Readable({
+    highWaterMark,
+    encoding: opts.encoding,
+    read() {
+      const next = () => {
+        const stop = Math.min(end + 1, data.length);
+        if (offset >= stop) {
+          this.push(null);
+          return;
+        }
+        const chunkEnd = Math.min(offset + highWaterMark, stop);
+        const chunk = data.subarray(offset, chunkEnd);
+        this.bytesRead += chunk.length;
+        offset = chunkEnd;
+        this.push(chunk);
+      };
+      if (data) return next();
+      promises.readFile(path).then(
+        (buf) => {
+          data = Buffer.isBuffer(buf) ? buf : Buffer.from(buf);
+          this.pending = false;
+          this.emit("open", -1);
+          this.emit("ready");
+          next();
+        },
+        (err) => this.destroy(err),
+      );
+    },
+  });
+  stream.path = path;
+  stream.bytesRead = 0;
+  stream.pending = true;
+  return stream;
+}
+
 const fs = {
+  createReadStream,
   accessSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, lstatSync, writeFileSync, chmodSync, renameSync,
   symlinkSync, constants, promises, existsSync, unlinkSync, appendFileSync, copyFileSync, access, readFile, writeFile, appendFile, copyFile,
   rename, readdir, mkdir, mkdtemp, rm, rmdir, unlink, stat, lstat, chmod, symlink, exists,

@@ -17,15 +17,23 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("buffer", include_str!("buffer.js")),
     ("console", include_str!("console.js")),
     ("crypto", include_str!("crypto.js")),
+    (
+        "diagnostics_channel",
+        include_str!("diagnostics_channel.js"),
+    ),
+    ("dns", include_str!("dns.js")),
     ("events", include_str!("events.js")),
     ("fs", include_str!("fs.js")),
     ("fs/promises", include_str!("fs_promises.js")),
     ("http", include_str!("http.js")),
+    ("http2", include_str!("http2.js")),
     ("https", include_str!("https.js")),
     ("module", include_str!("module.js")),
+    ("net", include_str!("net.js")),
     ("os", include_str!("os.js")),
     ("path", include_str!("path.js")),
     ("process", include_str!("process.js")),
+    ("punycode", include_str!("punycode.js")),
     ("querystring", include_str!("querystring.js")),
     ("readline", include_str!("readline.js")),
     (
@@ -49,8 +57,11 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("stream/promises", include_str!("stream_promises.js")),
     ("string_decoder", include_str!("string_decoder.js")),
     ("timers/promises", include_str!("timers_promises.js")),
+    ("tls", include_str!("tls.js")),
+    ("url", include_str!("url.js")),
     ("util", include_str!("util.js")),
     ("util/types", include_str!("util_types.js")),
+    ("worker_threads", include_str!("worker_threads.js")),
 ];
 
 /// Scripts run once at engine start, after the runtime's JS half, in
@@ -60,6 +71,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
 pub(crate) const PATCHES: &[(&str, &str)] = &[
     ("buffer", include_str!("patches/buffer.js")),
     ("globals", include_str!("patches/globals.js")),
+    ("intl", include_str!("patches/intl.js")),
 ];
 
 /// The prefix under which LLRT's own module stays reachable when a module
