@@ -5,35 +5,18 @@
 
 mod common;
 
-use common::{RunningFunction, json, snapjs, snapjs_fixtures, tiny_http_server};
+use common::{
+    RunningFunction, json, snapjs_fixtures, snapjs_function, snapjs_restored, tiny_http_server,
+};
 
 /// `snaprun run EXTRA --handler HANDLER -- snapjs tests/fixtures/snapjs`.
 fn start(extra: &[&str], handler: &str) -> RunningFunction {
-    let snapjs = snapjs();
-    let root = snapjs_fixtures();
-    let mut args = extra.to_vec();
-    args.extend([
-        "--handler",
-        handler,
-        "--",
-        snapjs.to_str().unwrap(),
-        root.to_str().unwrap(),
-    ]);
-    RunningFunction::start(&args)
+    snapjs_function(&snapjs_fixtures(), extra, handler)
 }
 
 /// The same, snapshotted (engine native) into a directory under `tmp`.
 fn start_snapshotted(tmp: &tempfile::TempDir, handler: &str) -> RunningFunction {
-    let snapshot = tmp.path().join("snap");
-    start(
-        &[
-            "--engine",
-            "native",
-            "--snapshot-dir",
-            snapshot.to_str().unwrap(),
-        ],
-        handler,
-    )
+    snapjs_restored(&snapjs_fixtures(), tmp, handler)
 }
 
 fn assert_success_paths(run: &RunningFunction) -> serde_json::Value {

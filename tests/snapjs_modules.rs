@@ -12,7 +12,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{RunningFunction, json, snapjs};
+use common::{RunningFunction, json, snapjs_function, snapjs_restored};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modules")
@@ -20,31 +20,12 @@ fn fixtures() -> PathBuf {
 
 /// `snaprun run EXTRA --handler HANDLER -- snapjs tests/fixtures/modules`.
 fn start(extra: &[&str], handler: &str) -> RunningFunction {
-    let snapjs = snapjs();
-    let root = fixtures();
-    let mut args = extra.to_vec();
-    args.extend([
-        "--handler",
-        handler,
-        "--",
-        snapjs.to_str().unwrap(),
-        root.to_str().unwrap(),
-    ]);
-    RunningFunction::start(&args)
+    snapjs_function(&fixtures(), extra, handler)
 }
 
 /// The same, snapshotted by the native engine and served restored.
 fn start_restored(tmp: &tempfile::TempDir, handler: &str) -> RunningFunction {
-    let snapshot = tmp.path().join("snap");
-    start(
-        &[
-            "--engine",
-            "native",
-            "--snapshot-dir",
-            snapshot.to_str().unwrap(),
-        ],
-        handler,
-    )
+    snapjs_restored(&fixtures(), tmp, handler)
 }
 
 /// Node's answer for the fixture `file` (its `handler` export awaited), or

@@ -14,7 +14,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{RunningFunction, json, snapjs};
+use common::{json, snapjs_restored};
 
 const AREAS: &[&str] = &[
     "util",
@@ -75,20 +75,7 @@ fn differences(area: &str, node: &serde_json::Value, snap: &serde_json::Value) -
 #[test]
 fn node_modules_and_globals_answer_as_node_does_when_restored() {
     let tmp = tempfile::tempdir().unwrap();
-    let snapshot = tmp.path().join("snap");
-    let snapjs = snapjs();
-    let root = fixtures();
-    let run = RunningFunction::start(&[
-        "--engine",
-        "native",
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
-        "--handler",
-        "index.handler",
-        "--",
-        snapjs.to_str().unwrap(),
-        root.to_str().unwrap(),
-    ]);
+    let run = snapjs_restored(&fixtures(), &tmp, "index.handler");
     let mut all = Vec::new();
     for area in AREAS {
         let node = under_node(area);
@@ -112,20 +99,7 @@ fn node_modules_and_globals_answer_as_node_does_when_restored() {
 #[test]
 fn process_stderr_reaches_the_function_log() {
     let tmp = tempfile::tempdir().unwrap();
-    let snapshot = tmp.path().join("snap");
-    let snapjs = snapjs();
-    let root = fixtures();
-    let run = RunningFunction::start(&[
-        "--engine",
-        "native",
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
-        "--handler",
-        "index.handler",
-        "--",
-        snapjs.to_str().unwrap(),
-        root.to_str().unwrap(),
-    ]);
+    let run = snapjs_restored(&fixtures(), &tmp, "index.handler");
     run.invoke_ok(br#"{"module":"globals"}"#);
     // snaprun passes the function's stderr to its own (RunningFunction
     // keeps it; stdout goes to snaprun's stdout, which it does not keep).
@@ -139,20 +113,7 @@ fn process_stderr_reaches_the_function_log() {
 #[test]
 fn unsupported_tls_and_http2_throw_err_not_supported_naming_snapjs() {
     let tmp = tempfile::tempdir().unwrap();
-    let snapshot = tmp.path().join("snap");
-    let snapjs = snapjs();
-    let root = fixtures();
-    let run = RunningFunction::start(&[
-        "--engine",
-        "native",
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
-        "--handler",
-        "index.handler",
-        "--",
-        snapjs.to_str().unwrap(),
-        root.to_str().unwrap(),
-    ]);
+    let run = snapjs_restored(&fixtures(), &tmp, "index.handler");
     let answer = run.invoke_ok(br#"{"module":"unsupported"}"#);
     let answer = answer.as_object().expect("an object of probes");
     for (probe, got) in answer {

@@ -677,6 +677,37 @@ pub fn snapjs() -> PathBuf {
         .clone()
 }
 
+/// `snaprun run EXTRA --handler HANDLER -- snapjs ROOT`: snapjs serving the
+/// function whose task root is `root`.
+pub fn snapjs_function(root: &Path, extra: &[&str], handler: &str) -> RunningFunction {
+    let snapjs = snapjs();
+    let mut args = extra.to_vec();
+    args.extend([
+        "--handler",
+        handler,
+        "--",
+        snapjs.to_str().unwrap(),
+        root.to_str().unwrap(),
+    ]);
+    RunningFunction::start(&args)
+}
+
+/// The same, restored from a native snapshot made in `tmp` (every instance
+/// is a restore, as under `--engine native`).
+pub fn snapjs_restored(root: &Path, tmp: &tempfile::TempDir, handler: &str) -> RunningFunction {
+    let snapshot = tmp.path().join("snap");
+    snapjs_function(
+        root,
+        &[
+            "--engine",
+            "native",
+            "--snapshot-dir",
+            snapshot.to_str().unwrap(),
+        ],
+        handler,
+    )
+}
+
 /// tests/fixtures/snapjs, the task root of snapjs's test handlers.
 pub fn snapjs_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapjs")

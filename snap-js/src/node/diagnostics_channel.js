@@ -4,22 +4,10 @@
 // are kept by name for the life of the process (Node keeps them weakly;
 // snapjs has no WeakRef-based cache, so a channel object is reused).
 
+import { describe, invalidArg } from "snapjs:internal/errors";
 const channels = new Map();
 
-function describe(v) {
-  if (v == null) return ` Received ${v}`;
-  if (typeof v === "function") return ` Received function ${v.name}`;
-  if (typeof v === "object") return v.constructor && v.constructor.name ? ` Received an instance of ${v.constructor.name}` : ` Received ${String(v)}`;
-  let shown = typeof v === "string" ? `'${v}'` : String(v);
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return ` Received type ${typeof v} (${shown})`;
-}
 
-function invalidArg(name, expected, value) {
-  const err = new TypeError(`The "${name}" argument must be ${expected}.${describe(value)}`);
-  err.code = "ERR_INVALID_ARG_TYPE";
-  return err;
-}
 
 function checkName(name) {
   if (typeof name !== "string" && typeof name !== "symbol") {

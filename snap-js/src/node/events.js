@@ -2,6 +2,7 @@
 // listenerCount, removeAllListeners, max listeners, rawListeners, error
 // monitor or captureRejections), with events.once and events.on.
 
+import { describe } from "snapjs:internal/errors";
 const kCapture = Symbol("kCapture");
 const errorMonitor = Symbol("events.errorMonitor");
 const captureRejectionSymbol = Symbol.for("nodejs.rejection");
@@ -11,14 +12,6 @@ function codeError(Base, code, message) {
   const err = new Base(message);
   Object.defineProperty(err, "code", { value: code, enumerable: true, writable: true, configurable: true });
   return err;
-}
-function describe(v) {
-  if (v == null) return ` Received ${v}`;
-  if (typeof v === "function") return ` Received function ${v.name}`;
-  if (typeof v === "object") return v.constructor && v.constructor.name ? ` Received an instance of ${v.constructor.name}` : ` Received ${String(v)}`;
-  let shown = typeof v === "string" ? `'${v}'` : String(v);
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return ` Received type ${typeof v} (${shown})`;
 }
 function checkListener(listener) {
   if (typeof listener !== "function") {

@@ -4,6 +4,7 @@
 // ERR_NOT_SUPPORTED; HTTP/1.1 requests go through node:http/https.
 // `constants` is Node 20's table, generated once from Node itself.
 
+import { describe } from "snapjs:internal/errors";
 export const constants = {
   NGHTTP2_ERR_FRAME_SIZE_ERROR: -522,
   NGHTTP2_SESSION_SERVER: 0,
@@ -260,14 +261,6 @@ const defaultSettings = {
 
 export const sensitiveHeaders = Symbol("sensitiveHeaders");
 
-function describe(v) {
-  if (v == null) return ` Received ${v}`;
-  if (typeof v === "function") return ` Received function ${v.name}`;
-  if (typeof v === "object") return v.constructor && v.constructor.name ? ` Received an instance of ${v.constructor.name}` : ` Received ${String(v)}`;
-  let shown = typeof v === "string" ? `'${v}'` : String(v);
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return ` Received type ${typeof v} (${shown})`;
-}
 
 function notSupported(what) {
   const err = new Error(`snapjs has no HTTP/2 client or server: ${what} is not supported (HTTP/1.1 requests go through node:http and node:https)`);

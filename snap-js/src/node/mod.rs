@@ -36,6 +36,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("punycode", include_str!("punycode.js")),
     ("querystring", include_str!("querystring.js")),
     ("readline", include_str!("readline.js")),
+    ("snapjs:internal/errors", include_str!("internal_errors.js")),
     (
         "snapjs:internal/fs_errors",
         include_str!("internal_fs_errors.js"),

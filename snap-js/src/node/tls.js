@@ -7,6 +7,7 @@
 // rootCertificates is an empty frozen array: snapjs does not expose its
 // TLS stack's roots.
 
+import { describe } from "snapjs:internal/errors";
 import { Duplex } from "stream";
 import { isIP, isIPv4, isIPv6 } from "net";
 
@@ -19,14 +20,6 @@ export const CLIENT_RENEG_LIMIT = 3;
 export const CLIENT_RENEG_WINDOW = 600;
 export const rootCertificates = Object.freeze([]);
 
-function describe(v) {
-  if (v == null) return ` Received ${v}`;
-  if (typeof v === "function") return ` Received function ${v.name}`;
-  if (typeof v === "object") return v.constructor && v.constructor.name ? ` Received an instance of ${v.constructor.name}` : ` Received ${String(v)}`;
-  let shown = typeof v === "string" ? `'${v}'` : String(v);
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return ` Received type ${typeof v} (${shown})`;
-}
 
 function notSupported(what) {
   const err = new Error(`${what} is not supported by snapjs: it has no raw TLS sockets (https requests go through node:https)`);

@@ -2,25 +2,13 @@
 // pathToFileURL, urlToHttpOptions, domainTo*) plus Node's legacy API:
 // url.parse giving a Url object, url.format of a Url-like object or a
 // string, and url.resolve.
+import { describe, invalidArg } from "snapjs:internal/errors";
 import llrt from "snapjs:llrt/url";
 export * from "snapjs:llrt/url";
 
 const querystring = () => globalThis.__snapjs_cjs.builtin("querystring");
 
-function describe(v) {
-  if (v == null) return ` Received ${v}`;
-  if (typeof v === "function") return ` Received function ${v.name}`;
-  if (typeof v === "object") return v.constructor && v.constructor.name ? ` Received an instance of ${v.constructor.name}` : ` Received ${String(v)}`;
-  let shown = typeof v === "string" ? `'${v}'` : String(v);
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return ` Received type ${typeof v} (${shown})`;
-}
 
-function invalidArg(name, expected, value) {
-  const err = new TypeError(`The "${name}" argument must be ${expected}.${describe(value)}`);
-  err.code = "ERR_INVALID_ARG_TYPE";
-  return err;
-}
 
 export function Url() {
   this.protocol = null;
