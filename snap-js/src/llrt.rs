@@ -72,6 +72,7 @@ pub(crate) fn builder() -> ModuleBuilder {
         .with_module(alias("snapjs:llrt/os", os::OsModule))
         .with_module(alias("snapjs:llrt/url", url::UrlModule))
         .with_module(alias("snapjs:llrt/util", util::UtilModule))
+        .with_module(alias("snapjs:llrt/zlib", llrt_zlib::ZlibModule))
         .with_module(ModuleInfo {
             name: crate::crypto::NAME,
             module: crate::crypto::CryptoNative,

@@ -63,6 +63,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("util", include_str!("util.js")),
     ("util/types", include_str!("util_types.js")),
     ("worker_threads", include_str!("worker_threads.js")),
+    ("zlib", include_str!("zlib.js")),
 ];
 
 /// Scripts run once at engine start, after the runtime's JS half, in

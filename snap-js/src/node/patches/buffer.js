@@ -90,7 +90,21 @@
   const origToString = P.toString;
   P.toString = function toString(encoding, start, end) {
     const enc = own(encoding);
-    if (enc === undefined) return origToString.apply(this, arguments);
+    if (enc === undefined) {
+      // Node takes an `undefined` encoding as utf8 (`null` is unknown), and
+      // missing bounds as the whole buffer; LLRT's toString refuses an
+      // `undefined` argument, so only the given ones are passed on.
+      if (encoding === null) {
+        const err = new TypeError("Unknown encoding: null");
+        err.code = "ERR_UNKNOWN_ENCODING";
+        throw err;
+      }
+      if (encoding === undefined && start === undefined && end === undefined) return origToString.call(this);
+      const args = [encoding === undefined ? "utf8" : encoding, start, end];
+      while (args.length > 1 && args[args.length - 1] === undefined) args.pop();
+      if (args.length === 3 && args[1] === undefined) args[1] = 0;
+      return origToString.apply(this, args);
+    }
     const len = this.length;
     start = start === undefined || start < 0 ? 0 : Math.min(start | 0, len);
     end = end === undefined || end > len ? len : Math.max(end | 0, 0);

@@ -26,6 +26,11 @@
   };
 
   if (!("global" in g)) define(g, "global", g);
+  // `Object.prototype.toString.call(process)` is "[object process]" in
+  // Node: libraries (axios among them) test it to tell Node from a browser.
+  if (g.process && !Object.prototype.hasOwnProperty.call(g.process, Symbol.toStringTag)) {
+    Object.defineProperty(g.process, Symbol.toStringTag, { value: "process", writable: true, enumerable: false, configurable: false });
+  }
   if (typeof g.structuredClone !== "function") lazy(g, "structuredClone", () => load("structured_clone"));
   if (typeof g.TextDecoder === "function") {
     const native = g.TextDecoder;
