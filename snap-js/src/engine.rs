@@ -85,12 +85,11 @@ impl Engine {
             what: "runtime",
             cause,
         })?;
-        let (resolver, loader, mut globals) = crate::llrt::builder().build();
+        let (resolver, loader, globals) = crate::llrt::builder().build();
         let mut builtins = BuiltinLoader::default().with_module(HOOKS_MODULE, hooks_source());
         let mut own = vec![HOOKS_MODULE.to_owned()];
         for (name, source) in node::MODULES {
             builtins = builtins.with_module(*name, *source);
-            globals = globals.add_name(*name);
             own.push((*name).to_owned());
         }
         let modules = Rc::new(Modules::default());

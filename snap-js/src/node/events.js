@@ -2,7 +2,7 @@
 // listenerCount, removeAllListeners, max listeners, rawListeners, error
 // monitor or captureRejections), with events.once and events.on.
 
-import { describe } from "snapjs:internal/errors";
+import { abortError, describe } from "snapjs:internal/errors";
 const kCapture = Symbol("kCapture");
 const errorMonitor = Symbol("events.errorMonitor");
 const captureRejectionSymbol = Symbol.for("nodejs.rejection");
@@ -278,13 +278,6 @@ EventEmitter.prototype.eventNames = function eventNames() {
 };
 
 // --- events.once, events.on and the helpers ------------------------------------
-function abortError(signal) {
-  const err = new Error("The operation was aborted");
-  err.name = "AbortError";
-  err.code = "ABORT_ERR";
-  if (signal && signal.reason !== undefined) err.cause = signal.reason;
-  return err;
-}
 
 function addAny(emitter, name, listener, flags) {
   if (typeof emitter.on === "function") {

@@ -1,13 +1,7 @@
 // node:timers/promises: setTimeout, setImmediate and setInterval (an async
 // iterator) as promises, with AbortSignal support and Node's errors.
 
-function abortError(signal) {
-  const err = new Error("The operation was aborted");
-  err.name = "AbortError";
-  err.code = "ABORT_ERR";
-  if (signal && signal.reason !== undefined) err.cause = signal.reason;
-  return err;
-}
+import { abortError } from "snapjs:internal/errors";
 function checkOptions(options) {
   if (options === null || typeof options !== "object") {
     const err = new TypeError(`The "options" argument must be of type object. Received ${options === null ? "null" : `type ${typeof options} (${String(options)})`}`);
