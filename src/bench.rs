@@ -255,16 +255,15 @@ pub async fn cold_start(spec: &FunctionSpec, payload: &Bytes) -> Result<Sample, 
 }
 
 /// Restores an instance of `spec` from `restorer`, invokes it once with
-/// `payload` and kills it; then starts the next restore ahead, outside the
-/// figure, as `snaprun run` does after a first response.
+/// `payload` and kills it; after the first response, outside the figure,
+/// it does what `snaprun run` does then ([`Restorer::first_response`]):
+/// records the working set once and starts the next restore ahead.
 pub async fn restore_start(
     restorer: &Restorer,
     spec: &FunctionSpec,
     payload: &Bytes,
 ) -> Result<Sample, BenchError> {
-    let sample = measured(Some(restorer), spec, payload).await;
-    restorer.prepare_next();
-    sample
+    measured(Some(restorer), spec, payload).await
 }
 
 /// One start, restored from `restorer` or else cold, measured to its first
@@ -278,6 +277,9 @@ async fn measured(
     let mut instance = first_response(restorer, spec, payload).await?;
     let took = started.elapsed();
     let memory_mb = instance.max_memory_used_mb();
+    if let Some(restorer) = restorer {
+        restorer.first_response(instance.pid());
+    }
     instance.kill().await;
     Ok(Sample { took, memory_mb })
 }

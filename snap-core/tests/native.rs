@@ -498,3 +498,184 @@ fn an_unknown_gate_is_refused_before_any_work() {
         stderr(&out)
     );
 }
+
+/// A restore of `dir` doing the probe's fixed work (`SNAP_PROBE_FAULTS`),
+/// gated or not; it waits for its stdin to close once it has reported.
+fn start_working(dir: &Path, gated: bool) -> std::process::Child {
+    let mut cmd = Command::new(probe());
+    cmd.arg("restoring")
+        .env(snap::RESTORE_ENV, dir)
+        .env("SNAP_PROBE_FAULTS", "1")
+        .env(snap::native::RESTORE_TIMING_ENV, "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if gated {
+        cmd.env(snap::RESTORE_GATE_ENV, snap::GATE_STDIN);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// The probe's report of the faults its work took: (minflt, majflt).
+fn work_faults(child: &mut std::process::Child) -> (u64, u64) {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(field(&line, "side"), "restored", "{line}");
+    (
+        field(&line, "minflt").parse().unwrap(),
+        field(&line, "majflt").parse().unwrap(),
+    )
+}
+
+/// Closes the probe's stdin and returns its stderr (the timing line).
+fn finish(mut child: std::process::Child) -> String {
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "restore failed: {}", stderr(&out));
+    stderr(&out)
+}
+
+/// Waits until `child` is blocked reading its stdin: at its gate.
+fn wait_at_gate(child: &mut std::process::Child) {
+    let limit = std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + limit;
+    while !reading_stdin(child.id()) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("it did not wait at its gate: {status}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not at its gate within {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_restore_from_a_spare_takes_no_fault_in_the_recorded_working_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["100000"]);
+    let snapshot = snap::Snapshot::open(&dir, &snap::snapshot::Expect::default()).unwrap();
+    assert_eq!(snap::native::check_working_set(&snapshot).unwrap(), None);
+
+    // The first restore takes its faults one by one; its pages are then
+    // recorded while it waits, as snaprun does after a first response.
+    let mut first = start_working(&dir, false);
+    let (minflt, majflt) = work_faults(&mut first);
+    // The work reads 100,000 entries and writes 256 pages.
+    assert!(minflt + majflt >= 256, "{minflt} minor, {majflt} major");
+    let summary = snap::native::record_working_set(&snapshot, first.id())
+        .unwrap()
+        .expect("recorded");
+    assert!(summary.written_pages >= 256, "{summary:?}");
+    assert!(summary.read_pages > 0, "{summary:?}");
+    finish(first);
+    // Once only.
+    let again = start_working(&dir, false);
+    let mut again = again;
+    work_faults(&mut again);
+    assert_eq!(
+        snap::native::record_working_set(&snapshot, again.id()).unwrap(),
+        None
+    );
+    finish(again);
+    assert_eq!(
+        snap::native::check_working_set(&snapshot).unwrap(),
+        Some(summary)
+    );
+
+    // A restore started ahead faults the set in while at its gate: its work
+    // then takes no fault at all, minor or major.
+    let mut spare = start_working(&dir, true);
+    wait_at_gate(&mut spare);
+    use std::io::Write;
+    spare.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
+    let faults = work_faults(&mut spare);
+    let timing = finish(spare);
+    assert_eq!(faults, (0, 0), "faults in the recorded set: {timing}");
+    assert!(
+        timing.contains(&format!(
+            "working set {} pages read, {} written",
+            summary.read_pages, summary.written_pages
+        )),
+        "{timing}"
+    );
+
+    // So does a restore on demand, which populates right after mapping.
+    let mut on_demand = start_working(&dir, false);
+    let faults = work_faults(&mut on_demand);
+    let timing = finish(on_demand);
+    assert_eq!(faults, (0, 0), "faults in the recorded set: {timing}");
+}
+
+#[test]
+fn a_working_set_that_does_not_fit_the_snapshot_is_ignored_and_the_restore_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    checkpoint(&a, &["1000"]);
+    checkpoint(&b, &["2000"]);
+    let open = |dir: &Path| snap::Snapshot::open(dir, &snap::snapshot::Expect::default()).unwrap();
+    let mut child = start_working(&a, false);
+    work_faults(&mut child);
+    snap::native::record_working_set(&open(&a), child.id())
+        .unwrap()
+        .expect("recorded");
+    finish(child);
+    let record = std::fs::read(a.join(snap::snapshot::WORKING_SET_FILE)).unwrap();
+
+    let restores_quietly = |why: &str| {
+        let err = snap::native::check_working_set(&open(&b)).unwrap_err();
+        let out = run(&probe(), &["restoring"], Some(&b));
+        assert!(
+            out.status.success(),
+            "{why}: restore failed: {}",
+            stderr(&out)
+        );
+        assert_eq!(field(&stdout(&out), "entries"), "2000", "{why}");
+        assert!(!stderr(&out).contains("working set"), "{}", stderr(&out));
+        snap::chain(&err)
+    };
+    let planted = b.join(snap::snapshot::WORKING_SET_FILE);
+    // Another snapshot's record (a stale one).
+    std::fs::write(&planted, &record).unwrap();
+    let err = restores_quietly("another snapshot's");
+    assert!(err.contains("recorded for another snapshot"), "{err}");
+    // Unreadable ones.
+    for (bytes, wanted) in [
+        (b"garbage".to_vec(), "shorter than its header"),
+        (vec![0u8; 200], "wrong magic"),
+    ] {
+        std::fs::write(&planted, &bytes).unwrap();
+        let err = restores_quietly(wanted);
+        assert!(err.contains(wanted), "{err}");
+    }
+    // This snapshot's, changed after it was made.
+    std::fs::remove_file(&planted).unwrap();
+    let mut child = start_working(&b, false);
+    work_faults(&mut child);
+    snap::native::record_working_set(&open(&b), child.id())
+        .unwrap()
+        .expect("recorded");
+    finish(child);
+    let mut changed = std::fs::read(&planted).unwrap();
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    std::fs::write(&planted, &changed).unwrap();
+    let err = restores_quietly("changed");
+    assert!(err.contains("tag does not match"), "{err}");
+    // Oversized: refused by its header before its body is read.
+    let mut huge = changed[..80].to_vec();
+    huge[12..16].copy_from_slice(&(2u32 << 20).to_le_bytes());
+    std::fs::write(&planted, &huge).unwrap();
+    let err = restores_quietly("oversized");
+    assert!(err.contains("at most"), "{err}");
+    // A link is never followed.
+    std::fs::remove_file(&planted).unwrap();
+    std::os::unix::fs::symlink(a.join(snap::snapshot::WORKING_SET_FILE), &planted).unwrap();
+    let err = restores_quietly("a link");
+    assert!(err.contains("link"), "{err}");
+}

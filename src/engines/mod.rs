@@ -321,14 +321,16 @@ impl Restorer {
         }
     }
 
-    /// Instance `pid`, restored, has answered its first invocation: the
-    /// next restore is started ahead, and (native, with a store) the pages
-    /// it touched are recorded as the snapshot's working set, once.
+    /// Instance `pid`, restored, has answered its first invocation: (native)
+    /// the pages it touched are recorded as the snapshot's working set,
+    /// once, beside it and in the plan's store, and the next restore is
+    /// started ahead.
     pub fn first_response(&self, pid: Option<u32>) {
-        self.prepare_next();
+        // Recorded first, so that the restore started ahead next has it.
         if let (Self::Native(snapshot), Some(pid)) = (self, pid) {
             snapshot.record_working_set(pid);
         }
+        self.prepare_next();
     }
 }
 

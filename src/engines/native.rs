@@ -25,8 +25,13 @@ pub struct NativeSnapshot {
     plan: Arc<SnapshotPlan>,
     /// The next restore, started ahead and waiting at its gate.
     spare: Mutex<Option<Spare>>,
+    /// The snapshot restores are made from.
+    snapshot: snap::Snapshot,
+    /// Whether the snapshot still needs its working set recorded, with
+    /// it.
+    unrecorded_here: Mutex<bool>,
     /// The snapshot's key in the plan's store, until its working set has
-    /// been recorded.
+    /// been recorded there.
     unrecorded: Mutex<Option<String>>,
 }
 
@@ -44,25 +49,49 @@ impl NativeSnapshot {
             identity: Some(&identity),
             host: snap::engine::NATIVE_HOST_RULE,
         };
-        if plan.existing_or_pulled(&expect).await.is_none() {
-            make(&plan).await?;
-            let made = snap::Snapshot::open(&plan.dir, &expect).map_err(StartError::Unusable)?;
-            plan.share(made, &expect).await;
-        } else {
-            plan.say_reused();
-        }
+        let snapshot = match plan.existing_or_pulled(&expect).await {
+            Some(snapshot) => {
+                plan.say_reused();
+                snapshot
+            }
+            None => {
+                make(&plan).await?;
+                let made =
+                    snap::Snapshot::open(&plan.dir, &expect).map_err(StartError::Unusable)?;
+                plan.share(made, &expect).await
+            }
+        };
+        let unrecorded_here = working_set_wanted(&snapshot);
         let unrecorded = plan.store_key(&expect).map(|(_, key)| key);
         Ok(Self {
             plan,
             spare: Mutex::default(),
+            snapshot,
+            unrecorded_here: Mutex::new(unrecorded_here),
             unrecorded: Mutex::new(unrecorded),
         })
     }
 
     /// Records, once, the pages restored instance `pid` has touched by its
-    /// first response as the snapshot's working set in the plan's store,
-    /// unless the store has one; in the background.
+    /// first response as the snapshot's working set: beside the snapshot,
+    /// unless it has one, for the restores that follow to fault in ahead
+    /// (now, so that the next restore started ahead has it); and in the
+    /// plan's store, unless the store has one, in the background.
     pub fn record_working_set(&self, pid: u32) {
+        if std::mem::take(&mut *lock(&self.unrecorded_here)) {
+            match snap::native::record_working_set(&self.snapshot, pid) {
+                Ok(Some(summary)) => tracing::info!(
+                    read_pages = summary.read_pages,
+                    written_pages = summary.written_pages,
+                    runs = summary.runs,
+                    "recorded the working set of the first invocation after a restore; restores fault it in ahead"
+                ),
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(err = %snap::chain(&err), "cannot record the working set")
+                }
+            }
+        }
         let Some(key) = lock(&self.unrecorded).take() else {
             return;
         };
@@ -131,6 +160,33 @@ impl NativeSnapshot {
                 None
             }
         };
+    }
+}
+
+/// Whether `snapshot` needs its working set recorded: it has none, or one
+/// that restores would not use, which is said (once) and removed so that a
+/// new one can be kept.
+fn working_set_wanted(snapshot: &snap::Snapshot) -> bool {
+    match snap::native::check_working_set(snapshot) {
+        Ok(Some(summary)) => {
+            tracing::debug!(
+                read_pages = summary.read_pages,
+                written_pages = summary.written_pages,
+                "restores fault in the recorded working set"
+            );
+            false
+        }
+        Ok(None) => true,
+        Err(err) => {
+            tracing::warn!(
+                err = %snap::chain(&err),
+                "ignoring the snapshot's working set; restores take their faults one by one until a new one is recorded"
+            );
+            if let Err(err) = snapshot.forget_working_set() {
+                tracing::debug!(err = %snap::chain(&err), "cannot remove the working set");
+            }
+            true
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 //! and prints one JSON line on the side it finds itself on. Run it with
 //! `SNAP_RESTORE_FROM=DIR` to restore (with `SNAP_PROBE_QUICK=1`, it only
 //! says it is ready, for timing; with `SNAP_PROBE_HOLD=1` it stays alive
-//! until stdin closes, for memory measurements).
+//! until stdin closes, for memory measurements; with `SNAP_PROBE_FAULTS=1`
+//! it does a fixed piece of work, as a first invocation would, prints the
+//! page faults the work took, from `/proc/self/stat`, and stays alive until
+//! stdin closes, for its working set to be read).
 
 // A test fixture: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used)]
@@ -54,6 +57,23 @@ mod probe {
         sum ^ f(7) ^ COUNTER.load(Ordering::SeqCst) ^ LOCAL.with(Cell::get)
     }
 
+    /// This process's minor and major page faults so far, from the 10th and
+    /// 12th fields of `/proc/self/stat` after the command name. Read into a
+    /// buffer on the stack, so that the reading takes no fault of its own
+    /// beyond the ones it takes every time.
+    fn faults() -> (u64, u64) {
+        let mut buf = [0u8; 1024];
+        let mut file = std::fs::File::open("/proc/self/stat").expect("open /proc/self/stat");
+        let n = file.read(&mut buf).expect("read /proc/self/stat");
+        let text = std::str::from_utf8(&buf[..n]).expect("stat is text");
+        let after_name = text.rsplit(')').next().expect("stat has a name");
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let field = |i: usize| fields[i].parse::<u64>().expect("a count");
+        // state is field 3 of the file, the first after the name: minflt is
+        // the file's 10th, majflt its 12th.
+        (field(10 - 3), field(12 - 3))
+    }
+
     pub(super) fn main() {
         snap::init();
         // Descriptors inherited from whoever started us are not ours to keep.
@@ -68,6 +88,8 @@ mod probe {
         let flag = |name: &str| args.iter().any(|a| a == name);
 
         let map: HashMap<u64, String> = (0..entries).map(|i| (i, format!("value-{i}"))).collect();
+        // Written by the work of SNAP_PROBE_FAULTS after a restore.
+        let mut scratch = vec![1u8; 1 << 20];
         let words: Vec<String> = ["snap", "restores", "this"]
             .iter()
             .map(|s| (*s).to_owned())
@@ -117,6 +139,22 @@ mod probe {
                     );
                     // Exit without dropping the state: freeing a million
                     // strings would touch every page the restore left lazy.
+                    std::process::exit(0);
+                }
+                if std::env::var_os("SNAP_PROBE_FAULTS").is_some() {
+                    let before = faults();
+                    // Reads every entry, writes 256 pages.
+                    let sum = digest(&map, &words, &*closure);
+                    scratch.fill((sum & 0x7f) as u8 | 1);
+                    let after = faults();
+                    println!(
+                        "{{\"side\":\"restored\",\"minflt\":{},\"majflt\":{},\"scratch\":{}}}",
+                        after.0 - before.0,
+                        after.1 - before.1,
+                        scratch[4096]
+                    );
+                    let _ = std::io::stdout().flush();
+                    let _ = std::io::stdin().read_to_end(&mut Vec::new());
                     std::process::exit(0);
                 }
                 let after = digest(&map, &words, &*closure);

@@ -57,15 +57,3 @@ pub enum InitError {
     #[error(transparent)]
     Restore(#[from] crate::native::RestoreError),
 }
-
-impl InitError {
-    /// Whether this is a restore started ahead that was called off at its
-    /// gate: nobody waits for it, so there is nothing to report.
-    pub fn is_called_off(&self) -> bool {
-        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-        if let Self::Restore(crate::native::RestoreError::CalledOff) = self {
-            return true;
-        }
-        false
-    }
-}

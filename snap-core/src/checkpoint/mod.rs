@@ -144,13 +144,12 @@ fn native(_dir: &Path, _fds: &FdPolicy) -> Result<Resumed, CheckpointError> {
 ///   program continues inside `checkpoint`.
 ///
 /// A failed restore prints the reason (with its causes) and exits with
-/// status [`RESTORE_FAILED`]; a restore started ahead and called off at its
-/// gate ([`crate::RESTORE_GATE_ENV`]) exits the same way without a word.
+/// status [`RESTORE_FAILED`]. A restore started ahead and called off at its
+/// gate ([`crate::RESTORE_GATE_ENV`]) exits the same way without a word,
+/// from inside the restorer, under [`try_init`] too.
 pub fn init() {
     if let Err(err) = try_init() {
-        if !err.is_called_off() {
-            eprintln!("snap: restore failed: {}", crate::os_error::chain(&err));
-        }
+        eprintln!("snap: restore failed: {}", crate::os_error::chain(&err));
         std::process::exit(RESTORE_FAILED);
     }
 }

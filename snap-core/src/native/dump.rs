@@ -78,7 +78,7 @@ pub(crate) fn dump(dir: &std::path::Path, fds: &FdPolicy) -> Result<Resumed, Dum
             // SAFETY: the restorer handed over the plan area it ran from,
             // still mapped; nothing else refers to it.
             let (request, mut stamps) = unsafe { super::handoff::take_request(plan) };
-            stamps.end(super::timing::Stage::Map);
+            stamps.end(super::timing::Stage::Jump);
             let restored = request.map(|r| r.into_restored());
             // After into_restored: the restoring environment decides.
             stamps.report();

@@ -88,10 +88,6 @@ pub enum RestoreError {
         /// The value found.
         value: String,
     },
-    /// Standard input closed before the restore gate opened: whoever
-    /// started the restore ahead no longer wants it.
-    #[error("the restore was called off: its gate (standard input) closed before it opened")]
-    CalledOff,
     /// A system call failed.
     #[error(transparent)]
     Os(#[from] OsError),

@@ -79,9 +79,19 @@ pub(super) struct RawRegion {
 /// [`RawRegion::offset`] of a region recreated empty and inaccessible.
 pub(super) const GUARD: u64 = u64::MAX;
 
+/// A run of the working set as the restorer populates it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(super) struct RawRun {
+    pub(super) start: u64,
+    pub(super) len: u64,
+    /// `MADV_POPULATE_READ` or `MADV_POPULATE_WRITE`.
+    pub(super) advice: u64,
+}
+
 /// Everything the restorer needs, at the start of its own mapping; the
-/// encoded [`RestoreRequest`] follows at `request_offset`, the restorer's
-/// stack at the end.
+/// encoded [`RestoreRequest`] follows at `request_offset`, the working
+/// set's runs at `runs_offset`, the restorer's stack at the end.
 #[repr(C)]
 pub(super) struct RestorerPlan {
     pub(super) area_len: u64,
@@ -93,6 +103,11 @@ pub(super) struct RestorerPlan {
     pub(super) altstack: libc::stack_t,
     pub(super) request_offset: u64,
     pub(super) request_len: u64,
+    /// Where the working set's [`RawRun`]s are, and how many.
+    pub(super) runs_offset: u64,
+    pub(super) runs_count: u64,
+    /// Non-zero: wait at the gate (standard input) after populating.
+    pub(super) gated: u64,
     /// The restore's stages so far; the restored side adds the last.
     pub(super) stamps: Stamps,
     pub(super) count: u64,

@@ -25,7 +25,8 @@
 //!   ([`handoff`] says how the two returns are told apart).
 //! - A restore can be started ahead of need and wait, fully prepared, at a
 //!   gate on its standard input ([`RESTORE_GATE_ENV`](crate::RESTORE_GATE_ENV)), so that only the
-//!   mapping and the jump remain when an instance is wanted.
+//!   jump remains when an instance is wanted: the image is mapped and the
+//!   recorded [`working_set`] faulted in before the gate.
 //!
 //! Limits, enforced with errors: one thread; no descriptor it cannot reopen
 //! by path (sockets, pipes, epoll, ...) unless an
@@ -43,12 +44,16 @@ mod restore;
 mod state;
 mod sys;
 mod timing;
+mod working_set;
 
 pub(crate) use dump::dump;
 pub use error::{DumpError, RestoreError};
 pub use fds::Offender;
 pub(crate) use restore::restore_from;
 pub use timing::RESTORE_TIMING_ENV;
+pub use working_set::{
+    Summary as WorkingSetSummary, check as check_working_set, record as record_working_set,
+};
 
 /// The engine name recorded in manifests.
 pub const NAME: &str = crate::engine::NATIVE;

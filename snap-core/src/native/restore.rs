@@ -1,12 +1,14 @@
 //! Restoring a native snapshot into a freshly exec'd copy of the program.
 //!
 //! The work happens in two halves. Ordinary Rust code validates the snapshot
-//! and everything it depends on, reopens files, reinstalls signal handlers
-//! and writes a [`RestorerPlan`] into a fresh mapping that no saved region overlaps.
-//! Then the restorer runs on a stack inside that mapping and, with raw system
-//! calls only, maps the memory image over the process's writable memory,
-//! restores the TLS base and glibc's thread id, and jumps into the
-//! checkpointing `save_and_call`, which returns a second time.
+//! and everything it depends on, reopens files, reinstalls signal handlers,
+//! loads the recorded working set and writes a [`RestorerPlan`] into a fresh
+//! mapping that no saved region overlaps. Then the restorer runs on a stack
+//! inside that mapping and, with raw system calls only, maps the memory
+//! image over the process's writable memory, faults the working set in,
+//! waits at the gate if the restore was started ahead, restores the TLS
+//! base and glibc's thread id, and jumps into the checkpointing
+//! `save_and_call`, which returns a second time.
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, IntoRawFd};
@@ -14,11 +16,12 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::gate;
-use super::handoff::{GUARD, Handoff, MAX_REGIONS, RawRegion, RestorerPlan};
+use super::handoff::{GUARD, Handoff, MAX_REGIONS, RawRegion, RawRun, RestorerPlan};
 use super::maps::{self, Treatment};
 use super::state::NativeState;
 use super::sys::{self, Pair};
-use super::timing::{Stage, Stamps};
+use super::timing::{self, Stage, Stamps};
+use super::working_set::{self, WorkingSet};
 use super::{NAME, RestoreError};
 use crate::OsError;
 use crate::resumed::RestoreRequest;
@@ -79,14 +82,19 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     let image = File::open(snapshot.payload_dir().join("memory.img"))
         .map_err(OsError::during("open the memory image"))?;
     let request = RestoreRequest::of_this_process(dir, &[RESTORE_ENV, RESTORE_GATE_ENV]);
-    let plan = write_plan(&state, &current, image, &request)?;
+    // Only a speed-up: the launcher that recorded it says when it is
+    // wrong (snaprun, once per snapshot), so a restore goes on quietly.
+    let working_set = working_set::load(&snapshot, &state).unwrap_or_else(|err| {
+        tracing::debug!(err = %crate::chain(&err), "restoring without the working set");
+        None
+    });
+    let plan = write_plan(&state, &current, image, &request, working_set.as_ref())?;
     stamps.end(Stage::Plan);
-    if gated {
-        gate::wait()?;
-        stamps.gate_opened();
-    }
     // SAFETY: `plan` is the fully written plan area, ours alone.
-    unsafe { (*plan).stamps = stamps };
+    unsafe {
+        (*plan).stamps = stamps;
+        (*plan).gated = u64::from(gated);
+    }
     // SAFETY: `plan` is a fully written RestorerPlan at the start of a
     // private mapping that no saved region overlaps; the restorer runs on
     // the stack at its end and never returns.
@@ -265,6 +273,7 @@ fn write_plan(
     current: &[maps::Mapping],
     image: File,
     request: &RestoreRequest,
+    working_set: Option<&WorkingSet>,
 ) -> Result<*mut RestorerPlan, RestoreError> {
     if state.regions.len() > MAX_REGIONS {
         return Err(RestoreError::LayoutMismatch(format!(
@@ -273,9 +282,12 @@ fn write_plan(
         )));
     }
     let request_bytes = request.encode()?;
+    let runs = working_set.map_or(&[][..], |set| set.runs.as_slice());
     let page = 4096usize;
     let head = std::mem::size_of::<RestorerPlan>().div_ceil(page) * page;
-    let len = head + request_bytes.len().div_ceil(page) * page + STACK;
+    let runs_at = head + request_bytes.len().div_ceil(page) * page;
+    let runs_len = (runs.len() * std::mem::size_of::<RawRun>()).div_ceil(page) * page;
+    let len = runs_at + runs_len + STACK;
     let taken = |start: u64, end: u64| {
         current.iter().any(|m| m.start < end && start < m.end)
             || state.regions.iter().any(|r| r.start < end && start < r.end)
@@ -355,6 +367,20 @@ fn write_plan(
             area.cast::<u8>().add(head),
             request_bytes.len(),
         );
+        p.runs_offset = runs_at as u64;
+        p.runs_count = runs.len() as u64;
+        let raw_runs = area.cast::<u8>().add(runs_at).cast::<RawRun>();
+        for (i, run) in runs.iter().enumerate() {
+            raw_runs.add(i).write(RawRun {
+                start: run.start,
+                len: u64::from(run.pages) * 4096,
+                advice: if run.write {
+                    libc::MADV_POPULATE_WRITE
+                } else {
+                    libc::MADV_POPULATE_READ
+                } as u64,
+            });
+        }
     }
     Ok(plan)
 }
@@ -377,6 +403,11 @@ fn prot_bits(prot: u8) -> u64 {
 /// The restorer. Runs on the plan area's stack with raw system calls only:
 /// the heap, libc's state and the old stack are all being replaced.
 ///
+/// After mapping the image it populates the working set's runs, each with
+/// one `madvise`; a run the kernel refuses (a kernel before 5.14 has no
+/// `MADV_POPULATE_*`) is left to fault in as it is touched. Then, for a
+/// restore started ahead, it waits at the gate.
+///
 /// # Safety
 /// `arg` is a [`RestorerPlan`] written by `write_plan`, at the start of a
 /// mapping that no saved region overlaps, and the caller is on the stack at
@@ -384,12 +415,13 @@ fn prot_bits(prot: u8) -> u64 {
 /// plan comes from the snapshot and was checked against this process's
 /// layout. It never returns: it jumps into the checkpointing call.
 unsafe extern "C" fn restorer(arg: *const u8) -> ! {
-    let plan = arg.cast::<RestorerPlan>();
+    let plan = arg.cast::<RestorerPlan>().cast_mut();
     // SAFETY: `arg` is the plan written by `write_plan`, in a mapping that no
     // step below touches. Every address mapped comes from the snapshot and
-    // was checked against this process's layout.
+    // was checked against this process's layout; every run populated was
+    // checked to lie inside that memory (`WorkingSet::check`).
     unsafe {
-        let p = &*plan;
+        let p = &mut *plan;
         if p.brk != 0 && sys::syscall6(libc::SYS_brk, [p.brk, 0, 0, 0, 0, 0]) as u64 != p.brk {
             fail(b"snap: restore: cannot set the program break\n");
         }
@@ -418,6 +450,23 @@ unsafe extern "C" fn restorer(arg: *const u8) -> ! {
             }
         }
         sys::syscall6(libc::SYS_close, [p.image_fd as u64, 0, 0, 0, 0, 0]);
+        p.stamps.end_at(Stage::Map, timing::now_ns_raw());
+        let runs = arg.add(p.runs_offset as usize).cast::<RawRun>();
+        for i in 0..p.runs_count as usize {
+            let run = *runs.add(i);
+            let ret = sys::syscall6(libc::SYS_madvise, [run.start, run.len, run.advice, 0, 0, 0]);
+            if ret == 0 {
+                p.stamps.add_populated(
+                    run.len / 4096,
+                    run.advice == libc::MADV_POPULATE_WRITE as u64,
+                );
+            }
+        }
+        p.stamps.end_at(Stage::Populate, timing::now_ns_raw());
+        if p.gated != 0 {
+            gate::wait_raw();
+            p.stamps.gate_opened_at(timing::now_ns_raw());
+        }
         sys::syscall6(
             libc::SYS_arch_prctl,
             [sys::ARCH_SET_FS, p.ctx.fs_base, 0, 0, 0, 0],

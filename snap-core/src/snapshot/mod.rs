@@ -4,6 +4,9 @@
 //! ```text
 //! DIR/
 //! ├── manifest.snap     header + bincode body; see `docs/snapshot-format.md`
+//! ├── manifest.sig      with a signing key: the manifest's HMAC
+//! ├── working-set.snap  kept after sealing: what the first restored
+//! │                     invocation touched, bound to the manifest
 //! └── payload/          whatever the engine wrote (CRIU: *.img)
 //! ```
 //!
@@ -23,6 +26,7 @@ mod open;
 mod owned;
 mod signature;
 mod verified;
+mod working_set;
 mod writer;
 
 #[doc(hidden)]
@@ -38,6 +42,7 @@ pub use open::{Expect, HostRule, Snapshot};
 pub use signature::{SIGNATURE_FILE, SIGNING_KEY_ENV};
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) use verified::digest_of;
+pub use working_set::{MAX_WORKING_SET_BODY, WORKING_SET_FILE, WorkingSetError};
 pub use writer::{Seal, SnapshotWriter};
 
 /// File name of the manifest inside a snapshot directory.

@@ -44,6 +44,9 @@ pub struct Snapshot {
     manifest: Manifest,
     /// The decrypted copy of an encrypted payload, which engines read.
     plaintext: Option<PathBuf>,
+    /// SHA-256 of `manifest.snap`'s bytes, which records about the
+    /// snapshot kept beside it name (`working-set.snap`).
+    pub(super) manifest_sha256: Sha256Digest,
 }
 
 impl Snapshot {
@@ -89,6 +92,7 @@ impl Snapshot {
             dir: dir.to_path_buf(),
             manifest: Self::check(dir, manifest, &bytes)?,
             plaintext: None,
+            manifest_sha256: Sha256Digest::of(&bytes),
         };
         snapshot.require(expect)?;
         snapshot.plaintext = super::encryption::plaintext(
@@ -121,6 +125,7 @@ impl Snapshot {
             dir: dir.to_path_buf(),
             manifest,
             plaintext: None,
+            manifest_sha256: Sha256Digest::of(bytes),
         };
         snapshot.verify_payload(&under)?;
         Ok(snapshot.manifest)
@@ -162,6 +167,7 @@ impl Snapshot {
             dir,
             manifest,
             plaintext,
+            manifest_sha256: Sha256Digest::of(bytes),
         })
     }
 

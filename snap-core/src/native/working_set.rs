@@ -1,0 +1,387 @@
+//! The working set of a native snapshot: the pages its first invocation
+//! after a restore touched, recorded once from a restored instance and kept
+//! with the snapshot (`working-set.snap`, see
+//! [`Snapshot::working_set`](crate::Snapshot::working_set)), so that later
+//! restores fault them in ahead of need.
+//!
+//! A page is either *read*, present but still the image's or the file's own
+//! (shared through the page cache between every instance), or *written*,
+//! present and private to the instance (copied on write). Both are read
+//! from `/proc/PID/pagemap`, which tells the same user without privilege
+//! whether a page is present (bit 63) and whether it is a file page (bit
+//! 61): a page of a private file mapping that was written is anonymous.
+//!
+//! The record covers the memory a restore maps from the image and the
+//! read-only file mappings (code, read-only data) the restoring process
+//! must already have at the same place. Pages of memory made after the
+//! restore (a grown heap, new mappings) are not in it: they do not exist
+//! until the invocation makes them.
+//!
+//! A restore puts the record's runs in its plan; the restorer populates
+//! them (`MADV_POPULATE_WRITE` for written runs, `MADV_POPULATE_READ` for
+//! read ones) right after mapping the image, before the gate of a restore
+//! started ahead, so the first invocation takes no fault on them.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+use bincode::{Decode, Encode};
+
+use super::state::NativeState;
+use crate::snapshot::{Snapshot, WorkingSetError};
+
+const PAGE: u64 = 4096;
+const PRESENT: u64 = 1 << 63;
+const FILE_PAGE: u64 = 1 << 61;
+/// The most runs a record may hold: far more than any working set seen,
+/// and it bounds the restorer's plan.
+pub(super) const MAX_RUNS: usize = 1 << 16;
+
+/// Consecutive pages of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub(super) struct Run {
+    /// First page's address.
+    pub(super) start: u64,
+    /// Pages in the run.
+    pub(super) pages: u32,
+    /// Written (private to the instance) rather than only read.
+    pub(super) write: bool,
+}
+
+impl Run {
+    fn end(&self) -> u64 {
+        self.start + u64::from(self.pages) * PAGE
+    }
+}
+
+/// A snapshot's working set, as runs of pages in address order.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub(super) struct WorkingSet {
+    pub(super) runs: Vec<Run>,
+}
+
+/// What a recorded working set holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Pages the first invocation only read.
+    pub read_pages: u64,
+    /// Pages it wrote.
+    pub written_pages: u64,
+    /// Runs of consecutive pages of one kind (a system call each at
+    /// restore).
+    pub runs: u64,
+}
+
+impl WorkingSet {
+    fn encode(&self) -> Vec<u8> {
+        bincode::encode_to_vec(self, bincode::config::standard()).unwrap_or_default()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let config = bincode::config::standard()
+            .with_limit::<{ crate::snapshot::MAX_WORKING_SET_BODY as usize }>();
+        match bincode::decode_from_slice::<Self, _>(bytes, config) {
+            Ok((set, used)) if used == bytes.len() => Ok(set),
+            Ok(_) => Err("trailing bytes after the runs".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        let (mut read_pages, mut written_pages) = (0, 0);
+        for run in &self.runs {
+            if run.write {
+                written_pages += u64::from(run.pages);
+            } else {
+                read_pages += u64::from(run.pages);
+            }
+        }
+        Summary {
+            read_pages,
+            written_pages,
+            runs: self.runs.len() as u64,
+        }
+    }
+
+    /// Checks that every run lies, in order and without overlap, inside
+    /// memory a restore of `state` maps: a region restored from the image
+    /// (a written run only in a writable one), or a read-only file mapping
+    /// the restoring process has at the same place (read runs only). What
+    /// this accepts, the restorer populates without further checks.
+    pub(super) fn check(&self, state: &NativeState) -> Result<(), String> {
+        if self.runs.len() > MAX_RUNS {
+            return Err(format!("{} runs, at most {MAX_RUNS}", self.runs.len()));
+        }
+        let mut last_end = 0;
+        for run in &self.runs {
+            let fits = run.pages > 0
+                && run.start.is_multiple_of(PAGE)
+                && run.start >= last_end
+                && run.start.checked_add(u64::from(run.pages) * PAGE).is_some();
+            if !fits {
+                return Err(format!(
+                    "run {:#x} of {} pages is empty, unaligned or out of order",
+                    run.start, run.pages
+                ));
+            }
+            let (start, end) = (run.start, run.end());
+            let in_image = state.regions.iter().any(|r| {
+                r.image_offset.is_some()
+                    && r.start <= start
+                    && end <= r.end
+                    && (!run.write || r.prot & 2 != 0)
+            });
+            let in_file = !run.write
+                && state
+                    .expected
+                    .iter()
+                    .any(|m| m.start <= start && end <= m.end);
+            if !in_image && !in_file {
+                return Err(format!(
+                    "{} run {start:#x}-{end:#x} is outside the memory a restore maps{}",
+                    if run.write { "written" } else { "read" },
+                    if run.write { " writable" } else { "" }
+                ));
+            }
+            last_end = end;
+        }
+        Ok(())
+    }
+}
+
+/// The working set recorded for `snapshot` whose engine state is `state`,
+/// checked against it; `None` if none was recorded.
+pub(super) fn load(
+    snapshot: &Snapshot,
+    state: &NativeState,
+) -> Result<Option<WorkingSet>, WorkingSetError> {
+    let Some(body) = snapshot.working_set()? else {
+        return Ok(None);
+    };
+    let mismatch = |reason: String| WorkingSetError::Mismatch {
+        path: snapshot.working_set_path(),
+        reason,
+    };
+    let set = WorkingSet::decode(&body).map_err(mismatch)?;
+    set.check(state).map_err(mismatch)?;
+    Ok(Some(set))
+}
+
+fn state_of(snapshot: &Snapshot) -> Result<NativeState, WorkingSetError> {
+    NativeState::decode(&snapshot.manifest().engine_state).map_err(|reason| {
+        WorkingSetError::Mismatch {
+            path: snapshot.working_set_path(),
+            reason: format!("the snapshot's native state: {reason}"),
+        }
+    })
+}
+
+/// Checks the working set kept with native `snapshot`: what it holds, or
+/// `None` if it has none; an error says why a restore will not use it.
+pub fn check(snapshot: &Snapshot) -> Result<Option<Summary>, WorkingSetError> {
+    let state = state_of(snapshot)?;
+    Ok(load(snapshot, &state)?.map(|set| set.summary()))
+}
+
+/// Records, as native `snapshot`'s working set, the pages that process
+/// `pid`, restored from it, has touched so far (call it once the first
+/// invocation is answered, while the instance waits for the next), unless
+/// the snapshot has one (then `None`).
+pub fn record(snapshot: &Snapshot, pid: u32) -> Result<Option<Summary>, WorkingSetError> {
+    let state = state_of(snapshot)?;
+    let pagemap_path = format!("/proc/{pid}/pagemap");
+    let io = |cause: io::Error| WorkingSetError::Io {
+        op: "read the restored instance's page map for",
+        path: pagemap_path.clone().into(),
+        cause,
+    };
+    let pagemap = File::open(&pagemap_path).map_err(io)?;
+    let mut ranges: Vec<(u64, u64, bool)> = state
+        .regions
+        .iter()
+        .filter(|r| r.image_offset.is_some())
+        .map(|r| (r.start, r.end, r.prot & 2 != 0))
+        .chain(state.expected.iter().map(|m| (m.start, m.end, false)))
+        .collect();
+    ranges.sort_unstable();
+    let mut set = WorkingSet { runs: Vec::new() };
+    for (start, end, writable) in ranges {
+        let pages = (end - start) / PAGE;
+        let mut entries = vec![0u8; (pages * 8) as usize];
+        pagemap
+            .read_exact_at(&mut entries, start / PAGE * 8)
+            .map_err(io)?;
+        for (n, entry) in entries.chunks_exact(8).enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(entry);
+            let entry = u64::from_le_bytes(word);
+            if entry & PRESENT == 0 {
+                continue;
+            }
+            let write = writable && entry & FILE_PAGE == 0;
+            let at = start + n as u64 * PAGE;
+            // A run stays inside one mapping, which is what a restore
+            // checks it against.
+            match set.runs.last_mut() {
+                Some(run)
+                    if run.write == write
+                        && run.end() == at
+                        && run.start >= start
+                        && run.pages < u32::MAX =>
+                {
+                    run.pages += 1;
+                }
+                _ => set.runs.push(Run {
+                    start: at,
+                    pages: 1,
+                    write,
+                }),
+            }
+        }
+    }
+    set.check(&state)
+        .map_err(|reason| WorkingSetError::Mismatch {
+            path: snapshot.working_set_path(),
+            reason: format!("the pages process {pid} touched: {reason}"),
+        })?;
+    let summary = set.summary();
+    Ok(snapshot.keep_working_set(&set.encode())?.then_some(summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::state::{Expected, Region};
+    use super::*;
+
+    fn state() -> NativeState {
+        NativeState {
+            context: Default::default(),
+            regions: vec![
+                Region {
+                    start: 0x10000,
+                    end: 0x20000,
+                    prot: 3,
+                    image_offset: Some(0),
+                    name: "[heap]".into(),
+                },
+                Region {
+                    start: 0x20000,
+                    end: 0x21000,
+                    prot: 1,
+                    image_offset: Some(0x10000),
+                    name: "relro".into(),
+                },
+                Region {
+                    start: 0x30000,
+                    end: 0x31000,
+                    prot: 0,
+                    image_offset: None,
+                    name: "guard".into(),
+                },
+            ],
+            expected: vec![Expected {
+                start: 0x40000,
+                end: 0x50000,
+                path: "/bin/x".into(),
+                offset: 0,
+                inode: 1,
+            }],
+            vdso: None,
+            brk: 0,
+            tid_offset: 0,
+            signals: Vec::new(),
+            sigmask: 0,
+            altstack: (0, 0, 0),
+            files: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    fn run(start: u64, pages: u32, write: bool) -> Run {
+        Run {
+            start,
+            pages,
+            write,
+        }
+    }
+
+    #[test]
+    fn runs_inside_the_mapped_memory_are_accepted_and_round_trip() {
+        let set = WorkingSet {
+            runs: vec![
+                run(0x10000, 2, true),
+                run(0x12000, 1, false),
+                run(0x20000, 1, false),
+                run(0x40000, 16, false),
+            ],
+        };
+        set.check(&state()).unwrap();
+        assert_eq!(WorkingSet::decode(&set.encode()).unwrap(), set);
+        assert_eq!(
+            set.summary(),
+            Summary {
+                read_pages: 18,
+                written_pages: 2,
+                runs: 4
+            }
+        );
+    }
+
+    #[test]
+    fn runs_a_restore_does_not_map_are_refused_with_the_reason() {
+        for (runs, wanted) in [
+            (
+                vec![run(0x30000, 1, false)],
+                "outside the memory a restore maps",
+            ),
+            (
+                vec![run(0x1f000, 2, false)],
+                "outside the memory a restore maps",
+            ),
+            (
+                vec![run(0x20000, 1, true)],
+                "outside the memory a restore maps writable",
+            ),
+            (
+                vec![run(0x40000, 1, true)],
+                "outside the memory a restore maps writable",
+            ),
+            (
+                vec![run(0x10000, 0, false)],
+                "empty, unaligned or out of order",
+            ),
+            (
+                vec![run(0x10001, 1, false)],
+                "empty, unaligned or out of order",
+            ),
+            (
+                vec![run(0x12000, 1, false), run(0x10000, 1, false)],
+                "empty, unaligned or out of order",
+            ),
+            (
+                vec![run(0x10000, 2, false), run(0x11000, 1, true)],
+                "empty, unaligned or out of order",
+            ),
+            (
+                vec![run(u64::MAX & !0xfff, 2, false)],
+                "empty, unaligned or out of order",
+            ),
+        ] {
+            let err = WorkingSet { runs }.check(&state()).unwrap_err();
+            assert!(err.contains(wanted), "{err}");
+        }
+        let too_many = WorkingSet {
+            runs: vec![run(0x10000, 1, false); MAX_RUNS + 1],
+        };
+        assert!(too_many.check(&state()).unwrap_err().contains("at most"));
+    }
+
+    #[test]
+    fn bytes_that_are_not_runs_are_refused() {
+        assert!(WorkingSet::decode(&[0xff; 9]).is_err());
+        let mut bytes = WorkingSet { runs: vec![] }.encode();
+        bytes.push(0);
+        assert!(WorkingSet::decode(&bytes).unwrap_err().contains("trailing"));
+    }
+}
