@@ -414,6 +414,72 @@ fn the_next_restore_waits_ahead_at_its_gate_and_goes_with_snaprun() {
 }
 
 #[test]
+fn the_first_restored_response_records_the_working_set_and_a_stale_one_is_replaced() {
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let record = snapshot.join("working-set.snap");
+    let mut run = RunningFunction::with_snapshot(
+        "native",
+        &snapshot,
+        &["--env", "SNAP_RESTORE_TIMING=1"],
+        &bootstrap,
+    );
+    let first = run.invoke_ok(b"{\"nth\":5}");
+    // Recorded after the first response, before the next restore is
+    // started ahead, so that restore uses it.
+    assert!(
+        common::eventually(std::time::Duration::from_secs(10), || {
+            record.is_file() && spares_of(run.pid()).len() == 1
+        }),
+        "no working set recorded beside the snapshot"
+    );
+    let old = first["pid"].as_u64().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    loop {
+        let (status, failed, body) = run.invoke(b"{\"nth\":5}");
+        assert_eq!(status, 200, "{body}");
+        if !failed {
+            break;
+        }
+    }
+    let logs = run.wait_for_log("working set", 1);
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("snap: restore timing (ms):")
+                && l.contains(" pages read, ")
+                && l.contains(", gate ")),
+        "the restore from the spare did not fault the working set in: {logs:#?}"
+    );
+    run.kill_snaprun();
+    drop(run);
+
+    // A record changed since (or copied from another snapshot) is ignored
+    // with one line, the restores work, and a new one replaces it.
+    let mut bytes = std::fs::read(&record).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&record, &bytes).unwrap();
+    let run = RunningFunction::with_snapshot("native", &snapshot, &[], &bootstrap);
+    let answer = run.invoke_ok(b"{\"nth\":5}");
+    assert_eq!(answer["nth_prime"], 11, "{answer}");
+    let logs = run.wait_for_log("ignoring the snapshot's working set", 1);
+    let said: Vec<_> = logs.iter().filter(|l| l.contains("working set")).collect();
+    assert_eq!(said.len(), 1, "{logs:#?}");
+    assert!(said[0].contains("tag does not match"), "{}", said[0]);
+    assert!(
+        common::eventually(std::time::Duration::from_secs(10), || {
+            std::fs::read(&record).is_ok_and(|now| now != bytes)
+        }),
+        "the stale working set was not replaced"
+    );
+}
+
+#[test]
 fn the_default_snapshot_home_is_private_to_the_user() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let bootstrap = rust_heavy_init();
@@ -589,6 +655,10 @@ fn a_signing_key_signs_native_snapshots_and_restores_check_it() {
     assert!(ok, "{stderr}");
     assert!(json(&stdout)[0]["restore_ms"]["median"].as_f64().unwrap() > 0.0);
     assert!(snapshot.join("manifest.sig").is_file());
+    // The working set recorded after the first restore is kept under the
+    // same key, and restores use it.
+    assert!(snapshot.join("working-set.snap").is_file());
+    assert!(!stderr.contains("working set"), "{stderr}");
     let (ok, _, stderr) = run_snaprun(&[
         "--signing-key",
         key.to_str().unwrap(),
