@@ -403,8 +403,8 @@ fn a_restore_started_ahead_waits_at_its_gate_then_continues_from_the_snapshot() 
     let dir = tmp.path().join("snap");
     let taken = checkpoint(&dir, &["100000"]);
     let mut child = start_gated(&dir, true);
-    // It prepares its restore, then waits: blocked reading its stdin, still
-    // the fresh program (its memory is not replaced before the gate).
+    // It prepares its restore, maps the image, then waits: blocked reading its
+    // stdin inside the restorer.
     let limit = std::time::Duration::from_secs(30);
     let deadline = std::time::Instant::now() + limit;
     while !reading_stdin(child.id()) {
@@ -610,6 +610,21 @@ fn a_restore_from_a_spare_takes_no_fault_in_the_recorded_working_set() {
     let faults = work_faults(&mut on_demand);
     let timing = finish(on_demand);
     assert_eq!(faults, (0, 0), "faults in the recorded set: {timing}");
+
+    // Told not to use it, a restore takes them one by one again.
+    let mut without = Command::new(probe());
+    without
+        .arg("restoring")
+        .env(snap::RESTORE_ENV, &dir)
+        .env("SNAP_PROBE_FAULTS", "1")
+        .env(snap::native::WORKING_SET_ENV, "off")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut without = without.spawn().unwrap();
+    let (minflt, majflt) = work_faults(&mut without);
+    finish(without);
+    assert!(minflt + majflt >= 256, "{minflt} minor, {majflt} major");
 }
 
 #[test]

@@ -31,6 +31,11 @@ use bincode::{Decode, Encode};
 use super::state::NativeState;
 use crate::snapshot::{Snapshot, WorkingSetError};
 
+/// Set to `off` in the restoring environment to restore without the
+/// recorded working set, taking the first invocation's faults one by one
+/// (to measure what it saves, or to rule it out).
+pub const WORKING_SET_ENV: &str = "SNAP_WORKING_SET";
+
 const PAGE: u64 = 4096;
 const PRESENT: u64 = 1 << 63;
 const FILE_PAGE: u64 = 1 << 61;
@@ -156,6 +161,9 @@ pub(super) fn load(
     snapshot: &Snapshot,
     state: &NativeState,
 ) -> Result<Option<WorkingSet>, WorkingSetError> {
+    if std::env::var_os(WORKING_SET_ENV).is_some_and(|v| v == "off") {
+        return Ok(None);
+    }
     let Some(body) = snapshot.working_set()? else {
         return Ok(None);
     };

@@ -40,6 +40,7 @@ impl Identity {
         "SNAP_RESTORE_FROM",
         "SNAP_RESTORE_GATE",
         "SNAP_RESTORE_TIMING",
+        "SNAP_WORKING_SET",
         "SNAP_FIXED_LAYOUT_REEXEC",
         "SNAP_CRIU_HELPER",
         "SNAP_CRIU",
