@@ -303,3 +303,89 @@ fn timers_armed_at_the_snapshot_point_are_refused_by_name() {
     let (status, failed, body) = run.invoke(b"{}");
     assert_eq!((status, failed), (200, false), "{body}");
 }
+
+/// The number after `name ` in `line` (`name 0.123`).
+fn figure(line: &str, name: &str) -> f64 {
+    let at = line
+        .find(&format!("{name} "))
+        .unwrap_or_else(|| panic!("no {name:?} in {line}"));
+    let rest = &line[at + name.len() + 1..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    rest[..end]
+        .parse()
+        .unwrap_or_else(|e| panic!("{name:?} in {line}: {e}"))
+}
+
+#[test]
+fn a_restored_first_invocation_reports_its_stages_when_asked_and_only_then() {
+    const LINE: &str = "snapjs: first invocation (ms): ";
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("snap");
+    let native = [
+        "--engine",
+        "native",
+        "--snapshot-dir",
+        snapshot.to_str().unwrap(),
+    ];
+    let timed: Vec<&str> = native
+        .iter()
+        .copied()
+        .chain(["--env", "SNAP_RESTORE_TIMING=1"])
+        .collect();
+    let run = start(&timed, "basic.handler");
+    run.invoke_ok(b"{}");
+    run.invoke_ok(b"{}");
+    let logs = run.wait_for_log("REPORT RequestId:", 2);
+    let lines: Vec<&String> = logs.iter().filter(|l| l.contains(LINE)).collect();
+    assert_eq!(lines.len(), 1, "the first invocation only: {logs:#?}");
+    let line = lines[0];
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("snap: restore timing (ms):")),
+        "snap-core's stages up to the jump come with it: {logs:#?}"
+    );
+    let stages = ["after-restore", "next-event", "handler", "response"];
+    let mut sum = 0.0;
+    for stage in stages {
+        let ms = figure(line, stage);
+        assert!(ms > 0.0, "{stage} took time: {line}");
+        sum += ms;
+    }
+    let total = figure(line, "total");
+    assert!(
+        (total - sum).abs() < 0.01,
+        "the stages add up to {total}: {line}"
+    );
+    assert!(figure(line, "faults minor") > 0.0, "{line}");
+    figure(line, "major");
+    let (_, faults) = line.split_once("; faults ").unwrap();
+    for stage in stages {
+        figure(faults, stage);
+    }
+    // An invocation is a next and a response on one kept-alive connection.
+    assert!(
+        line.ends_with("; runtime-api requests 2 connections 1"),
+        "{line}"
+    );
+    drop(run);
+
+    // Restored without the variable, and cold with it: no line.
+    let run = start(&native, "basic.handler");
+    run.invoke_ok(b"{}");
+    let logs = run.wait_for_log("REPORT RequestId:", 1);
+    assert!(
+        logs.iter().any(|l| l.contains("Restore Duration:")),
+        "{logs:#?}"
+    );
+    assert!(!logs.iter().any(|l| l.contains(LINE)), "{logs:#?}");
+    drop(run);
+    let run = start(
+        &["--engine", "none", "--env", "SNAP_RESTORE_TIMING=1"],
+        "basic.handler",
+    );
+    run.invoke_ok(b"{}");
+    let logs = run.wait_for_log("REPORT RequestId:", 1);
+    assert!(!logs.iter().any(|l| l.contains(LINE)), "{logs:#?}");
+}

@@ -2,12 +2,17 @@
 //! response or error, and `init/error`.
 //!
 //! It uses hyper's HTTP/1 client connection (no pool, no resolver: the API
-//! address is an IP literal and port), a new connection per request, so that
-//! nothing of it outlives a request and nothing is open at the snapshot
-//! point.
+//! address is an IP literal and port), one connection kept alive from
+//! request to request, as AWS's runtime clients keep theirs: an invocation
+//! is a `next` and a response on the same connection, where a connection
+//! per request cost a connect and hyper's handshake each. A connection the
+//! API has closed is replaced, and a request it never took is sent again on
+//! the new one. Nothing of it is open at the snapshot point: the client is
+//! made after it (`main.rs`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 
@@ -70,10 +75,16 @@ pub(crate) struct Invocation {
     pub(crate) body: Bytes,
 }
 
-/// The Runtime API at one address.
-#[derive(Debug, Clone)]
+/// The Runtime API at one address, and the connection to it.
+#[derive(Debug)]
 pub(crate) struct RuntimeApi {
     addr: String,
+    /// The connection kept alive between requests, if one is open.
+    sender: Option<SendRequest<Full<Bytes>>>,
+    /// Requests sent so far.
+    requests: u64,
+    /// Connections opened so far.
+    connects: u64,
 }
 
 impl RuntimeApi {
@@ -81,17 +92,26 @@ impl RuntimeApi {
     /// process has the restoring environment).
     pub(crate) fn from_env() -> Result<Self, ApiError> {
         let addr = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| ApiError::NoAddress)?;
-        Ok(Self { addr })
+        Ok(Self {
+            addr,
+            sender: None,
+            requests: 0,
+            connects: 0,
+        })
     }
 
-    async fn exchange(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Bytes,
-    ) -> Result<(StatusCode, hyper::HeaderMap, Bytes), ApiError> {
-        let full = format!("{BASE}/{path}");
+    /// How many requests this client has sent, and over how many
+    /// connections.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (self.requests, self.connects)
+    }
+
+    /// A new connection; its driver runs as a task of the current runtime
+    /// and ends with it (when the sender is dropped or the API closes it).
+    async fn connect(
+        &mut self,
+        http: impl Fn(hyper::Error) -> ApiError,
+    ) -> Result<SendRequest<Full<Bytes>>, ApiError> {
         let stream = tokio::net::TcpStream::connect(&self.addr)
             .await
             .map_err(|cause| ApiError::Connect {
@@ -99,15 +119,27 @@ impl RuntimeApi {
                 cause,
             })?;
         let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(&http)?;
+        tokio::spawn(connection);
+        self.connects += 1;
+        Ok(sender)
+    }
+
+    async fn exchange(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<(StatusCode, hyper::HeaderMap, Bytes), ApiError> {
+        let full = format!("{BASE}/{path}");
         let http = |cause| ApiError::Http {
             method: method.clone(),
             path: full.clone(),
             cause,
         };
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(http)?;
-        let driver = tokio::spawn(connection);
         let mut request = Request::builder()
             .method(method.clone())
             .uri(&full)
@@ -115,23 +147,49 @@ impl RuntimeApi {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request
+        let mut request = request
             .body(Full::new(body))
             .map_err(|cause| ApiError::Request {
                 path: full.clone(),
                 cause,
             })?;
-        let response = sender.send_request(request).await.map_err(http)?;
+        // The kept connection if the API has not closed it, else a new one.
+        let mut reused = false;
+        let mut sender = match self.sender.take() {
+            Some(mut sender) => match sender.ready().await {
+                Ok(()) => {
+                    reused = true;
+                    sender
+                }
+                Err(_) => self.connect(&http).await?,
+            },
+            None => self.connect(&http).await?,
+        };
+        self.requests += 1;
+        let response = loop {
+            match sender.try_send_request(request).await {
+                Ok(response) => break response,
+                // The kept connection closed before it took the request (the
+                // request was not sent): once more, on a new connection.
+                Err(mut failed) if reused => match failed.take_message() {
+                    Some(unsent) => {
+                        request = unsent;
+                        reused = false;
+                        sender = self.connect(&http).await?;
+                    }
+                    None => return Err(http(failed.into_error())),
+                },
+                Err(failed) => return Err(http(failed.into_error())),
+            }
+        };
         let (parts, incoming) = response.into_parts();
         let body = incoming.collect().await.map_err(http)?.to_bytes();
-        drop(sender);
-        // The connection ends with the exchange; its task has nothing left.
-        driver.abort();
+        self.sender = Some(sender);
         Ok((parts.status, parts.headers, body))
     }
 
     /// `GET invocation/next`: waits for the next event.
-    pub(crate) async fn next(&self) -> Result<Invocation, ApiError> {
+    pub(crate) async fn next(&mut self) -> Result<Invocation, ApiError> {
         let (status, headers, body) = self
             .exchange(Method::GET, "invocation/next", &[], Bytes::new())
             .await?;
@@ -163,7 +221,7 @@ impl RuntimeApi {
     }
 
     async fn post(
-        &self,
+        &mut self,
         path: &str,
         headers: &[(&str, &str)],
         body: Bytes,
@@ -181,7 +239,7 @@ impl RuntimeApi {
     }
 
     /// `POST invocation/{id}/response`.
-    pub(crate) async fn respond(&self, request_id: &str, body: Bytes) -> Result<(), ApiError> {
+    pub(crate) async fn respond(&mut self, request_id: &str, body: Bytes) -> Result<(), ApiError> {
         self.post(
             &format!("invocation/{request_id}/response"),
             &[("content-type", "application/json")],
@@ -192,7 +250,7 @@ impl RuntimeApi {
 
     /// `POST invocation/{id}/error` with a Lambda error body.
     pub(crate) async fn fail(
-        &self,
+        &mut self,
         request_id: &str,
         error_type: &str,
         body: Bytes,
@@ -206,7 +264,11 @@ impl RuntimeApi {
     }
 
     /// `POST init/error` with a Lambda error body.
-    pub(crate) async fn init_error(&self, error_type: &str, body: Bytes) -> Result<(), ApiError> {
+    pub(crate) async fn init_error(
+        &mut self,
+        error_type: &str,
+        body: Bytes,
+    ) -> Result<(), ApiError> {
         self.post("init/error", &error_headers(error_type), body)
             .await
     }

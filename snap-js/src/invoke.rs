@@ -8,16 +8,25 @@ use snap::lambda::ErrorType;
 
 use crate::api::{ApiError, Invocation, RuntimeApi};
 use crate::engine::{Engine, caught};
+use crate::first_invocation::{FirstInvocation, Stage};
 use crate::init::Failure;
 
 /// The largest response Lambda accepts (6 MB as the emulator counts it).
 pub(crate) const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 + 100;
 
-/// Serves invocations until the Runtime API fails.
-pub(crate) async fn serve(engine: &Engine, api: &RuntimeApi) -> Result<(), ApiError> {
+/// Serves invocations until the Runtime API fails. `first`, when given,
+/// times the first invocation by stage and prints it once answered.
+pub(crate) async fn serve(
+    engine: &Engine,
+    api: &mut RuntimeApi,
+    mut first: Option<FirstInvocation>,
+) -> Result<(), ApiError> {
     loop {
         let invocation = api.next().await?;
-        match run_one(engine, &invocation).await {
+        mark(&mut first, Stage::NextEvent);
+        let outcome = run_one(engine, &invocation).await;
+        mark(&mut first, Stage::Handler);
+        match outcome {
             Ok(body) => api.respond(&invocation.request_id, body).await?,
             Err(failure) => {
                 tracing::error!(
@@ -34,6 +43,17 @@ pub(crate) async fn serve(engine: &Engine, api: &RuntimeApi) -> Result<(), ApiEr
                 .await?;
             }
         }
+        if let Some(mut clock) = first.take() {
+            clock.end(Stage::Response);
+            let (requests, connections) = api.counts();
+            clock.print(requests, connections);
+        }
+    }
+}
+
+fn mark(first: &mut Option<FirstInvocation>, stage: Stage) {
+    if let Some(clock) = first {
+        clock.end(stage);
     }
 }
 

@@ -34,6 +34,7 @@ mod bytecode;
 mod crypto;
 mod detach;
 mod engine;
+mod first_invocation;
 mod handler;
 mod http;
 mod init;
@@ -136,8 +137,8 @@ fn run(args: &Args) -> Result<(), RunError> {
     if !snapshotting {
         // A cold start: no snapshot point, the init runtime carries on (with
         // whatever init left running).
-        let api = api::RuntimeApi::from_env()?;
-        init_runtime.block_on(proxy.run(invoke::serve(&engine, &api)))?;
+        let mut api = api::RuntimeApi::from_env()?;
+        init_runtime.block_on(proxy.run(invoke::serve(&engine, &mut api, None)))?;
         return Ok(());
     }
     // Step 4: nothing of the init runtime survives into the snapshot, not
@@ -156,6 +157,9 @@ fn run(args: &Args) -> Result<(), RunError> {
     let parked = self_pipe::park()?;
     let point = snapshot_point::take()?;
     let resumed = std::time::Instant::now();
+    // A restored instance's first invocation, by stage, when asked for.
+    let mut first = (matches!(point, Point::Restored { .. }) && first_invocation::wanted())
+        .then(first_invocation::FirstInvocation::start);
     parked.restore()?;
     let runtime = current_thread()?;
     if let Point::Restored { generation } = point {
@@ -170,12 +174,15 @@ fn run(args: &Args) -> Result<(), RunError> {
                 RunError::Restore(failure)
             })?;
     }
-    let api = api::RuntimeApi::from_env()?;
+    let mut api = api::RuntimeApi::from_env()?;
     tracing::info!(
         ms = resumed.elapsed().as_secs_f64() * 1000.0,
         "ready to serve (ms since the snapshot point)"
     );
-    runtime.block_on(invoke::serve(&engine, &api))?;
+    if let Some(clock) = &mut first {
+        clock.end(first_invocation::Stage::AfterRestore);
+    }
+    runtime.block_on(invoke::serve(&engine, &mut api, first))?;
     Ok(())
 }
 
@@ -205,7 +212,7 @@ async fn report_init_failure(failure: &Failure, snapshotting: bool) {
         return;
     }
     let posted = match api::RuntimeApi::from_env() {
-        Ok(api) => {
+        Ok(mut api) => {
             api.init_error(
                 &failure.error_type,
                 bytes::Bytes::from(failure.body.clone()),

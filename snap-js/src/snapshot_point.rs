@@ -13,6 +13,11 @@
 
 use std::io;
 
+/// Set in the restoring environment to print the restore's stages:
+/// snap-core's up to the jump, and snapjs's first invocation after it
+/// (`crate::first_invocation`).
+pub(crate) const RESTORE_TIMING_ENV: &str = snap::native::RESTORE_TIMING_ENV;
+
 /// Which side of the snapshot point this process is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Point {

@@ -1,5 +1,6 @@
-//! Every unsafe operation of snapjs: loading QuickJS bytecode, and the
-//! descriptor calls behind `crate::self_pipe`.
+//! Every unsafe operation of snapjs: loading QuickJS bytecode, the
+//! descriptor calls behind `crate::self_pipe`, and the page-fault counts
+//! behind `crate::first_invocation`.
 
 use rquickjs::module::Declared;
 use rquickjs::{Ctx, Module};
@@ -86,4 +87,22 @@ pub(crate) fn remake_pair(a: RawFd, b: RawFd) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// This process's page faults so far: `(minor, major)`, from
+/// `getrusage(RUSAGE_SELF)`.
+pub(crate) fn page_faults() -> (u64, u64) {
+    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct
+    // (integers and `timeval`s only).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes one `rusage` into `usage`, which we own and
+    // which lives across the call; RUSAGE_SELF is always a valid `who`.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    if rc != 0 {
+        return (0, 0);
+    }
+    (
+        u64::try_from(usage.ru_minflt).unwrap_or(0),
+        u64::try_from(usage.ru_majflt).unwrap_or(0),
+    )
 }
