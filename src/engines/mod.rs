@@ -302,11 +302,25 @@ pub enum Restorer {
 }
 
 impl Restorer {
-    /// Restores one instance, ready for its first event.
+    /// Restores one instance, ready for its first event, from the restore
+    /// [`Self::prepare_next`] started ahead where there is one ("from a
+    /// spare"), else as [`Self::restore_on_demand`] does.
     pub async fn restore(&self) -> Result<Instance, StartError> {
         match self {
             Self::Criu(snapshot) => snapshot.restore().await,
             Self::Native(snapshot) => snapshot.restore().await,
+        }
+    }
+
+    /// Restores one instance with nothing prepared ahead ("on demand"), as
+    /// the first request after an idle period meets it: a native bootstrap
+    /// exec'd without a gate, a CRIU restore that starts its own worker.
+    /// What [`Self::prepare_next`] started ahead is left for the next
+    /// [`Self::restore`] and does none of this restore's work.
+    pub async fn restore_on_demand(&self) -> Result<Instance, StartError> {
+        match self {
+            Self::Criu(snapshot) => snapshot.restore_on_demand().await,
+            Self::Native(snapshot) => snapshot.restore_on_demand().await,
         }
     }
 
