@@ -70,10 +70,9 @@ impl Pick {
     fn of(&self, results: &[BenchResults]) -> Option<Spread> {
         match self {
             Self::Cold => results.first().map(|r| r.cold),
-            Self::Restore(engine, way) => results
-                .iter()
-                .find(|r| r.engine == *engine)?
-                .restore(*way),
+            Self::Restore(engine, way) => {
+                results.iter().find(|r| r.engine == *engine)?.restore(*way)
+            }
             Self::Warm => results
                 .iter()
                 .find(|r| r.engine == "none")
@@ -230,6 +229,7 @@ fn median_label(ms: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -238,5 +238,43 @@ mod tests {
         assert_eq!(median_label(84.26), "84.3");
         assert_eq!(median_label(1.664), "1.66");
         assert_eq!(median_label(0.187), "0.19");
+    }
+
+    #[test]
+    fn both_restores_of_every_engine_get_a_bar_and_a_legend() {
+        let results = [crate::bench::tests::none(), crate::bench::tests::native()];
+        let functions = [Function {
+            name: "rust-heavy-init",
+            results: &results,
+        }];
+        let legends: Vec<String> = kinds(&functions).into_iter().map(|k| k.legend).collect();
+        assert_eq!(
+            legends,
+            [
+                "cold start",
+                "restore (spare), native",
+                "restore (on demand), native",
+                "warm invocation"
+            ]
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("chart.svg");
+        draw(&path, "rust-heavy-init", &functions).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for text in [
+            "\nrestore (spare), native\n",
+            "\nrestore (on demand), native\n",
+            // The bars' median labels.
+            "\n2.00\n",
+            "\n8.00\n",
+        ] {
+            assert!(svg.contains(text), "{text:?} not in {svg}");
+        }
+        // Spare and on demand in two colours of the engine's.
+        let (spare, on_demand) = RESTORES[0];
+        for colour in [spare, on_demand] {
+            let hex = format!("#{:02X}{:02X}{:02X}", colour.0, colour.1, colour.2);
+            assert!(svg.contains(&hex), "{hex} not in the chart");
+        }
     }
 }

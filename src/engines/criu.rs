@@ -251,6 +251,12 @@ impl CriuSnapshot {
         });
     }
 
+    /// Whether a worker is kept ready: `None` where restores keep none
+    /// (lazy ones).
+    pub fn spare_ready(&self) -> Option<bool> {
+        (self.pages != Pages::Lazy).then(|| lock(&self.spare).is_some())
+    }
+
     /// Restores one instance and waits until it is ready for an event:
     /// the pending request is answered, after-restore hooks run, and the
     /// bootstrap asks for its next event.

@@ -335,6 +335,16 @@ impl Restorer {
         }
     }
 
+    /// Whether the restore [`Self::prepare_next`] started is prepared and
+    /// waiting: `Some(false)` while it is still being prepared, `None` where
+    /// there is none or it cannot be told.
+    pub fn spare_ready(&self) -> Option<bool> {
+        match self {
+            Self::Criu(snapshot) => snapshot.spare_ready(),
+            Self::Native(snapshot) => snapshot.spare_ready(),
+        }
+    }
+
     /// Instance `pid`, restored, has answered its first invocation: the
     /// next restore is started ahead, and (native, with a store) the pages
     /// it touched are recorded as the snapshot's working set, once.

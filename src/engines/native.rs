@@ -119,6 +119,13 @@ impl NativeSnapshot {
         Instance::process(&self.plan.spec, &restore_start(&self.plan, &extra)).await
     }
 
+    /// Whether the restore started ahead waits at its gate, prepared:
+    /// `None` if there is none, or it cannot be told.
+    pub fn spare_ready(&self) -> Option<bool> {
+        let pid = lock(&self.spare).as_ref()?.starting.pid()?;
+        crate::procfs::reads_stdin(pid)
+    }
+
     /// Starts the next restore ahead, unless one is waiting: the bootstrap
     /// is exec'd with `SNAP_RESTORE_GATE=stdin`, prepares its restore and
     /// waits at the gate. Call it when the machine is quiet (after an
