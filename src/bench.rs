@@ -74,6 +74,14 @@ impl Prepared {
         }
     }
 
+    /// Its place in [`Self::BOTH`].
+    fn index(self) -> usize {
+        match self {
+            Self::Spare => 0,
+            Self::OnDemand => 1,
+        }
+    }
+
     /// Restores one instance from `restorer` this way.
     async fn restore(self, restorer: &Restorer) -> Result<Instance, StartError> {
         match self {
@@ -184,8 +192,10 @@ pub async fn run(
 /// run makes one cold start and, per snapshot engine, one restore from a
 /// spare and one on demand ([`Prepared`]); the engines' order, and which of
 /// an engine's two restores comes first, rotate from run to run, so that
-/// every figure sees the same machine. Cold starts do not depend on the engine: every result
-/// carries the same cold figures. Then each engine serves `runs` warm
+/// every figure sees the same machine. Cold starts do not depend on the
+/// engine: every result carries the same cold figures. Before each measured
+/// start, the restore started ahead is left to get ready ([`settle`]).
+/// Then each engine serves `runs` warm
 /// invocations on an instance of its own, and with `together` > 0,
 /// `together` instances of each kind are kept alive at once to measure
 /// what they cost together ([`Together`]). One result per engine, in
@@ -236,7 +246,7 @@ pub async fn compare(
             };
             for way in rotated(run) {
                 let sample = restore_start(restorer, way, spec, &payload).await?;
-                side.restores[way as usize].push(sample);
+                side.restores[way.index()].push(sample);
                 progress(Step::Measured);
             }
         }
