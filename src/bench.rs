@@ -400,7 +400,11 @@ async fn start_and_invoke(
 /// after the other.
 fn rotated(run: usize) -> [Prepared; 2] {
     let [a, b] = Prepared::BOTH;
-    if run % 2 == 0 { [a, b] } else { [b, a] }
+    if run.is_multiple_of(2) {
+        [a, b]
+    } else {
+        [b, a]
+    }
 }
 
 /// One engine's restores in a comparison.
