@@ -439,6 +439,83 @@ fn the_next_restore_waits_ahead_at_its_gate_and_goes_with_snaprun() {
     );
 }
 
+/// A restore on demand (`Restorer::restore_on_demand`, bench's `restore (on
+/// demand)`) is a process of its own, exec'd when asked for: it takes
+/// nothing from the spare waiting at its gate, which stays there for the
+/// next restore from a spare.
+#[test]
+fn a_restore_on_demand_is_its_own_process_and_leaves_the_spare_waiting() {
+    use snaprun::engines::{LazyPages, MapPages, SnapshotEngine, SnapshotPlan};
+    use snaprun::function::FunctionSpec;
+    use snaprun::runtime::FunctionConfig;
+    use std::time::Duration;
+
+    let bootstrap = rust_heavy_init();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let spec = FunctionSpec {
+        bootstrap,
+        args: Vec::new(),
+        env: Vec::new(),
+        config: FunctionConfig {
+            name: "on-demand".into(),
+            memory_mb: 128,
+            handler: "bootstrap".into(),
+            timeout: Duration::from_secs(30),
+        },
+        init_timeout: Duration::from_secs(130),
+    };
+    let plan = SnapshotPlan {
+        spec: spec.clone(),
+        lock: std::sync::Arc::new(snaprun::snapshot_lock::SnapshotLock::acquire(&dir).unwrap()),
+        dir,
+        fresh: true,
+        forwards: Vec::new(),
+        lazy_pages: LazyPages::Auto,
+        map_pages: MapPages::Auto,
+        restore_timeout: Duration::from_secs(10),
+        store: None,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _entered = runtime.enter();
+    let restorer = runtime
+        .block_on(SnapshotEngine::Native(plan).prepare())
+        .unwrap();
+    let answers = |instance: &mut snaprun::instance::Instance| {
+        runtime
+            .block_on(snaprun::bench::invoke(
+                instance,
+                bytes::Bytes::from_static(b"{\"nth\":5}"),
+                Duration::from_secs(30),
+            ))
+            .unwrap();
+    };
+    restorer.prepare_next();
+    assert!(
+        common::eventually(Duration::from_secs(10), || restorer.spare_ready()
+            == Some(true)),
+        "no spare at its gate: {:?}",
+        restorer.spare_ready()
+    );
+    let spares = spares_of(std::process::id());
+    assert_eq!(spares.len(), 1, "{spares:?}");
+
+    let mut on_demand = runtime.block_on(restorer.restore_on_demand()).unwrap();
+    answers(&mut on_demand);
+    let pid = on_demand.pid().unwrap();
+    assert_ne!(pid, spares[0], "the restore on demand took the spare");
+    // The spare still waits at its gate, untouched.
+    assert_eq!(spares_of(std::process::id()), spares);
+    assert_eq!(restorer.spare_ready(), Some(true));
+    runtime.block_on(on_demand.kill());
+
+    // The next restore from a spare is that very process.
+    let mut from_spare = runtime.block_on(restorer.restore()).unwrap();
+    answers(&mut from_spare);
+    assert_eq!(from_spare.pid(), Some(spares[0]));
+    runtime.block_on(from_spare.kill());
+}
+
 #[test]
 fn the_default_snapshot_home_is_private_to_the_user() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
