@@ -1,8 +1,8 @@
 //! Restore against init, to the first response, per demo function and
 //! engine: a cold start (the process, its init and the first invocation)
 //! against a restore from the snapshot taken after init (the restore, the
-//! after-restore hooks and the first invocation), as `snaprun bench`
-//! measures them. The demos must be built (scripts/test.sh builds them);
+//! after-restore hooks and the first invocation), from a spare and on
+//! demand (`snaprun::bench::Prepared`), as `snaprun bench` measures them. The demos must be built (scripts/test.sh builds them);
 //! the CRIU engine needs root and CRIU, and is left out, with the reason,
 //! without them.
 //!
@@ -17,6 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use snap::criu::CriuEngine;
+use snaprun::bench::Prepared;
 use snaprun::engines::{LazyPages, MapPages, Restorer, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
 use snaprun::runtime::FunctionConfig;
@@ -150,18 +151,25 @@ fn bench(c: &mut Criterion) {
             });
         });
         for (engine, restorer) in &restorers {
-            group.bench_function(format!("restore/{engine}"), |b| {
-                b.iter_custom(|iters| {
-                    (0..iters)
-                        .map(|_| {
-                            runtime
-                                .block_on(snaprun::bench::restore_start(restorer, &spec, &payload))
-                                .unwrap()
-                                .took
-                        })
-                        .sum()
+            for (way, label) in [
+                (Prepared::Spare, "spare"),
+                (Prepared::OnDemand, "on-demand"),
+            ] {
+                group.bench_function(format!("restore/{engine}/{label}"), |b| {
+                    b.iter_custom(|iters| {
+                        (0..iters)
+                            .map(|_| {
+                                runtime
+                                    .block_on(snaprun::bench::restore_start(
+                                        restorer, way, &spec, &payload,
+                                    ))
+                                    .unwrap()
+                                    .took
+                            })
+                            .sum()
+                    });
                 });
-            });
+            }
         }
         group.finish();
     }

@@ -8,7 +8,10 @@
 #
 # It runs `target/release/snaprun bench --runs RUNS ARGS` (or $SNAPRUN) with
 # a few kernel trace events on (tracefs, so root), then prints, for the
-# restores only, the median, min and max of each stage. The events are
+# restores only, the median, min and max of each stage, and the total of
+# restores from a spare (started ahead, opened at their gate) apart from
+# those on demand (exec'd when asked for), which bench measures side by
+# side. The events are
 # system calls that mark stage boundaries: snaprun's bind of the instance's
 # listener (the restore starts), the vfork and exec, the restored process's
 # personality() check (snap::init starts), its last ARCH_SET_FS (the
@@ -112,15 +115,15 @@ for t, _, name, rest in events:
         "connect to invocation/next sent": writes[1] - connects[1],
         "invocation/next to response sent": writes[2] - writes[1],
         "response sent to snaprun done": killed - writes[2],
-        "TOTAL": killed - (bind if gate is None else gate),
+        "TOTAL (on demand)" if gate is None else "TOTAL (spare)": killed - (bind if gate is None else gate),
     })
     rows.append(row)
 if not rows:
     sys.exit("restore-stages: no restores found in the trace")
 print(f"{len(rows)} restores, ms      median      min      max")
 keys = list(dict.fromkeys(k for r in rows for k in r))
-keys.remove("TOTAL")
-for key in keys + ["TOTAL"]:
+totals = [k for k in keys if k.startswith("TOTAL")]
+for key in [k for k in keys if k not in totals] + sorted(totals, reverse=True):
     values = [r[key] for r in rows if key in r]
     print(f"{key:40s} {statistics.median(values):7.3f}  {min(values):7.3f}  {max(values):7.3f}  ({len(values)})")
 PY

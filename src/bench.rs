@@ -1,5 +1,5 @@
-//! `snaprun bench`: cold start, restore and warm invocation, measured side by
-//! side in one run.
+//! `snaprun bench`: cold start, restore (from a spare and on demand) and
+//! warm invocation, measured side by side in one run.
 
 use std::time::{Duration, Instant};
 
@@ -40,23 +40,80 @@ impl Spread {
     }
 }
 
+/// What a measured restore found prepared ahead of need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prepared {
+    /// A restore started ahead and waiting ([`Restorer::prepare_next`]: a
+    /// native restore exec'd and waiting at its gate, a CRIU worker kept
+    /// ready), as `snaprun run` serves every instance but the first; the
+    /// work done ahead is outside the figure.
+    Spare,
+    /// Nothing prepared ([`Restorer::restore_on_demand`]), as the first
+    /// request after an idle period meets a restore: the whole restore is
+    /// in the figure.
+    OnDemand,
+}
+
+impl Prepared {
+    /// Both, spare first.
+    pub const BOTH: [Self; 2] = [Self::Spare, Self::OnDemand];
+
+    /// Its name in tables and charts.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Spare => "restore (spare)",
+            Self::OnDemand => "restore (on demand)",
+        }
+    }
+
+    /// Its name in the JSON's keys.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Spare => "restore_spare",
+            Self::OnDemand => "restore_on_demand",
+        }
+    }
+
+    /// Its place in [`Self::BOTH`].
+    fn index(self) -> usize {
+        match self {
+            Self::Spare => 0,
+            Self::OnDemand => 1,
+        }
+    }
+
+    /// Restores one instance from `restorer` this way.
+    async fn restore(self, restorer: &Restorer) -> Result<Instance, StartError> {
+        match self {
+            Self::Spare => restorer.restore().await,
+            Self::OnDemand => restorer.restore_on_demand().await,
+        }
+    }
+}
+
 /// What a bench run measured.
 #[derive(Debug, Clone)]
 pub struct BenchResults {
-    /// `criu` or `none`.
+    /// `criu`, `native` or `none`.
     pub engine: &'static str,
     /// Runs of each kind.
     pub runs: usize,
     /// Process start to first response.
     pub cold: Spread,
-    /// Restore start to first response (CRIU only).
-    pub restore: Option<Spread>,
+    /// Restore from a spare ([`Prepared::Spare`]) to first response
+    /// (snapshot engines only).
+    pub restore_spare: Option<Spread>,
+    /// Restore on demand ([`Prepared::OnDemand`]) to first response
+    /// (snapshot engines only).
+    pub restore_on_demand: Option<Spread>,
     /// One invocation on a running instance.
     pub warm: Spread,
     /// Peak RSS of a cold instance, median, MB.
     pub cold_memory_mb: u64,
-    /// Peak RSS of a restored instance, median, MB.
-    pub restore_memory_mb: Option<u64>,
+    /// Peak RSS of an instance restored from a spare, median, MB.
+    pub restore_spare_memory_mb: Option<u64>,
+    /// Peak RSS of an instance restored on demand, median, MB.
+    pub restore_on_demand_memory_mb: Option<u64>,
     /// What several instances alive at once cost together.
     pub together: Option<Together>,
 }
@@ -72,7 +129,8 @@ pub struct Together {
     pub instances: usize,
     /// N cold instances, MB.
     pub cold_pss_mb: f64,
-    /// N restored instances, MB (not for the engine `none`).
+    /// N instances restored from spares, as `snaprun run` serves them, MB
+    /// (not for the engine `none`).
     pub restore_pss_mb: Option<f64>,
 }
 
@@ -113,13 +171,13 @@ pub enum Step {
 /// How many [`Step::Measured`] a comparison of `engines` (`None` for the
 /// engine `none`) over `runs` runs reports.
 pub fn measurements(engines: &[Option<&'static str>], runs: usize) -> u64 {
-    let restores = engines.iter().filter(|e| e.is_some()).count();
+    let restores = Prepared::BOTH.len() * engines.iter().filter(|e| e.is_some()).count();
     (runs * (1 + restores) + runs * engines.len()) as u64
 }
 
-/// Measures `runs` cold starts and, with `snapshot`, `runs` restores,
-/// alternating them so both see the same machine, then `runs` warm
-/// invocations.
+/// Measures `runs` cold starts and, with `snapshot`, `runs` restores from a
+/// spare and `runs` on demand, alternating them so all see the same
+/// machine, then `runs` warm invocations.
 pub async fn run(
     spec: &FunctionSpec,
     snapshot: Option<SnapshotEngine>,
@@ -131,10 +189,13 @@ pub async fn run(
 }
 
 /// Measures the engines side by side (`None` is the engine `none`): every
-/// run makes one cold start and one restore per snapshot engine, the
-/// engines' order rotating from run to run, so that every figure sees the
-/// same machine. Cold starts do not depend on the engine: every result
-/// carries the same cold figures. Then each engine serves `runs` warm
+/// run makes one cold start and, per snapshot engine, one restore from a
+/// spare and one on demand ([`Prepared`]); the engines' order, and which of
+/// an engine's two restores comes first, rotate from run to run, so that
+/// every figure sees the same machine. Cold starts do not depend on the
+/// engine: every result carries the same cold figures. Before each measured
+/// start, the restore started ahead is left to get ready ([`settle`]).
+/// Then each engine serves `runs` warm
 /// invocations on an instance of its own, and with `together` > 0,
 /// `together` instances of each kind are kept alive at once to measure
 /// what they cost together ([`Together`]). One result per engine, in
@@ -160,14 +221,14 @@ pub async fn compare(
                 // Restores started ahead (a CRIU worker, a native restore at
                 // its gate) start outside the figures, as under `snaprun run`.
                 restorer.prepare_next();
+                settle(&restorer).await;
                 Some((name, restorer))
             }
             None => None,
         };
         sides.push(Side {
             restorer,
-            restore: Vec::new(),
-            restore_mem: Vec::new(),
+            restores: Default::default(),
         });
     }
     let (mut cold, mut cold_mem) = (Vec::new(), Vec::new());
@@ -183,10 +244,11 @@ pub async fn compare(
             let Some((_, restorer)) = &side.restorer else {
                 continue;
             };
-            let sample = restore_start(restorer, spec, &payload).await?;
-            side.restore.push(sample.took);
-            side.restore_mem.push(sample.memory_mb);
-            progress(Step::Measured);
+            for way in rotated(run) {
+                let sample = restore_start(restorer, way, spec, &payload).await?;
+                side.restores[way.index()].push(sample);
+                progress(Step::Measured);
+            }
         }
     }
     let cold_pss = if together > 0 {
@@ -221,14 +283,17 @@ pub async fn compare(
             }
             _ => None,
         };
+        let [spare, on_demand] = &side.restores;
         results.push(BenchResults {
             engine: side.restorer.as_ref().map_or("none", |(name, _)| name),
             runs,
             cold: Spread::of(&cold),
-            restore: (!side.restore.is_empty()).then(|| Spread::of(&side.restore)),
+            restore_spare: spread_of(spare),
+            restore_on_demand: spread_of(on_demand),
             warm: Spread::of(&warm),
             cold_memory_mb: median_mb(cold_mem.clone()),
-            restore_memory_mb: (!side.restore_mem.is_empty()).then(|| median_mb(side.restore_mem)),
+            restore_spare_memory_mb: memory_of(spare),
+            restore_on_demand_memory_mb: memory_of(on_demand),
             together: cold_pss.map(|cold_pss_mb| Together {
                 instances: together,
                 cold_pss_mb,
@@ -254,45 +319,79 @@ pub async fn cold_start(spec: &FunctionSpec, payload: &Bytes) -> Result<Sample, 
     measured(None, spec, payload).await
 }
 
-/// Restores an instance of `spec` from `restorer`, invokes it once with
-/// `payload` and kills it; after the first response, outside the figure,
-/// it does what `snaprun run` does then ([`Restorer::first_response`]):
-/// records the working set once and starts the next restore ahead.
+/// Restores an instance of `spec` from `restorer`, `way`, invokes it once
+/// with `payload` and kills it; after the first response, outside the
+/// figure, it does what `snaprun run` does then
+/// ([`Restorer::first_response`]): records the working set once and starts
+/// the next restore ahead (a restore on demand leaves the spare waiting, so
+/// this starts none), and waits until that is ready.
 pub async fn restore_start(
     restorer: &Restorer,
+    way: Prepared,
     spec: &FunctionSpec,
     payload: &Bytes,
 ) -> Result<Sample, BenchError> {
-    measured(Some(restorer), spec, payload).await
+    let sample = measured(Some((restorer, way)), spec, payload).await;
+    settle(restorer).await;
+    sample
 }
 
-/// One start, restored from `restorer` or else cold, measured to its first
-/// response; the instance is killed.
+/// How long [`settle`] waits for a restore started ahead.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// Waits, up to [`SETTLE`], until the restore `restorer` started ahead is
+/// prepared and waiting, so that its work does not share the machine with
+/// the next measured start (on a 2-core machine, an on-demand restore
+/// measured while the next spare execs would be slowed by it).
+async fn settle(restorer: &Restorer) {
+    let deadline = Instant::now() + SETTLE;
+    while restorer.spare_ready() == Some(false) {
+        if Instant::now() > deadline {
+            tracing::debug!("the restore started ahead is not ready after {SETTLE:?}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+/// One start, restored from `restorer` the way it says or else cold,
+/// measured to its first response; the instance is killed.
 async fn measured(
-    restorer: Option<&Restorer>,
+    restorer: Option<(&Restorer, Prepared)>,
     spec: &FunctionSpec,
     payload: &Bytes,
 ) -> Result<Sample, BenchError> {
     let started = Instant::now();
-    let mut instance = first_response(restorer, spec, payload).await?;
+    let mut instance = start_and_invoke(restorer, spec, payload).await?;
     let took = started.elapsed();
     let memory_mb = instance.max_memory_used_mb();
-    if let Some(restorer) = restorer {
+    if let Some((restorer, _)) = restorer {
         restorer.first_response(instance.pid());
     }
     instance.kill().await;
     Ok(Sample { took, memory_mb })
 }
 
-/// An instance restored from `restorer`, or else started cold, that has
-/// answered its first invocation of `payload`.
+/// An instance restored from `restorer` (from a spare, as `snaprun run`
+/// serves), or else started cold, that has answered its first invocation of
+/// `payload`.
 async fn first_response(
     restorer: Option<&Restorer>,
     spec: &FunctionSpec,
     payload: &Bytes,
 ) -> Result<Instance, BenchError> {
+    start_and_invoke(restorer.map(|r| (r, Prepared::Spare)), spec, payload).await
+}
+
+/// An instance restored from `restorer` the way it says, or else started
+/// cold, that has answered its first invocation of `payload`.
+async fn start_and_invoke(
+    restorer: Option<(&Restorer, Prepared)>,
+    spec: &FunctionSpec,
+    payload: &Bytes,
+) -> Result<Instance, BenchError> {
     let (what, started) = match restorer {
-        Some(restorer) => ("restore", restorer.restore().await),
+        Some((restorer, way)) => (way.label(), way.restore(restorer).await),
         None => ("cold start", Instance::cold(spec).await),
     };
     let mut instance = started.map_err(|cause| BenchError::Start { what, cause })?;
@@ -300,11 +399,34 @@ async fn first_response(
     Ok(instance)
 }
 
+/// An engine's two restores in run `run`: from a spare first in even runs,
+/// on demand first in odd ones, so that neither always gets the moment
+/// after the other.
+fn rotated(run: usize) -> [Prepared; 2] {
+    let [a, b] = Prepared::BOTH;
+    if run.is_multiple_of(2) {
+        [a, b]
+    } else {
+        [b, a]
+    }
+}
+
 /// One engine's restores in a comparison.
 struct Side {
     restorer: Option<(&'static str, Restorer)>,
-    restore: Vec<Duration>,
-    restore_mem: Vec<u64>,
+    /// Its samples, by [`Prepared`] (spare, on demand).
+    restores: [Vec<Sample>; 2],
+}
+
+/// The spread of `samples`' times, if there are any.
+fn spread_of(samples: &[Sample]) -> Option<Spread> {
+    let took: Vec<Duration> = samples.iter().map(|s| s.took).collect();
+    (!took.is_empty()).then(|| Spread::of(&took))
+}
+
+/// The median of `samples`' Max Memory Used, if there are any.
+fn memory_of(samples: &[Sample]) -> Option<u64> {
+    (!samples.is_empty()).then(|| median_mb(samples.iter().map(|s| s.memory_mb).collect()))
 }
 
 /// The summed Pss of `instances`, in MB; then kills them.
@@ -352,54 +474,104 @@ pub async fn invoke(
 }
 
 impl BenchResults {
-    /// Cold median over restore median.
-    pub fn cold_over_restore(&self) -> Option<f64> {
-        self.restore.map(|r| self.cold.median / r.median)
+    /// The restores' spread measured `way`.
+    pub fn restore(&self, way: Prepared) -> Option<Spread> {
+        match way {
+            Prepared::Spare => self.restore_spare,
+            Prepared::OnDemand => self.restore_on_demand,
+        }
     }
 
-    /// The report as the JSON `snaprun bench --json` prints.
+    /// The restored instances' Max Memory Used, median, measured `way`.
+    pub fn restore_memory_mb(&self, way: Prepared) -> Option<u64> {
+        match way {
+            Prepared::Spare => self.restore_spare_memory_mb,
+            Prepared::OnDemand => self.restore_on_demand_memory_mb,
+        }
+    }
+
+    /// Cold median over the median of the restores measured `way`.
+    pub fn cold_over(&self, way: Prepared) -> Option<f64> {
+        self.restore(way).map(|r| self.cold.median / r.median)
+    }
+
+    /// The report as the JSON `snaprun bench --json` prints: `engine`,
+    /// `runs`, `cold_ms`, `restore_spare_ms`, `restore_on_demand_ms`,
+    /// `warm_ms` (each `{min, median, max}`), `cold_over_restore_spare`,
+    /// `cold_over_restore_on_demand`, `max_memory_used_mb` (`{cold,
+    /// restore_spare, restore_on_demand}`) and `pss_together_mb`
+    /// (`{instances, cold, restore_spare}`); restore figures are null for
+    /// the engine `none`.
     pub fn to_json(&self) -> serde_json::Value {
         let spread =
             |s: &Spread| serde_json::json!({ "min": s.min, "median": s.median, "max": s.max });
-        serde_json::json!({
+        let mut report = serde_json::json!({
             "engine": self.engine,
             "runs": self.runs,
             "cold_ms": spread(&self.cold),
-            "restore_ms": self.restore.as_ref().map(spread),
-            "warm_ms": spread(&self.warm),
-            "cold_over_restore": self.cold_over_restore(),
-            "max_memory_used_mb": { "cold": self.cold_memory_mb, "restore": self.restore_memory_mb },
-            "pss_together_mb": self.together.map(|t| serde_json::json!({
-                "instances": t.instances,
-                "cold": t.cold_pss_mb,
-                "restore": t.restore_pss_mb,
-            })),
-        })
+        });
+        let mut memory = serde_json::json!({ "cold": self.cold_memory_mb });
+        for way in Prepared::BOTH {
+            report[format!("{}_ms", way.key())] = self.restore(way).as_ref().map(spread).into();
+            memory[way.key()] = self.restore_memory_mb(way).into();
+        }
+        report["warm_ms"] = spread(&self.warm);
+        for way in Prepared::BOTH {
+            report[format!("cold_over_{}", way.key())] = self.cold_over(way).into();
+        }
+        report["max_memory_used_mb"] = memory;
+        report["pss_together_mb"] = self
+            .together
+            .map(|t| {
+                serde_json::json!({
+                    "instances": t.instances,
+                    "cold": t.cold_pss_mb,
+                    "restore_spare": t.restore_pss_mb,
+                })
+            })
+            .into();
+        report
     }
 
     /// The report as a table.
     pub fn to_table(&self) -> String {
+        const NAME: usize = 20;
         let row = |name: &str, s: &Spread| {
             format!(
-                "{name:<10} {:>10.2} {:>10.2} {:>10.2}\n",
+                "{name:<NAME$} {:>10.2} {:>10.2} {:>10.2}\n",
                 s.median, s.min, s.max
             )
         };
         let mut out = format!(
-            "engine {} · {} runs each · first response, ms\n{:<10} {:>10} {:>10} {:>10}\n",
+            "engine {} · {} runs each · first response, ms\n{:<NAME$} {:>10} {:>10} {:>10}\n",
             self.engine, self.runs, "", "median", "min", "max"
         );
         out.push_str(&row("cold", &self.cold));
-        if let Some(restore) = &self.restore {
-            out.push_str(&row("restore", restore));
+        for way in Prepared::BOTH {
+            if let Some(restore) = self.restore(way) {
+                out.push_str(&row(way.label(), &restore));
+            }
         }
         out.push_str(&row("warm", &self.warm));
-        if let Some(ratio) = self.cold_over_restore() {
-            out.push_str(&format!("cold / restore: {ratio:.1}x\n"));
+        let ratios: Vec<String> = Prepared::BOTH
+            .into_iter()
+            .filter_map(|way| {
+                Some(format!(
+                    "cold / {}: {:.1}x",
+                    way.label(),
+                    self.cold_over(way)?
+                ))
+            })
+            .collect();
+        if !ratios.is_empty() {
+            out.push_str(&ratios.join(", "));
+            out.push('\n');
         }
         out.push_str(&format!("max memory used: cold {} MB", self.cold_memory_mb));
-        if let Some(mb) = self.restore_memory_mb {
-            out.push_str(&format!(", restore {mb} MB"));
+        for way in Prepared::BOTH {
+            if let Some(mb) = self.restore_memory_mb(way) {
+                out.push_str(&format!(", {} {mb} MB", way.label()));
+            }
         }
         out.push('\n');
         if let Some(t) = self.together {
@@ -408,7 +580,7 @@ impl BenchResults {
                 t.instances, t.cold_pss_mb
             ));
             if let Some(mb) = t.restore_pss_mb {
-                out.push_str(&format!(", restore {mb:.1} MB"));
+                out.push_str(&format!(", {} {mb:.1} MB", Prepared::Spare.label()));
             }
             out.push('\n');
         }
@@ -417,7 +589,7 @@ impl BenchResults {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -436,5 +608,130 @@ mod tests {
             }
         );
         assert_eq!(Spread::of(&ms(&[4, 1, 3, 2])).median, 2.5);
+    }
+
+    fn spread(median: f64) -> Spread {
+        Spread {
+            min: median * 0.9,
+            median,
+            max: median * 1.5,
+        }
+    }
+
+    /// A native engine's report: cold 400 ms, 2 ms from a spare, 8 ms on
+    /// demand.
+    pub(crate) fn native() -> BenchResults {
+        BenchResults {
+            engine: "native",
+            runs: 3,
+            cold: spread(400.0),
+            restore_spare: Some(spread(2.0)),
+            restore_on_demand: Some(spread(8.0)),
+            warm: spread(0.3),
+            cold_memory_mb: 50,
+            restore_spare_memory_mb: Some(5),
+            restore_on_demand_memory_mb: Some(4),
+            together: Some(Together {
+                instances: 4,
+                cold_pss_mb: 40.0,
+                restore_pss_mb: Some(3.5),
+            }),
+        }
+    }
+
+    /// The engine `none`'s report beside [`native`].
+    pub(crate) fn none() -> BenchResults {
+        BenchResults {
+            engine: "none",
+            restore_spare: None,
+            restore_on_demand: None,
+            restore_spare_memory_mb: None,
+            restore_on_demand_memory_mb: None,
+            together: None,
+            ..native()
+        }
+    }
+
+    #[test]
+    fn the_table_names_both_restores_and_their_ratios() {
+        let table = native().to_table();
+        let rows: Vec<&str> = table.lines().collect();
+        assert!(rows[2].starts_with("cold "), "{table}");
+        assert!(
+            rows[3].starts_with("restore (spare) ") && rows[3].contains(" 2.00 "),
+            "{table}"
+        );
+        assert!(
+            rows[4].starts_with("restore (on demand) ") && rows[4].contains(" 8.00 "),
+            "{table}"
+        );
+        assert!(rows[5].starts_with("warm "), "{table}");
+        assert_eq!(
+            rows[6],
+            "cold / restore (spare): 200.0x, cold / restore (on demand): 50.0x"
+        );
+        assert_eq!(
+            rows[7],
+            "max memory used: cold 50 MB, restore (spare) 5 MB, restore (on demand) 4 MB"
+        );
+        assert_eq!(
+            rows[8],
+            "pss of 4 at once: cold 40.0 MB, restore (spare) 3.5 MB"
+        );
+        // The columns line up whatever the row's name.
+        let median_end = rows[1].find("median").unwrap() + "median".len();
+        for row in &rows[2..6] {
+            assert_eq!(row.len(), rows[1].len(), "{row:?}");
+            assert_eq!(&row[median_end - 1..median_end], "0", "{row:?}");
+        }
+    }
+
+    #[test]
+    fn the_engine_none_has_no_restore_rows() {
+        let table = none().to_table();
+        assert!(!table.contains("restore"), "{table}");
+        assert!(!table.contains("cold / "), "{table}");
+    }
+
+    #[test]
+    fn the_json_has_both_restores_under_their_own_keys() {
+        let v = native().to_json();
+        assert_eq!(v["engine"], "native");
+        assert_eq!(v["restore_spare_ms"]["median"], 2.0);
+        assert_eq!(v["restore_on_demand_ms"]["median"], 8.0);
+        assert_eq!(v["restore_on_demand_ms"]["max"], 12.0);
+        assert_eq!(v["cold_over_restore_spare"], 200.0);
+        assert_eq!(v["cold_over_restore_on_demand"], 50.0);
+        assert_eq!(v["max_memory_used_mb"]["cold"], 50);
+        assert_eq!(v["max_memory_used_mb"]["restore_spare"], 5);
+        assert_eq!(v["max_memory_used_mb"]["restore_on_demand"], 4);
+        assert_eq!(v["pss_together_mb"]["restore_spare"], 3.5);
+        // No figure that could be either.
+        assert!(v.get("restore_ms").is_none() && v.get("cold_over_restore").is_none());
+        let v = none().to_json();
+        for key in [
+            "restore_spare_ms",
+            "restore_on_demand_ms",
+            "cold_over_restore_spare",
+            "cold_over_restore_on_demand",
+        ] {
+            assert!(v[key].is_null(), "{key}: {v}");
+        }
+        assert!(v["max_memory_used_mb"]["restore_spare"].is_null(), "{v}");
+        assert!(v["pss_together_mb"].is_null(), "{v}");
+    }
+
+    #[test]
+    fn an_engines_two_restores_take_turns_going_first() {
+        assert_eq!(rotated(0), [Prepared::Spare, Prepared::OnDemand]);
+        assert_eq!(rotated(1), [Prepared::OnDemand, Prepared::Spare]);
+        assert_eq!(rotated(2), rotated(0));
+    }
+
+    #[test]
+    fn every_measured_restore_is_counted_for_the_progress_bar() {
+        // 3 runs: 3 cold; 3 spare and 3 on demand for native; 3 warm each.
+        assert_eq!(measurements(&[None, Some("native")], 3), 3 + 6 + 6);
+        assert_eq!(measurements(&[None], 3), 3 + 3);
     }
 }

@@ -1,5 +1,6 @@
 //! `snaprun bench --chart FILE.svg`: per function, its cold start, its
-//! restore under each snapshot engine and a warm invocation, as bars of
+//! restores under each snapshot engine (from a spare and on demand, side by
+//! side) and a warm invocation, as bars of
 //! their medians with min–max whiskers on a log axis (a cold start and a
 //! warm call are three orders of magnitude apart), drawn with `plotters`.
 
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use crate::bench::{BenchResults, Spread};
+use crate::bench::{BenchResults, Prepared, Spread};
 
 /// One function's results, one per engine, from one comparison.
 #[derive(Debug, Clone, Copy)]
@@ -40,11 +41,12 @@ pub enum ChartError {
 
 const COLD: RGBColor = RGBColor(0x9e, 0x9e, 0x9e);
 const WARM: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
-/// Restores, by engine in order of appearance.
-const RESTORES: [RGBColor; 3] = [
-    RGBColor(0x1f, 0x77, 0xb4),
-    RGBColor(0xff, 0x7f, 0x0e),
-    RGBColor(0x94, 0x67, 0xbd),
+/// Restores, by engine in order of appearance: from a spare in the full
+/// colour, on demand in a lighter shade of it.
+const RESTORES: [(RGBColor, RGBColor); 3] = [
+    (RGBColor(0x1f, 0x77, 0xb4), RGBColor(0x9e, 0xc9, 0xe8)),
+    (RGBColor(0xff, 0x7f, 0x0e), RGBColor(0xff, 0xc6, 0x94)),
+    (RGBColor(0x94, 0x67, 0xbd), RGBColor(0xcf, 0xb9, 0xe3)),
 ];
 
 /// A kind of bar: its legend and colour, and where each function's figure
@@ -57,7 +59,7 @@ struct Kind {
 
 enum Pick {
     Cold,
-    Restore(&'static str),
+    Restore(&'static str, Prepared),
     Warm,
 }
 
@@ -68,7 +70,9 @@ impl Pick {
     fn of(&self, results: &[BenchResults]) -> Option<Spread> {
         match self {
             Self::Cold => results.first().map(|r| r.cold),
-            Self::Restore(engine) => results.iter().find(|r| r.engine == *engine)?.restore,
+            Self::Restore(engine, way) => {
+                results.iter().find(|r| r.engine == *engine)?.restore(*way)
+            }
             Self::Warm => results
                 .iter()
                 .find(|r| r.engine == "none")
@@ -78,11 +82,13 @@ impl Pick {
     }
 }
 
-/// Cold, a restore per snapshot engine present, warm.
+/// Cold, a restore from a spare and one on demand per snapshot engine
+/// present, warm.
 fn kinds(functions: &[Function<'_>]) -> Vec<Kind> {
     let mut engines: Vec<&'static str> = Vec::new();
     for result in functions.iter().flat_map(|f| f.results) {
-        if result.restore.is_some() && !engines.contains(&result.engine) {
+        let restored = Prepared::BOTH.iter().any(|w| result.restore(*w).is_some());
+        if restored && !engines.contains(&result.engine) {
             engines.push(result.engine);
         }
     }
@@ -91,10 +97,13 @@ fn kinds(functions: &[Function<'_>]) -> Vec<Kind> {
         colour: COLD,
         pick: Pick::Cold,
     }];
-    kinds.extend(engines.into_iter().enumerate().map(|(i, engine)| Kind {
-        legend: format!("restore, {engine}"),
-        colour: RESTORES[i % RESTORES.len()],
-        pick: Pick::Restore(engine),
+    kinds.extend(engines.into_iter().enumerate().flat_map(|(i, engine)| {
+        let (spare, on_demand) = RESTORES[i % RESTORES.len()];
+        [(Prepared::Spare, spare), (Prepared::OnDemand, on_demand)].map(|(way, colour)| Kind {
+            legend: legend(way, engine),
+            colour,
+            pick: Pick::Restore(engine, way),
+        })
     }));
     kinds.push(Kind {
         legend: "warm invocation".into(),
@@ -104,9 +113,15 @@ fn kinds(functions: &[Function<'_>]) -> Vec<Kind> {
     kinds
 }
 
+/// A restore's legend: which way, which engine.
+fn legend(way: Prepared, engine: &str) -> String {
+    format!("{}, {engine}", way.label())
+}
+
 /// Draws `functions` into `path` (an `.svg` file), titled `title`: per
-/// function, a bar for its cold start, one for its restore under each
-/// snapshot engine, and one for a warm invocation.
+/// function, a bar for its cold start, two for its restores under each
+/// snapshot engine (from a spare, on demand), and one for a warm
+/// invocation.
 pub fn draw(path: &Path, title: &str, functions: &[Function<'_>]) -> Result<(), ChartError> {
     if path.extension().and_then(|e| e.to_str()) != Some("svg") {
         return Err(ChartError::Format(path.to_owned()));
@@ -214,6 +229,7 @@ fn median_label(ms: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -222,5 +238,43 @@ mod tests {
         assert_eq!(median_label(84.26), "84.3");
         assert_eq!(median_label(1.664), "1.66");
         assert_eq!(median_label(0.187), "0.19");
+    }
+
+    #[test]
+    fn both_restores_of_every_engine_get_a_bar_and_a_legend() {
+        let results = [crate::bench::tests::none(), crate::bench::tests::native()];
+        let functions = [Function {
+            name: "rust-heavy-init",
+            results: &results,
+        }];
+        let legends: Vec<String> = kinds(&functions).into_iter().map(|k| k.legend).collect();
+        assert_eq!(
+            legends,
+            [
+                "cold start",
+                "restore (spare), native",
+                "restore (on demand), native",
+                "warm invocation"
+            ]
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("chart.svg");
+        draw(&path, "rust-heavy-init", &functions).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for text in [
+            "\nrestore (spare), native\n",
+            "\nrestore (on demand), native\n",
+            // The bars' median labels.
+            "\n2.00\n",
+            "\n8.00\n",
+        ] {
+            assert!(svg.contains(text), "{text:?} not in {svg}");
+        }
+        // Spare and on demand in two colours of the engine's.
+        let (spare, on_demand) = RESTORES[0];
+        for colour in [spare, on_demand] {
+            let hex = format!("#{:02X}{:02X}{:02X}", colour.0, colour.1, colour.2);
+            assert!(svg.contains(&hex), "{hex} not in the chart");
+        }
     }
 }

@@ -245,6 +245,11 @@ impl Starting {
         self.started = Instant::now();
     }
 
+    /// The process's pid, until it is reaped.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.child.id()
+    }
+
     /// Whether the process has exited already.
     pub fn has_exited(&mut self) -> bool {
         !matches!(self.child.child.try_wait(), Ok(None))

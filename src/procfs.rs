@@ -50,3 +50,60 @@ pub fn tree_pss_kb(pid: u32) -> u64 {
         .sum();
     own + children
 }
+
+/// Whether `pid` is blocked reading its standard input (`/proc/PID/syscall`
+/// names `read` on descriptor 0), as a native restore waiting at its gate
+/// is; `None` where it cannot be told (the process is gone, or this
+/// process may not look).
+pub(crate) fn reads_stdin(pid: u32) -> Option<bool> {
+    let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let mut fields = syscall.split_whitespace();
+    let number = fields.next()?;
+    if number == "running" {
+        return Some(false);
+    }
+    let fd = fields.next().and_then(|a| a.strip_prefix("0x"));
+    Some(number.parse::<i64>().ok() == Some(libc::SYS_read) && fd == Some("0"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// Waits, within 10 s, until `pid` sleeps in a system call (state S).
+    fn asleep(pid: u32) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            // The state follows the command's closing parenthesis.
+            let state = stat.rsplit_once(") ").unwrap().1;
+            if state.starts_with('S') {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{pid} never slept");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_process_blocked_on_its_stdin_is_told_from_one_that_sleeps() {
+        use std::process::{Command, Stdio};
+        let mut cat = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut sleep = Command::new("sleep").arg("30").spawn().unwrap();
+        asleep(cat.id());
+        asleep(sleep.id());
+        assert_eq!(reads_stdin(cat.id()), Some(true));
+        // Blocked too, but in clock_nanosleep.
+        assert_eq!(reads_stdin(sleep.id()), Some(false));
+        drop(cat.stdin.take());
+        cat.wait().unwrap();
+        sleep.kill().unwrap();
+        sleep.wait().unwrap();
+        assert_eq!(reads_stdin(sleep.id()), None, "a reaped process");
+    }
+}

@@ -384,10 +384,14 @@ fn bench_with_engine_none_has_no_restore_column() {
     assert_eq!(list.as_array().map(Vec::len), Some(1), "one engine: {list}");
     let v = &list[0];
     assert_eq!(v["engine"], "none");
-    assert!(
-        v["restore_ms"].is_null() && v["cold_over_restore"].is_null(),
-        "{v}"
-    );
+    for key in [
+        "restore_spare_ms",
+        "restore_on_demand_ms",
+        "cold_over_restore_spare",
+        "cold_over_restore_on_demand",
+    ] {
+        assert!(v[key].is_null(), "{key}: {v}");
+    }
     assert!(v["cold_ms"]["median"].as_f64().unwrap() > v["warm_ms"]["median"].as_f64().unwrap());
     // A function that fails makes the bench fail, naming the error.
     let (ok, _, stderr) = run_snaprun(&[

@@ -1,5 +1,5 @@
-//! `snaprun bench`: cold vs restore vs warm, side by side, for one engine or
-//! several.
+//! `snaprun bench`: cold vs restore (from a spare and on demand) vs warm,
+//! side by side, for one engine or several.
 
 use std::path::PathBuf;
 
@@ -14,11 +14,23 @@ use super::function_args::FunctionArgs;
 /// Measure cold start, restore and warm invocation of a function.
 ///
 /// Each run starts an instance from scratch (cold: process start to first
-/// response) and, per snapshot engine, one from the snapshot (restore:
-/// restore start to first response), the engines interleaved and their
-/// order rotating run by run, so every figure sees the same machine. Then
-/// each engine serves --runs warm invocations. Prints the median, min and
-/// max of each, the cold/restore ratio and Max Memory Used, per engine.
+/// response) and, per snapshot engine, two from the snapshot, each timed
+/// from asking for the instance to its first response:
+///
+/// - restore (spare): from a restore started ahead and waiting, as `snaprun
+///   run` serves every instance but the first (native: the bootstrap exec'd
+///   and prepared, at its gate; CRIU: a worker kept ready); the work done
+///   ahead is outside the figure;
+///
+/// - restore (on demand): with nothing prepared, as the first request after
+///   an idle period meets it (native: the exec and the whole restore; CRIU:
+///   the worker's start too).
+///
+/// The engines are interleaved and their order, and which of the two
+/// restores goes first, rotate run by run, so every figure sees the same
+/// machine. Then each engine serves --runs warm invocations. Prints the
+/// median, min and max of each, the cold/restore ratios and Max Memory
+/// Used, per engine.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
@@ -26,17 +38,23 @@ pub(crate) struct Args {
     /// Runs of each kind.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     runs: u32,
-    /// Also keep this many cold instances, and this many restored ones per
-    /// engine, alive at once after their first response, and report the
-    /// sum of their Pss: what they cost together, shared pages counted
-    /// once. 0 leaves it out.
+    /// Also keep this many cold instances, and this many restored ones (from
+    /// spares) per engine, alive at once after their first response, and
+    /// report the sum of their Pss: what they cost together, shared pages
+    /// counted once. 0 leaves it out.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=64))]
     together: u32,
-    /// Print JSON instead of a table: a list with one object per engine.
+    /// Print JSON instead of a table: a list with one object per engine,
+    /// with cold_ms, restore_spare_ms, restore_on_demand_ms and warm_ms
+    /// (each {min, median, max}), cold_over_restore_spare,
+    /// cold_over_restore_on_demand, max_memory_used_mb {cold,
+    /// restore_spare, restore_on_demand} and pss_together_mb {instances,
+    /// cold, restore_spare} (restores null for the engine none).
     #[arg(long)]
     json: bool,
     /// Also draw the medians, with min–max whiskers, as a bar chart in
-    /// this SVG file.
+    /// this SVG file: per function, cold, each engine's restore from a
+    /// spare and on demand, and warm.
     #[arg(long, value_name = "FILE.svg")]
     chart: Option<PathBuf>,
     /// The event each invocation gets.

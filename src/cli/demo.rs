@@ -23,7 +23,9 @@ const DEMO_BOOTSTRAP: &str =
 /// Builds demo-functions/rust-heavy-init (a Lambda function on the official
 /// lambda_runtime crate whose init indexes every prime below 40 million) and
 /// runs it under the native engine, with no root and no CRIU: cold starts,
-/// one snapshot, restores and invocations, side by side. Prints the table.
+/// one snapshot, restores (from a spare, prepared ahead and waiting at its
+/// gate, and on demand, with nothing prepared) and invocations, side by
+/// side. Prints the table.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Runs of each kind.
@@ -77,8 +79,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         store: None,
     });
     eprintln!(
-        "snaprun demo: {} cold starts and {} restores of rust-heavy-init, alternating, then {} warm invocations",
-        args.runs, args.runs, args.runs
+        "snaprun demo: {} cold starts, {} restores of rust-heavy-init from a spare and {} on demand, alternating, then {} warm invocations",
+        args.runs, args.runs, args.runs, args.runs
     );
     super::bench::measure_and_print(
         vec![super::bench::Bench {

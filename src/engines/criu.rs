@@ -251,12 +251,33 @@ impl CriuSnapshot {
         });
     }
 
+    /// Whether a worker is kept ready: `None` where restores keep none
+    /// (lazy ones).
+    pub fn spare_ready(&self) -> Option<bool> {
+        (self.pages != Pages::Lazy).then(|| lock(&self.spare).is_some())
+    }
+
     /// Restores one instance and waits until it is ready for an event:
     /// the pending request is answered, after-restore hooks run, and the
     /// bootstrap asks for its next event.
     pub async fn restore(&self) -> Result<Instance, StartError> {
+        self.restore_with(true).await
+    }
+
+    /// Restores one instance as [`Self::restore`] does, but with nothing
+    /// prepared ahead, as the first request after an idle period meets it:
+    /// its CRIU worker starts now, and the worker kept ready, if any, is
+    /// left as it is, for the next [`Self::restore`]. No next restore is
+    /// prepared meanwhile.
+    pub async fn restore_on_demand(&self) -> Result<Instance, StartError> {
+        self.restore_with(false).await
+    }
+
+    /// A restore, from the worker kept ready if `ready` and there is one.
+    async fn restore_with(&self, ready: bool) -> Result<Instance, StartError> {
         let started = Instant::now();
-        let taken = lock(&self.spare).take().and_then(|mut spare| {
+        let taken = ready.then(|| lock(&self.spare).take()).flatten();
+        let taken = taken.and_then(|mut spare| {
             let waiting = spare.prepared.is_waiting();
             if !waiting {
                 tracing::info!("the CRIU worker kept ready has died; starting another");
@@ -274,7 +295,9 @@ impl CriuSnapshot {
         // Not for lazy restores: a spare's lazy-pages daemon would wait for
         // its restore forever if snaprun died first (an idle worker sees its
         // socket close and exits).
-        self.prepare_next();
+        if ready {
+            self.prepare_next();
+        }
         let Spare {
             prepared,
             ours,

@@ -302,11 +302,25 @@ pub enum Restorer {
 }
 
 impl Restorer {
-    /// Restores one instance, ready for its first event.
+    /// Restores one instance, ready for its first event, from the restore
+    /// [`Self::prepare_next`] started ahead where there is one ("from a
+    /// spare"), else as [`Self::restore_on_demand`] does.
     pub async fn restore(&self) -> Result<Instance, StartError> {
         match self {
             Self::Criu(snapshot) => snapshot.restore().await,
             Self::Native(snapshot) => snapshot.restore().await,
+        }
+    }
+
+    /// Restores one instance with nothing prepared ahead ("on demand"), as
+    /// the first request after an idle period meets it: a native bootstrap
+    /// exec'd without a gate, a CRIU restore that starts its own worker.
+    /// What [`Self::prepare_next`] started ahead is left for the next
+    /// [`Self::restore`] and does none of this restore's work.
+    pub async fn restore_on_demand(&self) -> Result<Instance, StartError> {
+        match self {
+            Self::Criu(snapshot) => snapshot.restore_on_demand().await,
+            Self::Native(snapshot) => snapshot.restore_on_demand().await,
         }
     }
 
@@ -318,6 +332,16 @@ impl Restorer {
         match self {
             Self::Criu(snapshot) => snapshot.prepare_next(),
             Self::Native(snapshot) => snapshot.prepare_next(),
+        }
+    }
+
+    /// Whether the restore [`Self::prepare_next`] started is prepared and
+    /// waiting: `Some(false)` while it is still being prepared, `None` where
+    /// there is none or it cannot be told.
+    pub fn spare_ready(&self) -> Option<bool> {
+        match self {
+            Self::Criu(snapshot) => snapshot.spare_ready(),
+            Self::Native(snapshot) => snapshot.spare_ready(),
         }
     }
 

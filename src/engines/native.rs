@@ -133,11 +133,26 @@ impl NativeSnapshot {
         let taken = lock(&self.spare).take();
         match taken {
             Some(spare) => spare.open(&self.plan).await,
-            None => {
-                let extra = [(snap::RESTORE_ENV, OsString::from(&self.plan.dir))];
-                Instance::process(&self.plan.spec, &restore_start(&self.plan, &extra)).await
-            }
+            None => self.restore_on_demand().await,
         }
+    }
+
+    /// Restores one instance with nothing started ahead, as the first
+    /// request after an idle period meets it: the bootstrap is exec'd with
+    /// `SNAP_RESTORE_FROM` and no gate, and does its whole restore now. A
+    /// spare waiting at its gate is left as it is, for the next
+    /// [`Self::restore`]; it shares nothing with this restore but the page
+    /// cache.
+    pub async fn restore_on_demand(&self) -> Result<Instance, StartError> {
+        let extra = [(snap::RESTORE_ENV, OsString::from(&self.plan.dir))];
+        Instance::process(&self.plan.spec, &restore_start(&self.plan, &extra)).await
+    }
+
+    /// Whether the restore started ahead waits at its gate, prepared:
+    /// `None` if there is none, or it cannot be told.
+    pub fn spare_ready(&self) -> Option<bool> {
+        let pid = lock(&self.spare).as_ref()?.starting.pid()?;
+        crate::procfs::reads_stdin(pid)
     }
 
     /// Starts the next restore ahead, unless one is waiting: the bootstrap
