@@ -84,10 +84,19 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     let request = RestoreRequest::of_this_process(dir, &[RESTORE_ENV, RESTORE_GATE_ENV]);
     // Only a speed-up: the launcher that recorded it says when it is
     // wrong (snaprun, once per snapshot), so a restore goes on quietly.
-    let working_set = working_set::load(&snapshot, &state).unwrap_or_else(|err| {
+    let mut working_set = working_set::load(&snapshot, &state).unwrap_or_else(|err| {
         tracing::debug!(err = %crate::chain(&err), "restoring without the working set");
         None
     });
+    if !gated {
+        // On demand, populating is on the clock: only the written pages
+        // pay for it (a copy each either way, without a fault each); read
+        // pages come in as fast by fault-around as in one pass, and a pass
+        // maps more of them (measured: docs/engines.md).
+        if let Some(set) = working_set.as_mut() {
+            set.runs.retain(|run| run.write);
+        }
+    }
     let plan = write_plan(&state, &current, image, &request, working_set.as_ref())?;
     stamps.end(Stage::Plan);
     // SAFETY: `plan` is the fully written plan area, ours alone.

@@ -20,7 +20,8 @@
 //! A restore puts the record's runs in its plan; the restorer populates
 //! them (`MADV_POPULATE_WRITE` for written runs, `MADV_POPULATE_READ` for
 //! read ones) right after mapping the image, before the gate of a restore
-//! started ahead, so the first invocation takes no fault on them.
+//! started ahead, so the first invocation takes no fault on them. A
+//! restore on demand populates the written runs only (see `restore.rs`).
 
 use std::fs::File;
 use std::io;
