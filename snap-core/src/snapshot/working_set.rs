@@ -276,7 +276,7 @@ impl Snapshot {
                     &path,
                     nix::fcntl::RenameFlags::RENAME_NOREPLACE,
                 )
-                .map_err(|errno| io::Error::from(errno))
+                .map_err(io::Error::from)
                 .map_err(io("rename into place", &path))
             });
         match written {
