@@ -79,7 +79,7 @@ impl NativeSnapshot {
     /// plan's store, unless the store has one, in the background.
     pub fn record_working_set(&self, pid: u32) {
         if std::mem::take(&mut *lock(&self.unrecorded_here)) {
-            match snap::native::record_working_set(&self.snapshot, pid) {
+            match working_set::record(&self.snapshot, pid) {
                 Ok(Some(summary)) => tracing::info!(
                     read_pages = summary.read_pages,
                     written_pages = summary.written_pages,
@@ -178,11 +178,41 @@ impl NativeSnapshot {
     }
 }
 
+/// The native engine's working set where it runs (x86_64 Linux); elsewhere
+/// no native snapshot can be made, so there is never one to record.
+mod working_set {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    pub(super) use snap::native::{check_working_set as check, record_working_set as record};
+
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    pub(super) fn check(
+        _: &snap::Snapshot,
+    ) -> Result<Option<Summary>, snap::snapshot::WorkingSetError> {
+        Ok(None)
+    }
+
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    pub(super) fn record(
+        _: &snap::Snapshot,
+        _: u32,
+    ) -> Result<Option<Summary>, snap::snapshot::WorkingSetError> {
+        Ok(None)
+    }
+
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    #[derive(Debug)]
+    pub(super) struct Summary {
+        pub(super) read_pages: u64,
+        pub(super) written_pages: u64,
+        pub(super) runs: u64,
+    }
+}
+
 /// Whether `snapshot` needs its working set recorded: it has none, or one
 /// that restores would not use, which is said (once) and removed so that a
 /// new one can be kept.
 fn working_set_wanted(snapshot: &snap::Snapshot) -> bool {
-    match snap::native::check_working_set(snapshot) {
+    match working_set::check(snapshot) {
         Ok(Some(summary)) => {
             tracing::debug!(
                 read_pages = summary.read_pages,
