@@ -344,14 +344,14 @@ fn a_snapshot_directory_that_cannot_be_made_is_refused_at_start_with_its_cause()
     );
 }
 
-/// The pids of snaprun's children whose environment has `SNAP_RESTORE_GATE`:
-/// restores started ahead.
+/// The pids of snaprun's children waiting at a restore gate: restores
+/// started ahead, blocked reading their standard input (`/proc/PID/syscall`
+/// starts with read's number and descriptor 0). Their environment cannot
+/// tell: at the gate, the memory it lives in is already the snapshot's.
 fn spares_of(snaprun: u32) -> Vec<u32> {
     common::children_where(snaprun, |pid| {
-        std::fs::read(format!("/proc/{pid}/environ"))
-            .unwrap_or_default()
-            .split(|b| *b == 0)
-            .any(|kv| kv == b"SNAP_RESTORE_GATE=stdin")
+        std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .is_ok_and(|call| call.split_whitespace().take(2).eq(["0", "0x0"]))
     })
 }
 
