@@ -12,7 +12,13 @@ runs="${1:-10}"
 chart="${2:-docs/benchmarks.svg}"
 
 cargo build --release --locked --quiet --workspace
-snaprun=target/release/snaprun
+# snapjs as it is published: the snapjs-dist profile (fat LTO, panic=abort)
+# with OpenSSL linked statically (docs/snapjs.md, "Binary and load time"),
+# set beside a copy of snaprun, which runs the snapjs beside it.
+multiarch=$(gcc -dumpmachine)
+OPENSSL_STATIC=1 OPENSSL_LIB_DIR="${OPENSSL_LIB_DIR:-/usr/lib/$multiarch}" \
+  OPENSSL_INCLUDE_DIR="${OPENSSL_INCLUDE_DIR:-/usr/include}" \
+  cargo build --profile snapjs-dist --locked --quiet -p snap-js
 work=$(mktemp -d)
 moto_pid=""
 cleanup() {
@@ -20,6 +26,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+mkdir "$work/bin"
+cp target/release/snaprun target/snapjs-dist/snapjs "$work/bin/"
+snaprun=$work/bin/snaprun
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &

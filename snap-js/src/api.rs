@@ -280,3 +280,104 @@ fn error_headers(error_type: &str) -> [(&str, &str); 2] {
         ("lambda-runtime-function-error-type", error_type),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    /// A Runtime API stand-in answering every request 200 with an event,
+    /// closing each connection after its answer when `close` is set (with
+    /// `Connection: close`), keeping it otherwise. Serves `requests`
+    /// requests, then returns the connections it accepted.
+    fn serve(close: bool, requests: usize) -> (String, std::thread::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (mut served, mut accepted) = (0, 0);
+            while served < requests {
+                let (stream, _) = listener.accept().unwrap();
+                accepted += 1;
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                while served < requests {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap() == 0 {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    if line != "\r\n" {
+                        break; // the client closed this connection
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let connection = if close { "Connection: close\r\n" } else { "" };
+                    write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: id-{served}\r\n{connection}Content-Length: 2\r\n\r\n{{}}"
+                    )
+                    .unwrap();
+                    served += 1;
+                    if close {
+                        break;
+                    }
+                }
+            }
+            accepted
+        });
+        (addr, server)
+    }
+
+    fn api(addr: String) -> RuntimeApi {
+        RuntimeApi {
+            addr,
+            sender: None,
+            requests: 0,
+            connects: 0,
+        }
+    }
+
+    async fn invocation_twice(api: &mut RuntimeApi) {
+        for _ in 0..2 {
+            let event = api.next().await.unwrap();
+            api.respond(&event.request_id, Bytes::from_static(b"{}"))
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn invocations_share_one_kept_alive_connection() {
+        let (addr, server) = serve(false, 4);
+        let mut api = api(addr);
+        invocation_twice(&mut api).await;
+        assert_eq!(api.counts(), (4, 1));
+        drop(api);
+        assert_eq!(server.join().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_api_closed_is_replaced() {
+        let (addr, server) = serve(true, 4);
+        let mut api = api(addr);
+        invocation_twice(&mut api).await;
+        assert_eq!(
+            api.counts(),
+            (4, 4),
+            "one connection per answer that closed it"
+        );
+        drop(api);
+        assert_eq!(server.join().unwrap(), 4);
+    }
+}

@@ -14,7 +14,7 @@
 //!   random sources reseeded, `process.env` refreshed, the after-restore
 //!   hooks, the Runtime API client;
 //! - `next-event`: `GET invocation/next` until the event has arrived (its
-//!   connect included);
+//!   connect included, and any wait for an event to come);
 //! - `handler`: the JS work, the handler's invocation until it settles,
 //!   and its result as JSON;
 //! - `response`: `POST invocation/{id}/response` (or `/error`) until the
