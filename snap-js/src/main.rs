@@ -152,6 +152,13 @@ fn run(args: &Args) -> Result<(), RunError> {
             "closed idle http connections before the snapshot point"
         );
     }
+    // What init left for the collector (compiling a bundle from source
+    // leaves megabytes) would otherwise be restored into every instance
+    // and collected there, on the clock, by each.
+    init_runtime.block_on(proxy.run(async {
+        engine.runtime.run_gc().await;
+        Ok::<(), RunError>(())
+    }))?;
     proxy.detach();
     drop(init_runtime);
     let parked = self_pipe::park()?;
