@@ -356,7 +356,7 @@ fn a_restore_reports_its_stages_when_asked_and_only_then() {
     // Every stage was reached and took a measurable, finite time.
     let mut last = 0;
     for stage in [
-        "validate", "identity", "layout", "files", "plan", "map", "total",
+        "validate", "identity", "layout", "files", "plan", "map", "populate", "jump", "total",
     ] {
         let at = line
             .find(&format!(" {stage} "))
