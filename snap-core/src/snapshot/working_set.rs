@@ -245,10 +245,6 @@ impl Snapshot {
         bytes.extend_from_slice(&tag);
         bytes.extend_from_slice(body);
 
-        let io = |op, path: &PathBuf| {
-            let path = path.clone();
-            move |cause| WorkingSetError::Io { op, path, cause }
-        };
         let temp = self.dir().join(format!(
             ".{WORKING_SET_FILE}.{}.{:x}",
             std::process::id(),
@@ -263,36 +259,38 @@ impl Snapshot {
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&temp)
-            .map_err(io("create", &temp))?;
-        let written = file
-            .write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(io("write", &temp))
-            .and_then(|()| {
-                nix::fcntl::renameat2(
-                    nix::fcntl::AT_FDCWD,
-                    &temp,
-                    nix::fcntl::AT_FDCWD,
-                    &path,
-                    nix::fcntl::RenameFlags::RENAME_NOREPLACE,
-                )
-                .map_err(io::Error::from)
-                .map_err(io("rename into place", &path))
-            });
-        match written {
-            Ok(()) => Ok(true),
-            Err(WorkingSetError::Io {
-                op: "rename into place",
+            .map_err(|cause| WorkingSetError::Io {
+                op: "create",
+                path: temp.clone(),
                 cause,
-                ..
-            }) if cause.kind() == io::ErrorKind::AlreadyExists => {
-                let _ = fs::remove_file(&temp);
-                Ok(false)
-            }
-            Err(err) => {
-                let _ = fs::remove_file(&temp);
-                Err(err)
-            }
+            })?;
+        if let Err(cause) = file.write_all(&bytes).and_then(|()| file.sync_all()) {
+            let _ = fs::remove_file(&temp);
+            return Err(WorkingSetError::Io {
+                op: "write",
+                path: temp,
+                cause,
+            });
+        }
+        let renamed = nix::fcntl::renameat2(
+            nix::fcntl::AT_FDCWD,
+            &temp,
+            nix::fcntl::AT_FDCWD,
+            &path,
+            nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+        );
+        if renamed.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        match renamed {
+            Ok(()) => Ok(true),
+            // Another recorder was first: the record is kept once.
+            Err(nix::errno::Errno::EEXIST) => Ok(false),
+            Err(errno) => Err(WorkingSetError::Io {
+                op: "rename into place",
+                path,
+                cause: errno.into(),
+            }),
         }
     }
 
