@@ -111,14 +111,13 @@ impl Region {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn state(regions: Vec<Region>) -> NativeState {
-        NativeState {
+impl NativeState {
+    /// A state with these memory mappings and nothing else, for tests.
+    pub(super) fn of_memory(regions: Vec<Region>, expected: Vec<Expected>) -> Self {
+        Self {
             context: Context::default(),
             regions,
-            expected: Vec::new(),
+            expected,
             vdso: None,
             brk: 0,
             tid_offset: 0,
@@ -128,6 +127,15 @@ mod tests {
             files: Vec::new(),
             generation: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(regions: Vec<Region>) -> NativeState {
+        NativeState::of_memory(regions, Vec::new())
     }
 
     fn region(start: u64, end: u64, image_offset: Option<u64>) -> Region {

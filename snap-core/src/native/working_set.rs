@@ -264,9 +264,8 @@ mod tests {
     use super::*;
 
     fn state() -> NativeState {
-        NativeState {
-            context: Default::default(),
-            regions: vec![
+        NativeState::of_memory(
+            vec![
                 Region {
                     start: 0x10000,
                     end: 0x20000,
@@ -289,22 +288,14 @@ mod tests {
                     name: "guard".into(),
                 },
             ],
-            expected: vec![Expected {
+            vec![Expected {
                 start: 0x40000,
                 end: 0x50000,
                 path: "/bin/x".into(),
                 offset: 0,
                 inode: 1,
             }],
-            vdso: None,
-            brk: 0,
-            tid_offset: 0,
-            signals: Vec::new(),
-            sigmask: 0,
-            altstack: (0, 0, 0),
-            files: Vec::new(),
-            generation: 0,
-        }
+        )
     }
 
     fn run(start: u64, pages: u32, write: bool) -> Run {
