@@ -55,7 +55,7 @@ pub fn tree_pss_kb(pid: u32) -> u64 {
 /// names `read` on descriptor 0), as a native restore waiting at its gate
 /// is; `None` where it cannot be told (the process is gone, or this
 /// process may not look).
-pub(crate) fn reads_stdin(pid: u32) -> Option<bool> {
+pub fn reads_stdin(pid: u32) -> Option<bool> {
     let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
     let mut fields = syscall.split_whitespace();
     let number = fields.next()?;

@@ -345,14 +345,34 @@ fn a_snapshot_directory_that_cannot_be_made_is_refused_at_start_with_its_cause()
 }
 
 /// The pids of snaprun's children waiting at a restore gate: restores
-/// started ahead, blocked reading their standard input (`/proc/PID/syscall`
-/// starts with read's number and descriptor 0). Their environment cannot
+/// started ahead, blocked reading their standard input, as snaprun itself
+/// tells them (`snaprun::procfs::reads_stdin`). Their environment cannot
 /// tell: at the gate, the memory it lives in is already the snapshot's.
 fn spares_of(snaprun: u32) -> Vec<u32> {
     common::children_where(snaprun, |pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/syscall"))
-            .is_ok_and(|call| call.split_whitespace().take(2).eq(["0", "0x0"]))
+        snaprun::procfs::reads_stdin(pid) == Some(true)
     })
+}
+
+/// Kills the instance that gave `first`, then invokes `{"nth":5}` until a
+/// fresh instance answers, and returns that answer. An event that reached
+/// the dead instance's waiting request fails as `Runtime.ExitError`.
+fn kill_and_answer_anew(run: &RunningFunction, first: &serde_json::Value) -> serde_json::Value {
+    let old = first["pid"].as_u64().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let (status, failed, body) = run.invoke(b"{\"nth\":5}");
+        assert_eq!(status, 200, "{body}");
+        if !failed {
+            return json(&body);
+        }
+        assert_eq!(json(&body)["errorType"], "Runtime.ExitError", "{body}");
+    }
+    panic!("no fresh instance answered in three invocations");
 }
 
 #[test]
@@ -382,24 +402,7 @@ fn the_next_restore_waits_ahead_at_its_gate_and_goes_with_snaprun() {
 
     // The instance dies; its replacement is the spare, which continues
     // from the snapshot like any restore.
-    let old = first["pid"].as_u64().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(old as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    let mut next = None;
-    for _ in 0..3 {
-        let (status, failed, body) = run.invoke(b"{\"nth\":5}");
-        assert_eq!(status, 200, "{body}");
-        if !failed {
-            next = Some(json(&body));
-            break;
-        }
-        // The event that reached the dead instance's waiting request.
-        assert_eq!(json(&body)["errorType"], "Runtime.ExitError", "{body}");
-    }
-    let next = next.expect("a fresh instance answered");
+    let next = kill_and_answer_anew(&run, &first);
     assert_eq!(next["pid"].as_u64(), Some(u64::from(spare)), "{next}");
     assert_eq!(next["generation"], 1, "{next}");
     assert_eq!(next["nth_prime"], 11, "{next}");
@@ -537,19 +540,7 @@ fn the_first_restored_response_records_the_working_set_and_a_stale_one_is_replac
         }),
         "no working set recorded beside the snapshot"
     );
-    let old = first["pid"].as_u64().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(old as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    loop {
-        let (status, failed, body) = run.invoke(b"{\"nth\":5}");
-        assert_eq!(status, 200, "{body}");
-        if !failed {
-            break;
-        }
-    }
+    kill_and_answer_anew(&run, &first);
     let logs = run.wait_for_log("working set", 1);
     assert!(
         logs.iter()
