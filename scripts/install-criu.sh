@@ -10,15 +10,19 @@
 # CRIU_SUITES are asked in turn (sid, testing, trixie, backports), each
 # through a private apt state under the cache directory, so the machine's own
 # apt sources are never changed. A suite's tarball is taken only if it is one
-# of KNOWN_TARBALLS (name and sha256 both) and scripts/criu-map-pages.patch
+# of KNOWN_TARBALLS (name and sha256 both) and every patch in PATCHES
 # applies to it; a known tarball already in the cache is used without asking
 # any suite. Only when no candidate passes does the script fail, saying what
 # each suite offered and why it was passed over.
 #
-# One patch is applied first, scripts/criu-map-pages.patch: restores with
-# CRIU_MAP_PAGES=1 map private memory from the page images instead of copying
-# it (see the patch's header). Without that variable CRIU behaves as built
-# from the unpatched source.
+# Two patches are applied, in this order (each explains itself in its
+# header):
+# - scripts/criu-map-pages.patch: restores with CRIU_MAP_PAGES=1 map private
+#   memory from the page images instead of copying it. Without that
+#   variable CRIU behaves as built from the unpatched source.
+# - scripts/criu-probes-die-with-criu.patch: the children CRIU forks to
+#   probe the kernel die with it, so a dump worker killed because its client
+#   died leaves nothing behind.
 #
 # Usage: install-criu.sh [--force] [--dry-run]
 #   --force     rebuild and reinstall even if a suitable criu is already present.
@@ -32,13 +36,13 @@
 #
 # All logs go to stderr; the only stdout line is the installed criu path (in
 # a dry run, the tarball it would build).
-# Idempotent: if a criu >= 4.2 built from a known tarball with this patch is
+# Idempotent: if a criu >= 4.2 built from a known tarball with these patches is
 # already installed, nothing is done apart from the final `criu check`.
 set -euo pipefail
 
 # The upstream tarballs this script builds, newest first: version, orig
 # tarball as Debian names it, sha256. Add a release here after checking its
-# digest against upstream's, and that the map-pages patch applies to it.
+# digest against upstream's, and that every patch applies to it.
 KNOWN_TARBALLS=(
   "4.2.1 criu_4.2.1.orig.tar.xz 29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9"
 )
@@ -53,9 +57,15 @@ CRIU_BIN="${PREFIX}/sbin/criu"
 # CRIU caches its kernel-feature probe (~25 ms of every run) in RUNDIR, but
 # only when RUNDIR is a tmpfs; /run is not one on these machines, /dev/shm is.
 KDAT_RUNDIR="/dev/shm"
-MAP_PAGES_PATCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/criu-map-pages.patch"
-[[ -r "$MAP_PAGES_PATCH" ]] || { echo "install-criu: ERROR: $MAP_PAGES_PATCH is missing" >&2; exit 1; }
-MAP_PAGES_SHA256=$(sha256sum "$MAP_PAGES_PATCH" | cut -d' ' -f1)
+SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The patches, in the order they are applied.
+PATCHES=("$SCRIPTS_DIR/criu-map-pages.patch" "$SCRIPTS_DIR/criu-probes-die-with-criu.patch")
+PATCH_STAMP=""
+for patch_file in "${PATCHES[@]}"; do
+  [[ -r "$patch_file" ]] || { echo "install-criu: ERROR: $patch_file is missing" >&2; exit 1; }
+  PATCH_STAMP+=" $(basename "$patch_file" .patch) $(sha256sum "$patch_file" | cut -d' ' -f1)"
+done
+PATCH_NAMES="$(for patch_file in "${PATCHES[@]}"; do basename "$patch_file"; done | paste -sd' ')"
 # Records how the installed binary was built, so a change here rebuilds it.
 BUILD_STAMP="${PREFIX}/share/snap/criu-build"
 CACHE_DIR="${SNAP_CRIU_CACHE:-/var/cache/snap-criu}"
@@ -93,7 +103,7 @@ done
 # build_config VERSION SHA256: what the stamp says of a binary built from
 # that tarball by this script as it is now.
 build_config() {
-  echo "criu $1 sha256 $2 RUNDIR=${KDAT_RUNDIR} map-pages ${MAP_PAGES_SHA256}"
+  echo "criu $1 sha256 $2 RUNDIR=${KDAT_RUNDIR}${PATCH_STAMP}"
 }
 
 # version_ok BIN: true if BIN exists and `BIN --version` reports >= MIN_VERSION.
@@ -107,7 +117,7 @@ version_ok() {
   dpkg --compare-versions "$ver" ge "$MIN_VERSION"
 }
 
-# installed_as_built: true if the stamp names a known tarball and this patch.
+# installed_as_built: true if the stamp names a known tarball and these patches.
 installed_as_built() {
   local stamp entry version name sha
   stamp=$(cat "$BUILD_STAMP" 2>/dev/null) || return 1
@@ -164,19 +174,28 @@ verified() {
     && [[ "$(sha256sum "$SRC_CACHE/$1" | cut -d' ' -f1)" == "$want" ]]
 }
 
-# patch_applies NAME: true if the map-pages patch applies to tarball NAME.
+# apply_patches SRC: applies every patch in PATCHES to the tree SRC, in
+# order; false, saying which, at the first that does not apply.
+apply_patches() {
+  local patch_file
+  for patch_file in "${PATCHES[@]}"; do
+    if ! patch -d "$1" -p1 --forward --quiet <"$patch_file" >/dev/null 2>&1; then
+      log "$(basename "$patch_file") does not apply to $(basename "$1")"
+      return 1
+    fi
+  done
+}
+
+# patch_applies NAME: true if every patch applies, in order, to tarball NAME.
 patch_applies() {
-  local src
+  local src ok=1
   rm -rf "$CHECK_DIR"
   mkdir -p "$CHECK_DIR"
   tar -xf "$SRC_CACHE/$1" -C "$CHECK_DIR" || { rm -rf "$CHECK_DIR"; return 1; }
   src=$(find "$CHECK_DIR" -mindepth 1 -maxdepth 1 -type d | head -n1)
-  if [[ -n "$src" ]] && patch -d "$src" -p1 --forward --dry-run --quiet <"$MAP_PAGES_PATCH" >/dev/null 2>&1; then
-    rm -rf "$CHECK_DIR"
-    return 0
-  fi
+  [[ -n "$src" ]] && apply_patches "$src" && ok=0
   rm -rf "$CHECK_DIR"
-  return 1
+  return $ok
 }
 
 CRIU_VERSION="" CRIU_TARBALL="" CRIU_SHA256="" CRIU_FROM=""
@@ -190,7 +209,7 @@ for entry in "${KNOWN_TARBALLS[@]}"; do
     log "reusing cached $SRC_CACHE/$name (sha256 OK)"
     break
   fi
-  passed_over "cached $name: $(basename "$MAP_PAGES_PATCH") does not apply"
+  passed_over "cached $name: $PATCH_NAMES do not all apply"
 done
 
 if [[ -z "$CRIU_TARBALL" ]]; then
@@ -277,7 +296,7 @@ for suite in "${CRIU_SUITES[@]}"; do
     fi
     log "sha256 OK: $name $want"
     if ! patch_applies "$name"; then
-      passed_over "$suite: $(basename "$MAP_PAGES_PATCH") does not apply to criu $deb_version"
+      passed_over "$suite: $PATCH_NAMES do not all apply to criu $deb_version"
       continue
     fi
     CRIU_VERSION=${upstream} CRIU_TARBALL=$name CRIU_SHA256=$want CRIU_FROM=$suite
@@ -287,7 +306,7 @@ done
 
 if [[ -z "$CRIU_TARBALL" ]]; then
   printf '  %s\n' "${PASSED_OVER[@]}" >&2
-  die "no Debian suite of ${CRIU_SUITES[*]} carries a criu >= $MIN_VERSION source that is in KNOWN_TARBALLS and takes $(basename "$MAP_PAGES_PATCH") (each is listed above with why it was passed over)"
+  die "no Debian suite of ${CRIU_SUITES[*]} carries a criu >= $MIN_VERSION source that is in KNOWN_TARBALLS and takes $PATCH_NAMES (each is listed above with why it was passed over)"
 fi
 log "criu $CRIU_VERSION from $CRIU_FROM: $CRIU_TARBALL"
 
@@ -317,9 +336,8 @@ tar -xf "$SRC_CACHE/$CRIU_TARBALL" -C "$BUILD_DIR"
 SRC_DIR=$(find "$BUILD_DIR" -mindepth 1 -maxdepth 1 -type d | head -n1)
 [[ -n "$SRC_DIR" && -f "$SRC_DIR/Makefile" ]] || die "unexpected tarball layout in $BUILD_DIR"
 
-log "applying $(basename "$MAP_PAGES_PATCH")"
-patch -d "$SRC_DIR" -p1 --forward --quiet <"$MAP_PAGES_PATCH" >&2 \
-  || die "$MAP_PAGES_PATCH does not apply to criu ${CRIU_VERSION}"
+log "applying $PATCH_NAMES"
+apply_patches "$SRC_DIR" || die "the patches do not all apply to criu ${CRIU_VERSION}"
 
 log "building criu in $SRC_DIR (make -j$(nproc) criu)"
 make -C "$SRC_DIR" -j"$(nproc)" criu RUNDIR="$KDAT_RUNDIR" >"$CACHE_DIR/build.log" 2>&1 || {

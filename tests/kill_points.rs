@@ -6,6 +6,9 @@
 //!   of its remains;
 //! - the next `snaprun run` on the same directory serves by itself, or the
 //!   same one does when snaprun itself survived.
+//!
+//! And snaprun killed while a dump worker probes the kernel on a child of
+//! its own leaves no such child.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -271,11 +274,19 @@ fn kill_points(function: &Function, targets: &[Target]) -> usize {
     hits
 }
 
+/// Held by each test that runs CRIU: the probe test removes CRIU's kernel
+/// cache, which slows every CRIU run down and so moves the kill points of
+/// the other.
+static CRIU_RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn criu_survives_sigkill_at_every_point_of_checkpoint_and_restore() {
     if criu_engine().is_none() {
         return;
     }
+    let _alone = CRIU_RUNS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let function = Function::new("criu", &rust_hello());
     let hits = kill_points(
         &function,
@@ -291,4 +302,134 @@ fn native_survives_sigkill_at_every_point_of_checkpoint_and_restore() {
     let hits = kill_points(&function, &[Target::Snaprun, Target::Bootstrap]);
     eprintln!("native: {hits} kills found their target");
     assert!(hits >= 20, "only {hits} kills found their target");
+}
+
+/// The children of `pid`, from each of its threads' `children` list.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// The state letter `/proc/PID/stat` gives `pid`.
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Whether `pid` sleeps in `clock_nanosleep` or is stopped under ptrace,
+/// as a CRIU probe does until its parent kills it.
+fn sleeps_as_a_probe(pid: u32) -> bool {
+    let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+    state(pid) == Some('t')
+        || syscall.split_whitespace().next() == Some(&libc::SYS_clock_nanosleep.to_string())
+}
+
+/// A CRIU worker of snaprun's and a child of it that may be its kernel
+/// probe: every CRIU run forks a child with its own command line,
+/// ptrace-attaches to it and leaves it sleeping until it kills it.
+fn probe_of_a_worker(snaprun: u32) -> Option<(u32, u32)> {
+    children(snaprun).into_iter().find_map(|worker| {
+        let line = common::cmdline(worker);
+        if !line.contains("criu") {
+            return None;
+        }
+        let probe = children(worker)
+            .into_iter()
+            .find(|child| common::cmdline(*child) == line)?;
+        Some((worker, probe))
+    })
+}
+
+/// Where CRIU as `scripts/install-criu.sh` builds it caches what it
+/// learnt of the kernel (its `RUNDIR`).
+const CRIU_KERNEL_CACHE: &str = "/dev/shm/criu.kdat";
+
+/// A dump worker dies with snaprun, and the children it was probing the
+/// kernel with die with it (`scripts/criu-probes-die-with-criu.patch`);
+/// unpatched, such a child sleeps, or stays stopped, under init for good.
+/// A probe is over in well under a millisecond, so snaprun is killed the
+/// moment one is seen, with the worker stopped, until three dumps have
+/// been caught in one: first with CRIU's kernel cache (one probe per run),
+/// then without it (five).
+#[test]
+fn a_dump_worker_killed_while_it_probes_the_kernel_leaves_no_probe_behind() {
+    let Some(criu) = criu_engine() else {
+        return;
+    };
+    let _alone = CRIU_RUNS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // A CRIU run that finishes writes the cache.
+    let write_the_cache = || {
+        let check = std::process::Command::new(criu.binary())
+            .arg("check")
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "criu check: {check:?}");
+    };
+    let function = Function::new("criu", &rust_hello());
+    for cached in [true, false] {
+        if cached {
+            write_the_cache();
+        }
+        let mut caught = 0;
+        for attempt in 0..30 {
+            if caught == 3 {
+                break;
+            }
+            if !cached {
+                let _ = std::fs::remove_file(CRIU_KERNEL_CACHE);
+            }
+            let at = format!("cached {cached}, attempt {attempt}");
+            function.set_up(Phase::Checkpoint);
+            let mut run = function.start();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut probe = None;
+            while probe.is_none() && Instant::now() < deadline && !function.dir.exists() {
+                // The worker is stopped, so that it is still in its probe
+                // when snaprun dies. Another child with the worker's command
+                // line runs on and exits by itself; a probe sleeps, or stops.
+                probe = probe_of_a_worker(run.pid()).filter(|(worker, probe)| {
+                    let _ = kill(Pid::from_raw(*worker as i32), Signal::SIGSTOP);
+                    let mut asleep = false;
+                    common::eventually(Duration::from_millis(500), || {
+                        asleep = sleeps_as_a_probe(*probe);
+                        asleep || !common::alive(*probe)
+                    });
+                    if !asleep {
+                        let _ = kill(Pid::from_raw(*worker as i32), Signal::SIGCONT);
+                    }
+                    asleep
+                });
+            }
+            run.kill_snaprun();
+            // Only a dump's probe counts: a restore's worker outlives snaprun
+            // by design, and kills its own probe.
+            let Some((worker, probe)) = probe.filter(|_| !function.dir.exists()) else {
+                function.assert_nothing_left(&[], &at);
+                continue;
+            };
+            caught += 1;
+            function.assert_nothing_left(
+                &[worker, probe],
+                &format!("{at}: snaprun killed while pid {probe} probed the kernel"),
+            );
+        }
+        assert_eq!(
+            caught, 3,
+            "cached {cached}: caught a dump worker probing the kernel only {caught} times in 30"
+        );
+    }
+    // For the tests that come after.
+    write_the_cache();
 }
