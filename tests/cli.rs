@@ -475,6 +475,23 @@ fn bad_invocations_end_in_one_clear_line() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // A setting restores read long after: refused before anything starts.
+    for (value, ok) in [("of", false), ("ON", false), ("off", true), ("", true)] {
+        let out = snaprun()
+            .args(["bench", "--engine", "none", "--runs", "1", "--env"])
+            .arg(format!("SNAP_WORKING_SET={value}"))
+            .args(["--", "/nonexistent/bootstrap"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let refused = stderr.contains(&format!(
+            "SNAP_WORKING_SET is {value:?}; it takes \"off\", or nothing"
+        ));
+        assert_eq!(refused, !ok, "SNAP_WORKING_SET={value}: {stderr}");
+        if !ok {
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+        }
+    }
 }
 
 #[test]

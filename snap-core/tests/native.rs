@@ -499,6 +499,24 @@ fn an_unknown_gate_is_refused_before_any_work() {
     );
 }
 
+#[test]
+fn a_misspelt_working_set_setting_is_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["1000"]);
+    let out = Command::new(probe())
+        .env(snap::RESTORE_ENV, &dir)
+        .env(snap::native::WORKING_SET_ENV, "of")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(snap::RESTORE_FAILED), "{out:?}");
+    assert!(
+        stderr(&out).contains("SNAP_WORKING_SET is \"of\"; it takes \"off\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// A restore of `dir` doing the probe's fixed work (`SNAP_PROBE_FAULTS`),
 /// gated or not; it waits for its stdin to close once it has reported.
 fn start_working(dir: &Path, gated: bool) -> std::process::Child {

@@ -445,7 +445,13 @@ fn locate_bootstrap(name: &str) -> anyhow::Result<PathBuf> {
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        Some((k, v)) if !k.is_empty() => {
+            // Read by restores only, long after this: refused now.
+            if k == snap::native::WORKING_SET_ENV {
+                snap::native::working_set_setting(Some(v.as_ref())).map_err(|e| e.to_string())?;
+            }
+            Ok((k.to_owned(), v.to_owned()))
+        }
         _ => Err(format!("{s:?} is not K=V")),
     }
 }

@@ -82,6 +82,9 @@ pub enum RestoreError {
     /// The restore request does not encode.
     #[error(transparent)]
     Request(#[from] crate::resumed::RequestError),
+    /// `SNAP_WORKING_SET` has a value other than `off` or nothing.
+    #[error(transparent)]
+    WorkingSetSetting(#[from] super::working_set::SettingError),
     /// `SNAP_RESTORE_GATE` has a value other than `stdin`.
     #[error("SNAP_RESTORE_GATE is {value:?}; the only gate is \"stdin\"")]
     Gate {

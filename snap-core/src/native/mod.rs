@@ -52,8 +52,8 @@ pub use fds::Offender;
 pub(crate) use restore::restore_from;
 pub use timing::RESTORE_TIMING_ENV;
 pub use working_set::{
-    Summary as WorkingSetSummary, WORKING_SET_ENV, check as check_working_set,
-    record as record_working_set,
+    SettingError as WorkingSetSettingError, Summary as WorkingSetSummary, WORKING_SET_ENV,
+    check as check_working_set, record as record_working_set, setting as working_set_setting,
 };
 
 /// The engine name recorded in manifests.

@@ -37,6 +37,7 @@ const STACK: usize = 256 * 1024;
 pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     let mut stamps = Stamps::start();
     let gated = gate::asked()?;
+    let with_working_set = working_set::wanted()?;
     let snapshot = Snapshot::open(
         dir,
         &Expect {
@@ -84,10 +85,13 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     let request = RestoreRequest::of_this_process(dir, &[RESTORE_ENV, RESTORE_GATE_ENV]);
     // Only a speed-up: the launcher that recorded it says when it is
     // wrong (snaprun, once per snapshot), so a restore goes on quietly.
-    let mut working_set = working_set::load(&snapshot, &state).unwrap_or_else(|err| {
-        tracing::debug!(err = %crate::chain(&err), "restoring without the working set");
-        None
-    });
+    let mut working_set = match with_working_set {
+        true => working_set::load(&snapshot, &state).unwrap_or_else(|err| {
+            tracing::debug!(err = %crate::chain(&err), "restoring without the working set");
+            None
+        }),
+        false => None,
+    };
     if !gated {
         // On demand, populating is on the clock: only the written pages
         // pay for it (a copy each either way, without a fault each); read

@@ -34,8 +34,38 @@ use crate::snapshot::{Snapshot, WorkingSetError};
 
 /// Set to `off` in the restoring environment to restore without the
 /// recorded working set, taking the first invocation's faults one by one
-/// (to measure what it saves, or to rule it out).
+/// (to measure what it saves, or to rule it out). Unset or empty, restores
+/// use it; any other value is refused ([`wanted`]).
 pub const WORKING_SET_ENV: &str = "SNAP_WORKING_SET";
+
+/// [`WORKING_SET_ENV`] has a value it does not take.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "SNAP_WORKING_SET is {value:?}; it takes \"off\", or nothing to use the recorded working set"
+)]
+pub struct SettingError {
+    /// The value found.
+    pub value: String,
+}
+
+/// Whether a restore with [`WORKING_SET_ENV`] set to `value` (or unset)
+/// faults in the recorded working set; an error for a value it does not
+/// take, so that a misspelt `off` does not pass for the default.
+pub fn setting(value: Option<&std::ffi::OsStr>) -> Result<bool, SettingError> {
+    match value {
+        None => Ok(true),
+        Some(value) if value.is_empty() => Ok(true),
+        Some(value) if value == "off" => Ok(false),
+        Some(value) => Err(SettingError {
+            value: value.to_string_lossy().into_owned(),
+        }),
+    }
+}
+
+/// [`setting`] for this process's environment.
+pub(super) fn wanted() -> Result<bool, SettingError> {
+    setting(std::env::var_os(WORKING_SET_ENV).as_deref())
+}
 
 const PAGE: u64 = 4096;
 const PRESENT: u64 = 1 << 63;
@@ -162,9 +192,6 @@ pub(super) fn load(
     snapshot: &Snapshot,
     state: &NativeState,
 ) -> Result<Option<WorkingSet>, WorkingSetError> {
-    if std::env::var_os(WORKING_SET_ENV).is_some_and(|v| v == "off") {
-        return Ok(None);
-    }
     let Some(body) = snapshot.working_set()? else {
         return Ok(None);
     };
@@ -262,6 +289,22 @@ pub fn record(snapshot: &Snapshot, pid: u32) -> Result<Option<Summary>, WorkingS
 mod tests {
     use super::super::state::{Expected, Region};
     use super::*;
+
+    #[test]
+    fn the_setting_takes_off_or_nothing_and_names_any_other_value() {
+        assert!(setting(None).unwrap());
+        assert!(setting(Some("".as_ref())).unwrap());
+        assert!(!setting(Some("off".as_ref())).unwrap());
+        for bad in ["OFF", "of", "0", "no", "on", " off"] {
+            let err = setting(Some(bad.as_ref())).unwrap_err();
+            assert_eq!(err.value, bad);
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("SNAP_WORKING_SET is {bad:?};")),
+                "{err}"
+            );
+        }
+    }
 
     fn state() -> NativeState {
         NativeState::of_memory(
