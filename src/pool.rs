@@ -205,12 +205,17 @@ async fn run_slot(
         let Some(job) = job else {
             break;
         };
-        let outcome = match init_error.take() {
-            Some(body) => Outcome::Error(body),
+        let (outcome, follow_up) = match init_error.take() {
+            Some(body) => (Outcome::Error(body), None),
             None => serve(slot, &launcher, &mut instance, job.payload).await,
         };
         // The invoker may have gone away; the outcome was still reported.
         let _ = job.reply.send(outcome);
+        // After the answer: the next restore started ahead, or the working
+        // set recorded, must not delay it.
+        if let Some(follow_up) = follow_up {
+            follow_up.follow_up(&launcher);
+        }
         // A crashed or timed-out instance is replaced before the next event,
         // unless snaprun is stopping.
         let stopping = stop.borrow().is_some();
@@ -234,20 +239,21 @@ async fn stopping(stop: &mut watch::Receiver<Option<Instant>>) {
     let _ = stop.wait_for(Option::is_some).await;
 }
 
-/// Runs one event, starting an instance first if the slot has none.
+/// Runs one event, starting an instance first if the slot has none; with
+/// the outcome, what follows an instance's first response.
 async fn serve(
     slot: usize,
     launcher: &Launcher,
     instance: &mut Option<Instance>,
     payload: Bytes,
-) -> Outcome {
+) -> (Outcome, Option<FirstResponse>) {
     let spec = launcher.spec();
     loop {
         if instance.is_none() {
             match start_instance(launcher).await {
                 Ok(started) => *instance = Some(started),
                 // Init failed: the error is this invocation's answer.
-                Err(body) => return Outcome::Error(body),
+                Err(body) => return (Outcome::Error(body), None),
             }
         }
         let Some(current) = instance.as_mut() else {
@@ -269,8 +275,8 @@ async fn serve(
         tokio::select! {
             result = outcome => match result {
                 Ok(outcome) => {
-                    finish_report(current, &request_id, started, launcher);
-                    return outcome;
+                    let follow_up = finish_report(current, &request_id, started, launcher);
+                    return (outcome, follow_up);
                 }
                 // Never delivered: the bootstrap went away while idle. Retry.
                 Err(_) => {
@@ -285,13 +291,17 @@ async fn serve(
                     format!("RequestId: {request_id} Error: Runtime exited ({status})"),
                 );
                 let delivered = current.api.fail_in_flight(error.clone());
-                finish_report(current, &request_id, started, launcher);
+                let follow_up = finish_report(current, &request_id, started, launcher);
                 if let Some(old) = instance.take() {
                     old.kill().await;
                 }
                 tracing::warn!(slot, %request_id, %status, "bootstrap exited; the slot gets a fresh instance");
                 if delivered {
-                    return Outcome::Error(error);
+                    return (Outcome::Error(error), follow_up);
+                }
+                // Not this invocation's: it goes to a fresh instance.
+                if let Some(follow_up) = follow_up {
+                    follow_up.follow_up(launcher);
                 }
             }
             () = tokio::time::sleep(timeout) => {
@@ -300,11 +310,11 @@ async fn serve(
                     format!("RequestId: {request_id} Error: Task timed out after {:.2} seconds", timeout.as_secs_f64()),
                 );
                 current.api.fail_in_flight(error.clone());
-                finish_report(current, &request_id, started, launcher);
+                let follow_up = finish_report(current, &request_id, started, launcher);
                 if let Some(old) = instance.take() {
                     old.kill().await;
                 }
-                return Outcome::Error(error);
+                return (Outcome::Error(error), follow_up);
             }
         }
     }
@@ -333,13 +343,40 @@ async fn start_instance(launcher: &Launcher) -> Result<Instance, ErrorBody> {
     }
 }
 
-fn finish_report(instance: &mut Instance, request_id: &str, started: Instant, launcher: &Launcher) {
+/// An instance's first answered invocation, for the launcher to act on
+/// ([`Launcher::first_response`]) once the answer has gone out: starting
+/// the next restore ahead, or recording the working set, is not on the
+/// caller's clock.
+#[derive(Debug)]
+struct FirstResponse {
+    start: Start,
+    invocation: Duration,
+    pid: Option<u32>,
+}
+
+impl FirstResponse {
+    fn follow_up(self, launcher: &Launcher) {
+        launcher.first_response(self.start, self.invocation, self.pid);
+    }
+}
+
+/// Prints the invocation's REPORT line; returns what follows an instance's
+/// first response.
+#[must_use]
+fn finish_report(
+    instance: &mut Instance,
+    request_id: &str,
+    started: Instant,
+    launcher: &Launcher,
+) -> Option<FirstResponse> {
     let spec = launcher.spec();
     let first = instance.take_first();
     let duration = started.elapsed();
-    if let Some(start) = first {
-        launcher.first_response(start, duration, instance.pid());
-    }
+    let follow_up = first.map(|start| FirstResponse {
+        start,
+        invocation: duration,
+        pid: instance.pid(),
+    });
     report::invocation(&report::Invocation {
         request_id,
         duration,
@@ -347,4 +384,5 @@ fn finish_report(instance: &mut Instance, request_id: &str, started: Instant, la
         max_memory_used_mb: instance.max_memory_used_mb(),
         first,
     });
+    follow_up
 }
