@@ -446,7 +446,9 @@ fn locate_bootstrap(name: &str) -> anyhow::Result<PathBuf> {
 fn parse_env(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => {
-            // Read by restores only, long after this: refused now.
+            // Read by restores only, long after this: refused now. (No
+            // native restore exists elsewhere.)
+            #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
             if k == snap::native::WORKING_SET_ENV {
                 snap::native::working_set_setting(Some(v.as_ref())).map_err(|e| e.to_string())?;
             }
