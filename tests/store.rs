@@ -182,6 +182,35 @@ fn chunks_of(moto: &Moto, key: &str) -> Vec<String> {
     serde_json::from_str(&listing).unwrap()
 }
 
+/// Snapshot `key`'s working set in the store, once it is recorded: its
+/// chunks, each one of the manifest's, and the pages touched.
+fn working_set_of(moto: &Moto, key: &str) -> (Vec<String>, u64) {
+    let stored = format!("snapshots/{key}/working-set.json");
+    assert!(
+        eventually(Duration::from_secs(30), || !keys(moto, &stored).is_empty()),
+        "no working set recorded"
+    );
+    let text = boto(
+        moto,
+        &format!("print(s3.get_object(Bucket=B, Key=P + '/{stored}')['Body'].read().decode())"),
+    );
+    let set: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let chunks: Vec<String> = set["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let listed = chunks_of(moto, key);
+    for chunk in &chunks {
+        assert!(
+            listed.contains(chunk),
+            "{chunk} is not one of the snapshot's chunks"
+        );
+    }
+    (chunks, set["pages_touched"].as_u64().unwrap())
+}
+
 /// The digests of every chunk the store holds.
 fn stored_chunks(moto: &Moto) -> BTreeSet<String> {
     keys(moto, "chunks/")
@@ -251,14 +280,8 @@ fn first_machine(moto: &Moto, a: &Machine) -> (String, serde_json::Value) {
     );
     let key = key_in(&pushed);
     // The first invocation after a restore records the working set.
-    assert!(
-        eventually(Duration::from_secs(30), || !keys(
-            moto,
-            &format!("snapshots/{key}/working-set.json")
-        )
-        .is_empty()),
-        "no working set recorded"
-    );
+    let (chunks, pages) = working_set_of(moto, &key);
+    assert!(!chunks.is_empty() && pages > 0, "{chunks:?}, {pages} pages");
     (key, answer)
 }
 
@@ -818,7 +841,11 @@ fn signed_and_encrypted_snapshots_travel_as_they_are_and_open_only_with_their_ke
         // are gone.
         let pushed = log_line(&run, "pushed the snapshot to");
         assert_eq!(count_before(&pushed, "all zeros"), 0, "{pushed}");
-        (answer, key_in(&pushed))
+        let key = key_in(&pushed);
+        // The working set names the sealed chunks of the pages touched.
+        let (chunks, pages) = working_set_of(&moto, &key);
+        assert!(!chunks.is_empty() && pages > 0, "{chunks:?}, {pages} pages");
+        (answer, key)
     };
     // B has both keys: it pulls, opens and restores A's snapshot.
     let run = b.run_as(with_keys(&b, &sign), "native", &bootstrap, &[]);

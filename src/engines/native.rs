@@ -98,17 +98,18 @@ impl NativeSnapshot {
         let Some(store) = self.plan.store.clone() else {
             return;
         };
-        let payload = std::fs::canonicalize(&self.plan.dir)
-            .unwrap_or_else(|_| self.plan.dir.clone())
-            .join(snap::snapshot::PAYLOAD_DIR);
-        // Read now, while the instance waits for its next event.
-        let touched = match crate::store::working_set::touched_pages(pid, &payload) {
-            Ok(touched) => touched,
+        // The record kept beside the snapshot (just now, or before) says
+        // which pages of the image; the store holds the image as the
+        // snapshot does, sealed if it is encrypted.
+        let pages = match working_set::image_pages(&self.snapshot) {
+            Ok(Some(pages)) => pages,
+            Ok(None) => return,
             Err(err) => {
-                tracing::debug!(%err, pid, "cannot read the pages the instance touched");
+                tracing::debug!(err = %snap::chain(&err), "no working set for the store");
                 return;
             }
         };
+        let touched = [image_touched(&pages, self.snapshot.is_encrypted())];
         tokio::spawn(async move {
             match store.record_working_set(&key, &touched).await {
                 Ok(None) => {}
@@ -178,11 +179,48 @@ impl NativeSnapshot {
     }
 }
 
+/// What the working set's `pages` of the memory image are in the image's
+/// file as the snapshot holds it: pages, or the sealed chunks that hold
+/// them when it is `encrypted`, with adjacent ranges merged.
+fn image_touched(pages: &[u64], encrypted: bool) -> crate::store::working_set::Touched {
+    const PAGE: u64 = 4096;
+    let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
+    for page in pages {
+        let plain = page * PAGE..(page + 1) * PAGE;
+        let range = match encrypted {
+            true => snap::snapshot::sealed_range(plain.start, plain.end),
+            false => plain,
+        };
+        match ranges.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => ranges.push(range),
+        }
+    }
+    crate::store::working_set::Touched {
+        file: working_set::IMAGE_FILE.to_owned(),
+        ranges,
+        pages: pages.len() as u64,
+    }
+}
+
 /// The native engine's working set where it runs (x86_64 Linux); elsewhere
 /// no native snapshot can be made, so there is never one to record.
 mod working_set {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    pub(super) use snap::native::{check_working_set as check, record_working_set as record};
+    pub(super) use snap::native::{
+        IMAGE_FILE, check_working_set as check, record_working_set as record,
+        working_set_image_pages as image_pages,
+    };
+
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    pub(super) const IMAGE_FILE: &str = "memory.img";
+
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    pub(super) fn image_pages(
+        _: &snap::Snapshot,
+    ) -> Result<Option<Vec<u64>>, snap::snapshot::WorkingSetError> {
+        Ok(None)
+    }
 
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     pub(super) fn check(
@@ -399,5 +437,35 @@ impl InitErrorFile {
 impl Drop for InitErrorFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_pages_become_byte_ranges_of_the_image_as_the_snapshot_holds_it() {
+        // Plain: page by page, adjacent pages merged.
+        let plain = image_touched(&[0, 1, 2, 5], false);
+        assert_eq!(plain.file, "memory.img");
+        assert_eq!(plain.ranges, vec![0..3 * 4096, 5 * 4096..6 * 4096]);
+        assert_eq!(plain.pages, 4);
+        // Encrypted: the sealed 64 KiB chunks holding them, one for pages
+        // 0-15, the next from page 16.
+        let sealed = image_touched(&[0, 1, 15, 16], true);
+        assert_eq!(
+            sealed.ranges,
+            vec![snap::snapshot::sealed_range(0, 32 * 4096)]
+        );
+        let apart = image_touched(&[0, 40], true);
+        assert_eq!(
+            apart.ranges,
+            vec![
+                snap::snapshot::sealed_range(0, 4096),
+                snap::snapshot::sealed_range(40 * 4096, 41 * 4096)
+            ]
+        );
+        assert_eq!(apart.pages, 2);
     }
 }

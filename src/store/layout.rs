@@ -20,7 +20,7 @@ use snap::snapshot::{FileEntry, MANIFEST_FILE, OpenError};
 pub const CHUNK_SIZE: u64 = 512 * 1024;
 
 /// Files start at multiples of this in the image.
-const PAGE: u64 = 4096;
+pub(super) const PAGE: u64 = 4096;
 
 /// The format of `manifest.json`.
 pub(super) const FORMAT: u32 = 1;

@@ -2,16 +2,12 @@
 //! first invocation after a restore touched, recorded once and stored with
 //! the snapshot, so that a machine with an empty cache fetches them first.
 //!
-//! A restored native instance maps its memory image from the snapshot
-//! directory; the pages it touched are the ones present in its page tables,
-//! which `/proc/PID/pagemap` tells (bit 63) to the same user without any
-//! privilege.
+//! The pages come from the snapshot's own working-set record
+//! (`snap::native::working_set_image_pages`), which snaprun keeps after the
+//! first restored response: the instance's page map is read once, for both.
 
 use std::collections::{BTreeSet, HashSet};
-use std::fs::File;
-use std::io;
-use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use snap::Sha256Digest;
@@ -19,8 +15,7 @@ use snap::Sha256Digest;
 use super::layout::StoreManifest;
 use super::{SnapshotStore, StoreError};
 
-const PAGE: u64 = 4096;
-const PRESENT: u64 = 1 << 63;
+use super::layout::PAGE;
 
 /// Chunks to fetch first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,58 +42,16 @@ impl WorkingSet {
     }
 }
 
-/// Pages of a snapshot's payload files that process `pid` has touched:
-/// for each file under `payload` it maps, the set of page indexes present.
-pub fn touched_pages(pid: u32, payload: &Path) -> io::Result<Vec<(String, BTreeSet<u64>)>> {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
-    let pagemap = File::open(format!("/proc/{pid}/pagemap"))?;
-    let mut touched: Vec<(String, BTreeSet<u64>)> = Vec::new();
-    for line in maps.lines() {
-        // start-end perms offset dev inode path
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(_perms), Some(offset), Some(_dev), Some(_inode)) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
-            continue;
-        };
-        let path: String = fields.collect::<Vec<_>>().join(" ");
-        let Ok(rel) = Path::new(&path).strip_prefix(payload) else {
-            continue;
-        };
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end), Ok(offset)) = (
-            u64::from_str_radix(start, 16),
-            u64::from_str_radix(end, 16),
-            u64::from_str_radix(offset, 16),
-        ) else {
-            continue;
-        };
-        let pages = (end - start) / PAGE;
-        let mut entries = vec![0u8; (pages * 8) as usize];
-        pagemap.read_exact_at(&mut entries, start / PAGE * 8)?;
-        let rel = rel.to_string_lossy().into_owned();
-        let at = match touched.iter().position(|(name, _)| *name == rel) {
-            Some(at) => at,
-            None => {
-                touched.push((rel, BTreeSet::new()));
-                touched.len() - 1
-            }
-        };
-        let set = &mut touched[at].1;
-        for (n, entry) in entries.chunks_exact(8).enumerate() {
-            let entry = u64::from_le_bytes(entry.try_into().unwrap_or_default());
-            if entry & PRESENT != 0 {
-                set.insert(offset / PAGE + n as u64);
-            }
-        }
-    }
-    Ok(touched)
+/// What a restored instance touched of one payload file: byte ranges of
+/// the file as the snapshot holds it (sealed, if it is encrypted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touched {
+    /// The file's path in the payload directory.
+    pub file: String,
+    /// Its byte ranges touched, in any order.
+    pub ranges: Vec<Range<u64>>,
+    /// Pages of its plaintext touched, for the record.
+    pub pages: u64,
 }
 
 impl SnapshotStore {
@@ -133,13 +86,13 @@ impl SnapshotStore {
         }
     }
 
-    /// Records as snapshot `key`'s working set the chunks holding the
-    /// pages that `touched` lists, unless one is recorded already (then
-    /// `None`). Returns the number of chunks and of pages touched.
+    /// Records as snapshot `key`'s working set the chunks holding what
+    /// `touched` lists, unless one is recorded already (then `None`).
+    /// Returns the number of chunks and of pages touched.
     pub async fn record_working_set(
         &self,
         key: &str,
-        touched: &[(String, BTreeSet<u64>)],
+        touched: &[Touched],
     ) -> Result<Option<(u64, u64)>, StoreError> {
         let manifest_key = super::manifest_key(key);
         let Some(bytes) = self.get_manifest(&manifest_key).await? else {
@@ -153,16 +106,23 @@ impl SnapshotStore {
         let mut chunks = BTreeSet::new();
         let mut pages_touched = 0;
         let mut pages_mapped = 0;
-        for (rel, pages) in touched {
-            let Some(file) = manifest.files.iter().find(|f| f.path == *rel) else {
+        for touched in touched {
+            let Some(file) = manifest.files.iter().find(|f| f.path == touched.file) else {
                 continue;
             };
-            pages_touched += pages.len() as u64;
+            pages_touched += touched.pages;
             pages_mapped += file.size.div_ceil(PAGE);
-            for page in pages {
-                let index = ((file.offset + page * PAGE) / manifest.chunk_size) as usize;
-                if let Some(digest) = manifest.digest(index) {
-                    chunks.insert(digest.to_string());
+            for range in &touched.ranges {
+                let end = range.end.min(file.size);
+                if range.start >= end {
+                    continue;
+                }
+                let first = (file.offset + range.start) / manifest.chunk_size;
+                let last = (file.offset + end - 1) / manifest.chunk_size;
+                for index in first..=last {
+                    if let Some(digest) = manifest.digest(index as usize) {
+                        chunks.insert(digest.to_string());
+                    }
                 }
             }
         }

@@ -38,7 +38,7 @@ pub(crate) fn dump(dir: &std::path::Path, fds: &FdPolicy) -> Result<Resumed, Dum
     let identity = Identity::of_process(std::process::id() as i32)
         .map_err(OsError::during("read own identity"))?;
     let writer = SnapshotWriter::create(dir)?;
-    let image_path = writer.payload_dir().join("memory.img");
+    let image_path = writer.payload_dir().join(super::IMAGE_FILE);
     let image = File::create(&image_path).map_err(|e| CreateError::io("create", &image_path, e))?;
 
     let signals = dispositions();

@@ -53,8 +53,12 @@ pub(crate) use restore::restore_from;
 pub use timing::RESTORE_TIMING_ENV;
 pub use working_set::{
     SettingError as WorkingSetSettingError, Summary as WorkingSetSummary, WORKING_SET_ENV,
-    check as check_working_set, record as record_working_set, setting as working_set_setting,
+    check as check_working_set, image_pages as working_set_image_pages,
+    record as record_working_set, setting as working_set_setting,
 };
+
+/// The memory image in a native snapshot's payload directory.
+pub const IMAGE_FILE: &str = "memory.img";
 
 /// The engine name recorded in manifests.
 pub const NAME: &str = crate::engine::NATIVE;

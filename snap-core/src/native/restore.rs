@@ -80,7 +80,7 @@ pub(crate) fn restore_from(dir: &Path) -> Result<(), RestoreError> {
     reinstall_signals(&state);
     stamps.end(Stage::Files);
 
-    let image = File::open(snapshot.payload_dir().join("memory.img"))
+    let image = File::open(snapshot.payload_dir().join(super::IMAGE_FILE))
         .map_err(OsError::during("open the memory image"))?;
     let request = RestoreRequest::of_this_process(dir, &[RESTORE_ENV, RESTORE_GATE_ENV]);
     // Only a speed-up: the launcher that recorded it says when it is

@@ -124,6 +124,30 @@ impl WorkingSet {
         }
     }
 
+    /// The pages of the memory image of `state` that the runs cover, in
+    /// order ([`image_pages`]).
+    fn image_pages(&self, state: &NativeState) -> Vec<u64> {
+        let mut pages = Vec::new();
+        let imaged = || {
+            state
+                .regions
+                .iter()
+                .filter_map(|r| Some((r, r.image_offset?)))
+        };
+        for run in &self.runs {
+            for (region, offset) in imaged() {
+                let (start, end) = (run.start.max(region.start), run.end().min(region.end));
+                if start < end {
+                    let first = (offset + (start - region.start)) / PAGE;
+                    pages.extend(first..first + (end - start) / PAGE);
+                }
+            }
+        }
+        pages.sort_unstable();
+        pages.dedup();
+        pages
+    }
+
     fn summary(&self) -> Summary {
         let (mut read_pages, mut written_pages) = (0, 0);
         for run in &self.runs {
@@ -218,6 +242,16 @@ fn state_of(snapshot: &Snapshot) -> Result<NativeState, WorkingSetError> {
 pub fn check(snapshot: &Snapshot) -> Result<Option<Summary>, WorkingSetError> {
     let state = state_of(snapshot)?;
     Ok(load(snapshot, &state)?.map(|set| set.summary()))
+}
+
+/// The pages of native `snapshot`'s memory image ([`super::IMAGE_FILE`], by
+/// page index in its plaintext) that its recorded working set holds, in
+/// order; `None` if it has no record. Code and data of the binary's own
+/// files are not in the image, and so not here. What a store fetches
+/// first, found without reading the instance's page map again.
+pub fn image_pages(snapshot: &Snapshot) -> Result<Option<Vec<u64>>, WorkingSetError> {
+    let state = state_of(snapshot)?;
+    Ok(load(snapshot, &state)?.map(|set| set.image_pages(&state)))
 }
 
 /// Records, as native `snapshot`'s working set, the pages that process
@@ -368,6 +402,26 @@ mod tests {
                 written_pages: 2,
                 runs: 4
             }
+        );
+    }
+
+    #[test]
+    fn the_image_pages_are_the_runs_inside_regions_restored_from_the_image() {
+        // [heap] is pages 0..16 of the image, relro page 16; the binary's
+        // own file mapping is not in the image.
+        let set = WorkingSet {
+            runs: vec![
+                run(0x10000, 2, true),
+                run(0x12000, 1, false),
+                run(0x1f000, 1, false),
+                run(0x20000, 1, false),
+                run(0x40000, 16, false),
+            ],
+        };
+        assert_eq!(set.image_pages(&state()), vec![0, 1, 2, 15, 16]);
+        assert_eq!(
+            WorkingSet { runs: vec![] }.image_pages(&state()),
+            Vec::<u64>::new()
         );
     }
 

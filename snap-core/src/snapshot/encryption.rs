@@ -69,6 +69,18 @@ const TAG: usize = 16;
 /// counter and the last-chunk flag.
 const NONCE: usize = 7;
 
+/// Where plaintext bytes `start..end` (`start < end`) of a payload file lie
+/// once it is encrypted: the whole chunks holding them, tags included,
+/// which is what must be read to decrypt them. The end may pass the end of
+/// a last, shorter chunk.
+pub fn sealed_range(start: u64, end: u64) -> std::ops::Range<u64> {
+    let head = (MAGIC.len() + NONCE) as u64;
+    let (chunk, sealed) = (CHUNK as u64, (CHUNK + TAG) as u64);
+    let first = start / chunk;
+    let last = end.saturating_sub(1).max(start) / chunk;
+    head + first * sealed..head + (last + 1) * sealed
+}
+
 /// An encryption key, derived from the key file.
 pub(super) struct Key {
     cipher: ChaCha20Poly1305,
@@ -558,6 +570,35 @@ mod tests {
         let _ = fs::remove_file(&to);
         decrypt_file(key, name, path, &to)?;
         Ok(fs::read(&to).unwrap())
+    }
+
+    #[test]
+    fn a_plaintext_range_maps_to_the_sealed_chunks_that_hold_it() {
+        let head = (MAGIC.len() + NONCE) as u64;
+        let (chunk, stride) = (CHUNK as u64, (CHUNK + TAG) as u64);
+        // A page inside the first chunk, the last page of it, the first of
+        // the second, and a range across three chunks.
+        assert_eq!(sealed_range(0, 4096), head..head + stride);
+        assert_eq!(sealed_range(chunk - 4096, chunk), head..head + stride);
+        assert_eq!(
+            sealed_range(chunk, chunk + 4096),
+            head + stride..head + 2 * stride
+        );
+        assert_eq!(
+            sealed_range(chunk - 1, 2 * chunk + 1),
+            head..head + 3 * stride
+        );
+        // A sealed file's whole plaintext: from just past the header to
+        // the file's end, or less than a chunk past it.
+        let content = vec![7u8; 2 * CHUNK + 100];
+        let (_tmp, path) = sealed(&key(1), "memory.img", &content);
+        let len = fs::read(&path).unwrap().len() as u64;
+        let whole = sealed_range(0, content.len() as u64);
+        assert_eq!(whole.start, head);
+        assert!(
+            whole.end >= len && whole.end - len < stride,
+            "{whole:?} of {len}"
+        );
     }
 
     #[test]

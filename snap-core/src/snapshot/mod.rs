@@ -32,7 +32,7 @@ mod writer;
 #[doc(hidden)]
 pub use codec::decode as decode_manifest;
 pub use codec::{FORMAT_VERSION, MAGIC, MAX_MANIFEST_BODY};
-pub use encryption::{ENCRYPT_KEY_ENV, ENCRYPTED_ANNOTATION, PLAIN_CACHE_ENV};
+pub use encryption::{ENCRYPT_KEY_ENV, ENCRYPTED_ANNOTATION, PLAIN_CACHE_ENV, sealed_range};
 pub use error::{CreateError, OpenError};
 pub use host::Host;
 pub use identity::Identity;
