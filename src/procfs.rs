@@ -10,6 +10,20 @@ pub(crate) fn first_child(pid: i32) -> Option<u32> {
         .ok()
 }
 
+/// The pid `pid` has in its innermost PID namespace (the last field of
+/// `NSpid` in `/proc/PID/status`): for a process of a tree in a namespace
+/// of its own, the pid CRIU's images give it.
+pub(crate) fn innermost_pid(pid: u32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
 /// Peak RSS of `pid` in MB (`VmHWM` of `/proc/PID/status`); 0 once the
 /// process is gone.
 pub fn peak_rss_mb(pid: u32) -> u64 {

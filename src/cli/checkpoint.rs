@@ -37,6 +37,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         leave_running: args.leave_running,
         identity: None,
         annotations: Vec::new(),
+        essential: Vec::new(),
     };
     let snapshot = engine
         .checkpoint(&args.pid, &args.snapshot_dir, &options)

@@ -415,6 +415,17 @@ async fn make(
         let _ = root.kill();
         return Err(StartError::NoPendingRequest);
     };
+    // The bootstrap, the relay's child: were it saved dead (killed during
+    // the dump, a zombie), every restore would fail.
+    let Some(bootstrap) =
+        crate::procfs::first_child(root.pid()).and_then(crate::procfs::innermost_pid)
+    else {
+        let _ = root.kill();
+        return Err(StartError::Init(crate::runtime::ErrorBody::new(
+            ErrorType::ExitError,
+            "the bootstrap exited during init, before the snapshot",
+        )));
+    };
     let mut annotation = pending.0.to_le_bytes().to_vec();
     annotation.extend_from_slice(&pending.1);
     let options = CheckpointOptions {
@@ -424,6 +435,7 @@ async fn make(
             (PENDING.into(), annotation),
             (RELAY.into(), PROTOCOL_VERSION.to_le_bytes().to_vec()),
         ],
+        essential: vec![bootstrap],
     };
     let (engine, dir, pid) = (engine.clone(), plan.dir.clone(), root.pid());
     let checkpointed =

@@ -20,6 +20,14 @@ pub struct CheckpointOptions {
     pub identity: Option<Identity>,
     /// The caller's data to keep in the manifest.
     pub annotations: Vec<(String, Vec<u8>)>,
+    /// Processes of the tree besides its root that must be saved alive,
+    /// by the pid the tree's images give them: in the tree's own PID
+    /// namespace if it has one (the last of `NSpid` in `/proc/PID/status`).
+    /// One that exits during the dump would be saved as a zombie, so
+    /// every restore would find it dead; the dump is then refused, as it
+    /// is when the root exits. (snaprun names the bootstrap under its
+    /// relay.)
+    pub essential: Vec<i32>,
 }
 
 /// Why a checkpoint failed. No snapshot is left behind in any case.
@@ -58,6 +66,15 @@ pub enum CheckpointError {
     )]
     ExitedDuringDump {
         /// The root of the tree.
+        pid: i32,
+    },
+    /// A process the caller named essential exited while CRIU dumped the
+    /// tree: its snapshot would restore it dead.
+    #[error(
+        "pid {pid} of the tree (as its images number it) exited while it was dumped: its snapshot would restore it dead; nothing is saved; checkpoint again"
+    )]
+    EssentialExitedDuringDump {
+        /// The process, as the tree's images number it.
         pid: i32,
     },
     /// CRIU failed; its log is kept.
@@ -146,6 +163,13 @@ impl CriuEngine {
         drop(work);
         if !state.root_dumped(&payload) {
             return Err(CheckpointError::ExitedDuringDump { pid });
+        }
+        if let Some(&dead) = options
+            .essential
+            .iter()
+            .find(|&&vpid| !tree::dumped_alive(&payload, vpid))
+        {
+            return Err(CheckpointError::EssentialExitedDuringDump { pid: dead });
         }
         let snapshot = writer.commit(Seal {
             engine: CriuEngine::NAME.into(),

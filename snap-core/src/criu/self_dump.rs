@@ -194,6 +194,7 @@ pub(crate) fn run_dump_helper_if_asked() {
             leave_running: true,
             identity: None,
             annotations: vec![(RESUME_PIPE.into(), key.as_bytes().to_vec())],
+            essential: Vec::new(),
         };
         engine
             .checkpoint(&pid, Path::new(dir), &options)

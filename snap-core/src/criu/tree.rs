@@ -76,8 +76,15 @@ impl CriuState {
     /// dump is saved as a zombie, with none.
     pub(super) fn root_dumped(&self, images: &std::path::Path) -> bool {
         let pid = if self.owns_pid_ns { 1 } else { self.root_pid };
-        images.join(format!("mm-{pid}.img")).exists()
+        dumped_alive(images, pid)
     }
+}
+
+/// Whether CRIU dumped process `pid` (as the images number it) into
+/// `images` with its memory, as a live process: a zombie gets no
+/// `mm-N.img`.
+pub(super) fn dumped_alive(images: &std::path::Path, pid: i32) -> bool {
+    images.join(format!("mm-{pid}.img")).exists()
 }
 
 /// Why a process cannot be dumped as it is.
