@@ -124,3 +124,55 @@ fn eight_copies_continue(engine: &CriuEngine, map_pages: bool) {
         output.rest(WAIT);
     }
 }
+
+/// A restore prepared ahead whose worker died while it waited is refused as
+/// such (nothing restored, so another worker may try), and another worker
+/// then restores the counter.
+#[test]
+fn a_prepared_restore_whose_worker_died_says_so_and_another_restores() {
+    let Some(engine) = criu_engine() else { return };
+    let mut cleanup = Cleanup::default();
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot_dir = dir.path().join("counter");
+    let (reader, writer) = pipe().unwrap();
+    let tree = SandboxCommand::new("bash")
+        .args(["-c", COUNTER])
+        .stdout(writer)
+        .spawn()
+        .unwrap();
+    let pid = tree.pid();
+    cleanup.sandboxes.push(tree);
+    let lines = Lines::new(reader);
+    let first = lines.next(WAIT);
+    let snapshot = engine
+        .checkpoint(&pid, &snapshot_dir, &Default::default())
+        .unwrap();
+    let last: u64 = lines.rest(WAIT).last().unwrap_or(&first).parse().unwrap();
+
+    let restore_options = |writer: std::io::PipeWriter| {
+        let mut options = RestoreOptions::default();
+        options.stdio[1] = Some(writer.into());
+        options
+    };
+    let (_reader, writer) = pipe().unwrap();
+    let mut prepared = engine
+        .prepare_restore(&snapshot, restore_options(writer))
+        .unwrap();
+    prepared.stopper().stop();
+    assert!(
+        common::eventually(WAIT, || !prepared.is_waiting()),
+        "the worker outlived its SIGKILL"
+    );
+    let err = prepared.restore().unwrap_err();
+    assert!(err.worker_was_gone(), "{}", snap::chain(&err));
+    assert!(
+        err.to_string()
+            .contains("CRIU had exited before it was asked"),
+        "{err}"
+    );
+
+    let (reader, writer) = pipe().unwrap();
+    let tree = engine.restore(&snapshot, restore_options(writer)).unwrap();
+    cleanup.restored.push(tree);
+    assert_eq!(Lines::new(reader).next(WAIT), (last + 1).to_string());
+}

@@ -273,6 +273,45 @@ impl CriuSnapshot {
         self.restore_with(false).await
     }
 
+    /// A worker prepared now, for a restore that cannot wait for one kept
+    /// ready.
+    async fn prepare_now(&self) -> Result<Spare, StartError> {
+        let (engine, snapshot, pages) = (self.engine.clone(), self.snapshot.clone(), self.pages);
+        tokio::task::spawn_blocking(move || Spare::prepare(&engine, &snapshot, pages)).await?
+    }
+
+    /// Restores the tree with `spare`'s worker, stopping it past the
+    /// restore's limit (a restore can hang inside CRIU when a task it
+    /// restores is killed midway); the tree, with the pipes to its relay.
+    async fn run(
+        &self,
+        spare: Spare,
+    ) -> Result<(snap::criu::RestoredTree, (OwnedFd, OwnedFd), OwnedFd), StartError> {
+        let Spare {
+            prepared,
+            ours,
+            logs,
+        } = spare;
+        let stopper = prepared.stopper();
+        let limit = self.plan.restore_timeout;
+        let mut restoring = tokio::task::spawn_blocking(move || prepared.restore());
+        match tokio::time::timeout(limit, &mut restoring).await {
+            Ok(restored) => Ok((restored??, ours, logs)),
+            Err(_) => {
+                stopper.stop();
+                // It may have finished just as it was stopped.
+                if let Ok(tree) = restoring.await? {
+                    let _ = tree.into_root().kill();
+                }
+                tracing::debug!("the CRIU restore was stopped at its limit");
+                Err(StartError::Timeout {
+                    limit,
+                    error_type: ErrorType::RestoreHookUserTimeout,
+                })
+            }
+        }
+    }
+
     /// A restore, from the worker kept ready if `ready` and there is one.
     async fn restore_with(&self, ready: bool) -> Result<Instance, StartError> {
         let started = Instant::now();
@@ -284,13 +323,10 @@ impl CriuSnapshot {
             }
             waiting.then_some(spare)
         });
-        let (engine, snapshot, pages) = (self.engine.clone(), self.snapshot.clone(), self.pages);
+        let from_kept = taken.is_some();
         let spare = match taken {
             Some(spare) => spare,
-            None => {
-                tokio::task::spawn_blocking(move || Spare::prepare(&engine, &snapshot, pages))
-                    .await??
-            }
+            None => self.prepare_now().await?,
         };
         // Not for lazy restores: a spare's lazy-pages daemon would wait for
         // its restore forever if snaprun died first (an idle worker sees its
@@ -298,30 +334,14 @@ impl CriuSnapshot {
         if ready {
             self.prepare_next();
         }
-        let Spare {
-            prepared,
-            ours,
-            logs,
-        } = spare;
-        // A restore can hang inside CRIU (a task it restores killed
-        // midway): past the restore's limit, its worker is stopped.
-        let stopper = prepared.stopper();
-        let limit = self.plan.restore_timeout;
-        let mut restoring = tokio::task::spawn_blocking(move || prepared.restore());
-        let restored = match tokio::time::timeout(limit, &mut restoring).await {
-            Ok(restored) => restored??,
-            Err(_) => {
-                stopper.stop();
-                // It may have finished just as it was stopped.
-                if let Ok(tree) = restoring.await? {
-                    let _ = tree.into_root().kill();
-                }
-                tracing::debug!("the CRIU restore was stopped at its limit");
-                return Err(StartError::Timeout {
-                    limit,
-                    error_type: ErrorType::RestoreHookUserTimeout,
-                });
+        let (restored, ours, logs) = match self.run(spare).await {
+            // The worker kept ready died after it was checked, before it
+            // was asked: it did nothing, so a fresh one restores.
+            Err(StartError::CriuRestore(err)) if from_kept && err.worker_was_gone() => {
+                tracing::info!(err = %snap::chain(&err), "the CRIU worker kept ready had died; restoring with another");
+                self.run(self.prepare_now().await?).await?
             }
+            other => other?,
         };
         let mut root = restored.into_root();
         let api = Arc::new(RuntimeApi::new(

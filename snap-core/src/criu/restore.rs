@@ -112,6 +112,20 @@ pub enum RestoreError {
     },
 }
 
+impl RestoreError {
+    /// Whether the worker had exited before it was sent the request, so
+    /// nothing was restored and another worker may try.
+    pub fn worker_was_gone(&self) -> bool {
+        matches!(
+            self,
+            Self::Criu {
+                cause: RpcError::Gone(_),
+                ..
+            }
+        )
+    }
+}
+
 /// A restored copy of the tree. Its root is a child of the restoring process.
 ///
 /// Dropping the handle kills the copy and reaps its root, unless it was let

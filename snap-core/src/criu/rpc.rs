@@ -58,6 +58,10 @@ pub enum RpcError {
     /// The worker exited before answering.
     #[error("CRIU exited without answering ({0})")]
     Vanished(String),
+    /// The worker had exited before it could be sent the request (a
+    /// worker kept ready that died while it waited): it did nothing.
+    #[error("CRIU had exited before it was asked ({0})")]
+    Gone(String),
     /// CRIU answered that the operation failed.
     #[error("CRIU reports failure{}{}", errno.map(|e| format!(" (errno {e}: {})", io::Error::from_raw_os_error(e))).unwrap_or_default(), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Failed {
@@ -238,14 +242,16 @@ impl Worker {
         );
         // CRIU exits once it has answered (or once its socket closes).
         let _ = nix::sys::socket::shutdown(self.sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
-        let status = self.child.wait();
+        let status = match self.child.wait() {
+            Ok(status) => status.to_string(),
+            Err(e) => e.to_string(),
+        };
         match result {
             Err(RpcError::Socket { op: "receive", .. }) | Err(RpcError::Vanished(_)) => {
-                Err(RpcError::Vanished(match status {
-                    Ok(status) => status.to_string(),
-                    Err(e) => e.to_string(),
-                }))
+                Err(RpcError::Vanished(status))
             }
+            // A one-message socket whose peer is gone refuses the message.
+            Err(RpcError::Socket { op: "send", .. }) => Err(RpcError::Gone(status)),
             other => other,
         }
     }
