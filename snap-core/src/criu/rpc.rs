@@ -250,8 +250,7 @@ impl Worker {
             Err(RpcError::Socket { op: "receive", .. }) | Err(RpcError::Vanished(_)) => {
                 Err(RpcError::Vanished(status))
             }
-            // A one-message socket whose peer is gone refuses the message.
-            Err(RpcError::Socket { op: "send", .. }) => Err(RpcError::Gone(status)),
+            Err(RpcError::Gone(_)) => Err(RpcError::Gone(status)),
             other => other,
         }
     }
@@ -329,9 +328,15 @@ fn send(sock: &OwnedFd, bytes: &[u8]) -> Result<(), RpcError> {
         sock.try_clone()
             .map_err(|cause| RpcError::Socket { op: "dup", cause })?,
     );
-    // A SEQPACKET write is one message; a short write is an error.
+    // A SEQPACKET write is one message; a short write is an error. One
+    // whose peer has exited is refused: that worker never saw the request.
     file.write_all(bytes)
-        .map_err(|cause| RpcError::Socket { op: "send", cause })
+        .map_err(|cause| match cause.raw_os_error() {
+            Some(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN) => {
+                RpcError::Gone(cause.to_string())
+            }
+            _ => RpcError::Socket { op: "send", cause },
+        })
 }
 
 /// Receives one message, or fails once the worker (`pidfd`) has exited
