@@ -109,7 +109,11 @@ impl NativeSnapshot {
                 return;
             }
         };
-        let touched = [image_touched(&pages, self.snapshot.is_encrypted())];
+        let touched = [crate::store::working_set::Touched::pages_of(
+            working_set::IMAGE_FILE,
+            &pages,
+            self.snapshot.is_encrypted(),
+        )];
         tokio::spawn(async move {
             match store.record_working_set(&key, &touched).await {
                 Ok(None) => {}
@@ -176,30 +180,6 @@ impl NativeSnapshot {
                 None
             }
         };
-    }
-}
-
-/// What the working set's `pages` of the memory image are in the image's
-/// file as the snapshot holds it: pages, or the sealed chunks that hold
-/// them when it is `encrypted`, with adjacent ranges merged.
-fn image_touched(pages: &[u64], encrypted: bool) -> crate::store::working_set::Touched {
-    const PAGE: u64 = 4096;
-    let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
-    for page in pages {
-        let plain = page * PAGE..(page + 1) * PAGE;
-        let range = match encrypted {
-            true => snap::snapshot::sealed_range(plain.start, plain.end),
-            false => plain,
-        };
-        match ranges.last_mut() {
-            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
-            _ => ranges.push(range),
-        }
-    }
-    crate::store::working_set::Touched {
-        file: working_set::IMAGE_FILE.to_owned(),
-        ranges,
-        pages: pages.len() as u64,
     }
 }
 
@@ -437,35 +417,5 @@ impl InitErrorFile {
 impl Drop for InitErrorFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn image_pages_become_byte_ranges_of_the_image_as_the_snapshot_holds_it() {
-        // Plain: page by page, adjacent pages merged.
-        let plain = image_touched(&[0, 1, 2, 5], false);
-        assert_eq!(plain.file, "memory.img");
-        assert_eq!(plain.ranges, vec![0..3 * 4096, 5 * 4096..6 * 4096]);
-        assert_eq!(plain.pages, 4);
-        // Encrypted: the sealed 64 KiB chunks holding them, one for pages
-        // 0-15, the next from page 16.
-        let sealed = image_touched(&[0, 1, 15, 16], true);
-        assert_eq!(
-            sealed.ranges,
-            vec![snap::snapshot::sealed_range(0, 32 * 4096)]
-        );
-        let apart = image_touched(&[0, 40], true);
-        assert_eq!(
-            apart.ranges,
-            vec![
-                snap::snapshot::sealed_range(0, 4096),
-                snap::snapshot::sealed_range(40 * 4096, 41 * 4096)
-            ]
-        );
-        assert_eq!(apart.pages, 2);
     }
 }

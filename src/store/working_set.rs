@@ -54,6 +54,31 @@ pub struct Touched {
     pub pages: u64,
 }
 
+impl Touched {
+    /// `pages` (indexes in its plaintext) of payload file `file`, as the
+    /// snapshot holds that file: pages, or the sealed chunks that hold
+    /// them when it is `encrypted`, with adjacent ranges merged.
+    pub fn pages_of(file: &str, pages: &[u64], encrypted: bool) -> Self {
+        let mut ranges: Vec<Range<u64>> = Vec::new();
+        for page in pages {
+            let plain = page * PAGE..(page + 1) * PAGE;
+            let range = match encrypted {
+                true => snap::snapshot::sealed_range(plain.start, plain.end),
+                false => plain,
+            };
+            match ranges.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => ranges.push(range),
+            }
+        }
+        Self {
+            file: file.to_owned(),
+            ranges,
+            pages: pages.len() as u64,
+        }
+    }
+}
+
 impl SnapshotStore {
     /// The working set recorded for snapshot `key`, or an empty one if none
     /// was recorded or it cannot be read (it only orders fetches).
@@ -135,5 +160,36 @@ impl SnapshotStore {
         let body = serde_json::to_vec(&stored).unwrap_or_default();
         let put = self.put(&super::working_set_key(key), body, true).await?;
         Ok((put == super::Put::Written).then_some((count, pages_touched)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pages_become_byte_ranges_of_the_file_as_the_snapshot_holds_it() {
+        // Plain: page by page, adjacent pages merged.
+        let plain = Touched::pages_of("memory.img", &[0, 1, 2, 5], false);
+        assert_eq!(plain.file, "memory.img");
+        assert_eq!(plain.ranges, vec![0..3 * 4096, 5 * 4096..6 * 4096]);
+        assert_eq!(plain.pages, 4);
+        // Encrypted: the sealed 64 KiB chunks holding them, one for pages
+        // 0-15, the next from page 16.
+        let sealed = Touched::pages_of("memory.img", &[0, 1, 15, 16], true);
+        assert_eq!(
+            sealed.ranges,
+            vec![snap::snapshot::sealed_range(0, 32 * 4096)]
+        );
+        let apart = Touched::pages_of("memory.img", &[0, 40], true);
+        assert_eq!(
+            apart.ranges,
+            vec![
+                snap::snapshot::sealed_range(0, 4096),
+                snap::snapshot::sealed_range(40 * 4096, 41 * 4096)
+            ]
+        );
+        assert_eq!(apart.pages, 2);
     }
 }
