@@ -31,15 +31,9 @@ fn tree_with_child(cleanup: &mut Cleanup, script: &str, state: char) -> i32 {
     assert_eq!(Lines::new(reader).next(WAIT), "ready");
     let mut seen = None;
     let settled = common::eventually(WAIT, || {
-        let child = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .next()
-            .and_then(|c| c.parse::<u32>().ok());
-        seen = child.and_then(|c| {
-            let stat = std::fs::read_to_string(format!("/proc/{c}/stat")).ok()?;
-            stat.rsplit_once(") ")?.1.chars().next()
-        });
+        seen = common::children(pid as u32)
+            .first()
+            .and_then(|child| common::state(*child));
         seen == Some(state)
     });
     assert!(settled, "the child never got to state {state}: {seen:?}");

@@ -304,33 +304,11 @@ fn native_survives_sigkill_at_every_point_of_checkpoint_and_restore() {
     assert!(hits >= 20, "only {hits} kills found their target");
 }
 
-/// The children of `pid`, from each of its threads' `children` list.
-fn children(pid: u32) -> Vec<u32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
-        .flat_map(|list| {
-            list.split_whitespace()
-                .filter_map(|child| child.parse().ok())
-                .collect::<Vec<u32>>()
-        })
-        .collect()
-}
-
-/// The state letter `/proc/PID/stat` gives `pid`.
-fn state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
-}
-
 /// Whether `pid` sleeps in `clock_nanosleep` or is stopped under ptrace,
 /// as a CRIU probe does until its parent kills it.
 fn sleeps_as_a_probe(pid: u32) -> bool {
     let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-    state(pid) == Some('t')
+    common::state(pid) == Some('t')
         || syscall.split_whitespace().next() == Some(&libc::SYS_clock_nanosleep.to_string())
 }
 
@@ -338,12 +316,12 @@ fn sleeps_as_a_probe(pid: u32) -> bool {
 /// probe: every CRIU run forks a child with its own command line,
 /// ptrace-attaches to it and leaves it sleeping until it kills it.
 fn probe_of_a_worker(snaprun: u32) -> Option<(u32, u32)> {
-    children(snaprun).into_iter().find_map(|worker| {
+    common::children(snaprun).into_iter().find_map(|worker| {
         let line = common::cmdline(worker);
         if !line.contains("criu") {
             return None;
         }
-        let probe = children(worker)
+        let probe = common::children(worker)
             .into_iter()
             .find(|child| common::cmdline(*child) == line)?;
         Some((worker, probe))

@@ -87,11 +87,32 @@ pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
 
 /// Whether process `pid` is alive and not a zombie.
 pub fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.starts_with(" Z"))
-    })
+    state(pid).is_some_and(|state| state != 'Z')
+}
+
+/// The state letter `/proc/PID/stat` gives `pid` (`S`, `Z`, `t`, ...);
+/// `None` once it is gone.
+pub fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ...": comm may hold spaces, so split after ')'.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// The children of `pid`, from each of its threads' `children` list: one
+/// read per thread, where [`children_where`] reads every process's stat.
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|child| child.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
 }
 
 /// Process `pid`'s command line, its arguments joined by spaces.
