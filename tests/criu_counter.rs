@@ -7,14 +7,15 @@
 mod common;
 
 use std::io::pipe;
+use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
 use common::{Cleanup, Lines, criu_engine, criu_mapping_pages, processes_mapping_images};
-use snap::Engine;
 use snap::criu::CriuEngine;
 use snap::criu::RestoreOptions;
 use snap::sandbox::SandboxCommand;
+use snap::{Engine, Snapshot};
 
 const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done";
 const WAIT: Duration = Duration::from_secs(20);
@@ -33,11 +34,15 @@ fn eight_restores_mapped_from_the_images_each_count_on_their_own() {
     eight_copies_continue(&engine, true);
 }
 
-fn eight_copies_continue(engine: &CriuEngine, map_pages: bool) {
-    let mut cleanup = Cleanup::default();
-    let dir = tempfile::tempdir().unwrap();
-    let snapshot_dir = dir.path().join("counter");
-
+/// The counter, started in a sandbox and checkpointed into `dir` once it
+/// has printed `before` numbers: the snapshot, and every number it printed
+/// (CRIU killed it; all it printed before the dump is there).
+fn checkpointed_counter(
+    engine: &CriuEngine,
+    dir: &Path,
+    cleanup: &mut Cleanup,
+    before: usize,
+) -> (Snapshot, Vec<u64>) {
     let (reader, writer) = pipe().unwrap();
     let tree = SandboxCommand::new("bash")
         .args(["-c", COUNTER])
@@ -47,20 +52,27 @@ fn eight_copies_continue(engine: &CriuEngine, map_pages: bool) {
     let pid = tree.pid();
     cleanup.sandboxes.push(tree);
     let lines = Lines::new(reader);
-    let mut seen: Vec<u64> = (0..5).map(|_| lines.next(WAIT).parse().unwrap()).collect();
-
-    let snapshot = engine
-        .checkpoint(&pid, &snapshot_dir, &Default::default())
-        .unwrap();
-    // CRIU killed the tree; everything it printed before the dump is here.
+    let mut seen: Vec<u64> = (0..before)
+        .map(|_| lines.next(WAIT).parse().unwrap())
+        .collect();
+    let snapshot = engine.checkpoint(&pid, dir, &Default::default()).unwrap();
     seen.extend(lines.rest(WAIT).iter().map(|l| l.parse::<u64>().unwrap()));
+    cleanup.sandboxes.last_mut().unwrap().wait().unwrap();
+    (snapshot, seen)
+}
+
+fn eight_copies_continue(engine: &CriuEngine, map_pages: bool) {
+    let mut cleanup = Cleanup::default();
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot_dir = dir.path().join("counter");
+
+    let (snapshot, seen) = checkpointed_counter(engine, &snapshot_dir, &mut cleanup, 5);
     let last = *seen.last().unwrap();
     assert_eq!(
         seen,
         (1..=last).collect::<Vec<_>>(),
         "the counter counted in order"
     );
-    cleanup.sandboxes[0].wait().unwrap();
 
     let copies: Vec<_> = thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
@@ -134,20 +146,8 @@ fn a_prepared_restore_whose_worker_died_says_so_and_another_restores() {
     let mut cleanup = Cleanup::default();
     let dir = tempfile::tempdir().unwrap();
     let snapshot_dir = dir.path().join("counter");
-    let (reader, writer) = pipe().unwrap();
-    let tree = SandboxCommand::new("bash")
-        .args(["-c", COUNTER])
-        .stdout(writer)
-        .spawn()
-        .unwrap();
-    let pid = tree.pid();
-    cleanup.sandboxes.push(tree);
-    let lines = Lines::new(reader);
-    let first = lines.next(WAIT);
-    let snapshot = engine
-        .checkpoint(&pid, &snapshot_dir, &Default::default())
-        .unwrap();
-    let last: u64 = lines.rest(WAIT).last().unwrap_or(&first).parse().unwrap();
+    let (snapshot, seen) = checkpointed_counter(&engine, &snapshot_dir, &mut cleanup, 1);
+    let last = *seen.last().unwrap();
 
     let restore_options = |writer: std::io::PipeWriter| {
         let mut options = RestoreOptions::default();
