@@ -481,39 +481,36 @@ fn a_restore_started_ahead_is_called_off_silently_when_its_gate_closes() {
     assert_eq!(stderr(&out), "", "a called-off restore says nothing");
 }
 
-#[test]
-fn an_unknown_gate_is_refused_before_any_work() {
+/// A restore with `var` set to `value` fails before any work, with the
+/// restore's failure status and `message` on stderr.
+fn refused_before_any_work(var: &str, value: &str, message: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("snap");
     checkpoint(&dir, &["1000"]);
     let out = Command::new(probe())
         .env(snap::RESTORE_ENV, &dir)
-        .env(snap::RESTORE_GATE_ENV, "fd:7")
+        .env(var, value)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(snap::RESTORE_FAILED), "{out:?}");
-    assert!(
-        stderr(&out).contains("SNAP_RESTORE_GATE is \"fd:7\"; the only gate is \"stdin\""),
-        "{}",
-        stderr(&out)
+    assert!(stderr(&out).contains(message), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unknown_gate_is_refused_before_any_work() {
+    refused_before_any_work(
+        snap::RESTORE_GATE_ENV,
+        "fd:7",
+        "SNAP_RESTORE_GATE is \"fd:7\"; the only gate is \"stdin\"",
     );
 }
 
 #[test]
 fn a_misspelt_working_set_setting_is_refused_before_any_work() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("snap");
-    checkpoint(&dir, &["1000"]);
-    let out = Command::new(probe())
-        .env(snap::RESTORE_ENV, &dir)
-        .env(snap::native::WORKING_SET_ENV, "of")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(snap::RESTORE_FAILED), "{out:?}");
-    assert!(
-        stderr(&out).contains("SNAP_WORKING_SET is \"of\"; it takes \"off\""),
-        "{}",
-        stderr(&out)
+    refused_before_any_work(
+        snap::native::WORKING_SET_ENV,
+        "of",
+        "SNAP_WORKING_SET is \"of\"; it takes \"off\"",
     );
 }
 
