@@ -93,7 +93,7 @@ for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
     --dry-run) DRY_RUN=1 ;;
-    -h|--help) sed -n '2,36p' "$0" >&2; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0" >&2; exit 0 ;;
     *) die "unknown argument: $arg (usage: $0 [--force] [--dry-run])" ;;
   esac
 done
