@@ -71,6 +71,7 @@ fn plan(spec: &FunctionSpec, dir: &Path) -> SnapshotPlan {
         lazy_pages: LazyPages::Auto,
         map_pages: MapPages::Auto,
         restore_timeout: Duration::from_secs(10),
+        reseed: None,
         store: None,
     }
 }

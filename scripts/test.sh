@@ -21,6 +21,14 @@ log "CRIU: $SNAP_CRIU"
 command -v node >/dev/null || die "node not found; the tests need Node.js 20 or later"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 (( node_major >= 20 )) || die "node $(node --version) found; the tests need Node.js 20 or later"
+# AWS's Node runtime client (tests/fixtures/node-ric) builds its native
+# addon, with the curl and aws-lambda-cpp it bundles, at `npm ci`.
+if ! command -v cmake >/dev/null || ! command -v autoreconf >/dev/null \
+   || ! command -v libtoolize >/dev/null || ! compgen -G "/usr/include/*/curl/curl.h" >/dev/null; then
+  log "apt-get install cmake autoconf automake libtool libcurl4-openssl-dev (aws-lambda-ric's addon)"
+  apt-get update -q >&2 && apt-get install -y -q --no-install-recommends cmake autoconf automake \
+    libtool libcurl4-openssl-dev g++ make >&2
+fi
 for fixture in tests/fixtures/*/package-lock.json tests/npm_compat/package-lock.json \
   demo-functions/*/package-lock.json; do
   dir=$(dirname "$fixture")

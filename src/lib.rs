@@ -18,6 +18,7 @@ pub mod procfs;
 pub mod readiness;
 pub mod relay;
 pub mod report;
+pub mod reseed;
 pub mod runtime;
 pub mod snapshot_home;
 pub mod snapshot_lock;

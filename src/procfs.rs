@@ -42,27 +42,62 @@ pub fn peak_rss_mb(pid: u32) -> u64 {
 /// 1/N in each, so the sum over N instances is what they cost together. A
 /// process that is gone counts 0.
 pub fn tree_pss_kb(pid: u32) -> u64 {
-    let own = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    std::iter::once(pid)
+        .chain(descendants(pid))
+        .map(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("Pss:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                })
+                .unwrap_or(0)
         })
-        .unwrap_or(0);
-    let children: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .sum()
+}
+
+/// Every process below `pid`, parents before their children (so the first
+/// is `pid`'s first child), from `/proc/PID/task/*/children`.
+pub(crate) fn descendants(pid: impl Into<i64>) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut next = 0;
+    let children = |pid: i64| -> Vec<u32> {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+            .flat_map(|list| {
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    found.extend(children(pid.into()));
+    while next < found.len() {
+        let below = children(i64::from(found[next]));
+        found.extend(below);
+        next += 1;
+    }
+    found
+}
+
+/// The program `pid` runs (`/proc/PID/exe`), if it can be read.
+pub(crate) fn exe(pid: u32) -> Option<String> {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
+/// Whether `pid` has `path` open (a link of `/proc/PID/fd` names it).
+pub(crate) fn holds_open(pid: u32, path: &std::path::Path) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
-        .flat_map(|list| {
-            list.split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok())
-                .collect::<Vec<_>>()
-        })
-        .map(tree_pss_kb)
-        .sum();
-    own + children
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
 }
 
 /// Whether `pid` is blocked reading its standard input (`/proc/PID/syscall`

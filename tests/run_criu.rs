@@ -139,9 +139,21 @@ fn a_later_run_reuses_the_snapshot_and_fresh_or_corrupt_makes_a_new_one() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let snapshot = tmp.path().join("snap");
+    // A bootstrap snaprun cannot reseed (not Node) is named, once, both
+    // when its snapshot is made and when a later run reuses it.
+    let not_reseeded = |logs: &[String]| {
+        logs.iter()
+            .filter(|l| {
+                l.contains("WARN")
+                    && l.contains("is not a Node runtime snaprun can reseed")
+                    && l.contains(rust_hello().to_str().unwrap())
+            })
+            .count()
+    };
     let first_nonce = {
         let run = start(&snapshot, &[]);
         let answer = run.invoke_ok(b"{}");
+        assert_eq!(not_reseeded(&run.logs()), 1, "{:#?}", run.logs());
         answer["init_nonce"].clone()
     };
     {
@@ -152,6 +164,7 @@ fn a_later_run_reuses_the_snapshot_and_fresh_or_corrupt_makes_a_new_one() {
             "restored from the same snapshot"
         );
         let logs = run.logs();
+        assert_eq!(not_reseeded(&logs), 1, "{logs:#?}");
         assert!(
             logs.iter()
                 .any(|l| l.contains("restoring from the snapshot in")),

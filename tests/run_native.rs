@@ -477,6 +477,7 @@ fn a_restore_on_demand_is_its_own_process_and_leaves_the_spare_waiting() {
         lazy_pages: LazyPages::Auto,
         map_pages: MapPages::Auto,
         restore_timeout: Duration::from_secs(10),
+        reseed: None,
         store: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -491,3 +491,44 @@ async fn a_natively_restored_process_reports_restore_errors_before_its_first_nex
     let (_, addr) = start(SnapStart::Off).await;
     assert_eq!(post(addr, "/restore/error", b"{}").await.status, 403);
 }
+
+#[tokio::test]
+async fn a_restored_node_process_reports_its_reseeding_and_a_bad_report_is_refused_by_name() {
+    let (api, addr) = start(SnapStart::Restored).await;
+    let reports = api.restored_reports();
+    let answer = post(
+        addr,
+        "/snap/restored",
+        br#"{"pid": 2, "by": "preload", "ran": ["snap.openssl-rand", "snap.math-random"]}"#,
+    )
+    .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let got = reports.borrow().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].pid, got[0].by.as_str()), (2, "preload"));
+    assert_eq!(got[0].ran, ["snap.openssl-rand", "snap.math-random"]);
+    for (body, says) in [
+        (&b"{\"by\": \"preload\"}"[..], "missing field `pid`"),
+        (b"{\"pid\": 0, \"by\": \"preload\"}", "not a process id: 0"),
+        (b"[1, 2]", "not a restore report"),
+    ] {
+        let answer = post(addr, "/snap/restored", body).await;
+        assert_eq!(answer.status, 400, "{}", answer.body);
+        assert_eq!(error_type(&answer), "InvalidBody");
+        assert!(answer.body.contains(says), "{}", answer.body);
+    }
+    let oversized = vec![b' '; 65 << 10];
+    let answer = post(addr, "/snap/restored", &oversized).await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body.contains("at most 65536 bytes"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(reports.borrow().len(), 1, "no refused report was kept");
+    assert_eq!(get(addr, "/snap/restored").await.status, 405);
+    // Only a restored instance has a restore to report.
+    let (_, addr) = start(SnapStart::Snapshotting).await;
+    let answer = post(addr, "/snap/restored", br#"{"pid": 2, "by": "preload"}"#).await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+}

@@ -206,6 +206,7 @@ async function inPhase(phase, body) {
  */
 function runBeforeCheckpoint() {
   return inPhase(BEFORE, async () => {
+    state().beforeRuns += 1;
     const ran = [];
     const completed = [];
     for (const entry of afterOrder().reverse()) {

@@ -9,14 +9,17 @@ use super::function_args::FunctionArgs;
 ///
 /// Runs the function's init once and snapshots it (as `snaprun run` does),
 /// restores --instances copies at the same time, and sends each the same
-/// event as its first and only invocation. Every response comes from its own
+/// event as its first invocation. Every response comes from its own
 /// restored process. The responses are then compared: a value that looks
 /// random (a UUID, 16+ hex digits, a 16+ character base64 run, a float with
 /// 8+ fractional digits), whether a whole JSON value or a token inside a
-/// string, and that is the same in two or more instances was generated
-/// during init and copied by the snapshot: a cached seed, id or key that no
-/// after-restore hook refreshed. Values that differ between instances, and
-/// equal values that do not look random (a greeting, a count), are fine.
+/// string, and that is the same in two or more instances was copied by the
+/// snapshot. Each copy then gets the event again, which tells where: a
+/// value it returns again was made during init ("init": a cached seed, id
+/// or key); one that moved on was made after the restore by a generator
+/// whose state the snapshot froze ("frozen-generator"). Values that differ
+/// between instances, and equal values that do not look random (a
+/// greeting, a count), are fine.
 ///
 /// Exits 0 when nothing random is shared, 1 when something is. Only what
 /// the responses show can be checked: entropy the function keeps to itself

@@ -76,6 +76,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         lazy_pages: LazyPages::Off,
         map_pages: MapPages::Off,
         restore_timeout: Duration::from_secs(10),
+        reseed: None,
         store: None,
     });
     eprintln!(

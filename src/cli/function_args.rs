@@ -9,6 +9,7 @@ use anyhow::Context;
 use snap::criu::CriuEngine;
 use snaprun::engines::{LazyPages, MapPages, SnapshotEngine, SnapshotPlan};
 use snaprun::function::FunctionSpec;
+use snaprun::reseed::NodePreload;
 use snaprun::runtime::FunctionConfig;
 use snaprun::snapshot_lock::SnapshotLock;
 use snaprun::store::SnapshotStore;
@@ -100,6 +101,13 @@ pub(crate) struct FunctionArgs {
     /// Limit on a restore plus after-restore hooks, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     restore_timeout: f64,
+    /// Do not reseed restored Node processes (CRIU engine). By default every
+    /// Node process of the function loads @snap/hooks' preload, and after
+    /// each restore reseeds OpenSSL, Math.random and Node's random caches
+    /// before its first event, so that no two instances share a random
+    /// value (docs/hooks.md, "Unmodified Node runtimes").
+    #[arg(long)]
+    no_reseed: bool,
     /// Extra environment for the bootstrap (repeatable).
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     env: Vec<(String, String)>,
@@ -257,6 +265,7 @@ impl FunctionArgs {
             forward: self.forward.clone(),
             lazy_pages: self.lazy_pages,
             map_pages: self.map_pages,
+            reseed: !self.no_reseed,
             store: self.store.connect()?,
         })
     }
@@ -273,6 +282,8 @@ struct Checked {
     forward: Vec<SocketAddr>,
     lazy_pages: LazyPages,
     map_pages: MapPages,
+    /// Not `--no-reseed`.
+    reseed: bool,
     /// `--store`, if given.
     store: Option<Arc<SnapshotStore>>,
 }
@@ -332,6 +343,11 @@ impl Checked {
             let lock = SnapshotLock::acquire(&dir)?;
             Ok((dir, Arc::new(lock)))
         };
+        anyhow::ensure!(
+            several || self.reseed || matches!(engine, Picked::Criu(_)),
+            "--no-reseed is for the CRIU engine, which snapshots Node processes; --engine {} reseeds nothing",
+            engine.name()
+        );
         let snapshot = match engine {
             Picked::None => None,
             Picked::Criu(engine) => {
@@ -347,6 +363,11 @@ impl Checked {
                         lazy_pages: self.lazy_pages,
                         map_pages: self.map_pages,
                         restore_timeout: self.restore_timeout,
+                        reseed: if self.reseed {
+                            Some(Arc::new(NodePreload::install()?))
+                        } else {
+                            None
+                        },
                         store: self.store.clone(),
                     },
                 ))
@@ -374,6 +395,7 @@ impl Checked {
                     lazy_pages: LazyPages::Off,
                     map_pages: MapPages::Off,
                     restore_timeout: self.restore_timeout,
+                    reseed: None,
                     store: self.store.clone(),
                 }))
             }

@@ -28,6 +28,9 @@ use crate::start_error::StartError;
 const PENDING: &str = "snaprun.pending-request";
 /// Annotation: the relay protocol version in the snapshot.
 const RELAY: &str = "snaprun.relay-protocol";
+/// Annotation: what may repeat in every restored instance, found when the
+/// snapshot was made ([`crate::reseed::Coverage`]), said again on reuse.
+const RESEED_WARNING: &str = "snaprun.reseed-warning";
 
 /// Snapshots with at least this many bytes of memory pages restore lazily
 /// under [`LazyPages::Auto`]. A lazy restore starts a daemon (about 6 ms)
@@ -133,6 +136,14 @@ fn identity(plan: &SnapshotPlan) -> Result<Identity, StartError> {
     // only if the file is unchanged: a rebuilt or upgraded snaprun makes a
     // new snapshot instead of failing every restore.
     engine.push(("snaprun.relay".into(), relay_stamp()));
+    // The preload is part of every Node process in the snapshot, which
+    // CRIU reopens by path at each restore.
+    engine.push((
+        "snaprun.reseed".into(),
+        plan.reseed
+            .as_ref()
+            .map_or_else(|| "off".into(), |p| p.preload().display().to_string()),
+    ));
     spec.identity(engine).map_err(|cause| StartError::Identity {
         bootstrap: spec.bootstrap.display().to_string(),
         cause,
@@ -197,6 +208,9 @@ impl CriuSnapshot {
             match pending_of(&snapshot).filter(|_| CriuEngine::state(&snapshot).is_ok()) {
                 Some(pending) => {
                     plan.say_reused();
+                    if let Some(warning) = snapshot.manifest().annotation(RESEED_WARNING) {
+                        tracing::warn!("{}", String::from_utf8_lossy(warning));
+                    }
                     return Ok(Self {
                         spare: Arc::default(),
                         pages: Pages::decide(&plan, &engine, &snapshot),
@@ -356,6 +370,17 @@ impl CriuSnapshot {
             }
         };
         forward_logs(logs);
+        // Every Node process reseeds before the bootstrap's pending request
+        // is answered, so the first event finds none with copied state.
+        if let Some(preload) = &self.plan.reseed {
+            let reseeded =
+                crate::reseed::after_restore(&api, root.pid(), preload, self.plan.restore_timeout)
+                    .await;
+            if let Err(err) = reseeded {
+                let _ = root.kill();
+                return Err(err);
+            }
+        }
         mux.replay(self.pending.0, self.pending.1.clone());
         let ready = wait_ready(
             &api,
@@ -398,9 +423,13 @@ async fn make(
     args.push(spec.bootstrap.display().to_string());
     args.extend(spec.args.iter().cloned());
     let [stdin, stdout, stderr] = pipes.theirs;
+    let mut env = spec.environment(RUNTIME_API_ADDR, "snap-start");
+    if let Some(preload) = &plan.reseed {
+        preload.add_to(&mut env);
+    }
     let mut root = SandboxCommand::new(exe)
         .args(args)
-        .env_clear_and_set(spec.environment(RUNTIME_API_ADDR, "snap-start"))
+        .env_clear_and_set(env)
         .stdin(stdin)
         .stdout(stdout)
         .stderr(stderr)
@@ -448,13 +477,19 @@ async fn make(
     };
     let mut annotation = pending.0.to_le_bytes().to_vec();
     annotation.extend_from_slice(&pending.1);
+    let mut annotations = vec![
+        (PENDING.into(), annotation),
+        (RELAY.into(), PROTOCOL_VERSION.to_le_bytes().to_vec()),
+    ];
+    let coverage = crate::reseed::Coverage::of(root.pid(), plan.reseed.as_deref());
+    if let Some(warning) = coverage.warning(plan.reseed.is_none()) {
+        tracing::warn!("{warning}");
+        annotations.push((RESEED_WARNING.into(), warning.into_bytes()));
+    }
     let options = CheckpointOptions {
         leave_running: false,
         identity: Some(identity),
-        annotations: vec![
-            (PENDING.into(), annotation),
-            (RELAY.into(), PROTOCOL_VERSION.to_le_bytes().to_vec()),
-        ],
+        annotations,
         essential: vec![bootstrap],
     };
     let (engine, dir, pid) = (engine.clone(), plan.dir.clone(), root.pid());

@@ -46,6 +46,10 @@ pub struct SnapshotPlan {
     pub map_pages: MapPages,
     /// Limit on a restore plus after-restore hooks.
     pub restore_timeout: Duration,
+    /// The preload that reseeds the function's Node processes after each
+    /// restore (CRIU only: the native engine restores no Node); None when
+    /// reseeding is off.
+    pub reseed: Option<Arc<crate::reseed::NodePreload>>,
     /// Where snapshots are shared with other machines (`--store`): pulled
     /// from when there is no valid local one, pushed to when one is made.
     pub store: Option<Arc<SnapshotStore>>,

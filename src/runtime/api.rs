@@ -52,6 +52,58 @@ impl BootstrapState {
     }
 }
 
+/// What a restored Node process reported once its after-restore hooks ran
+/// (`POST snap/restored`, from `@snap/hooks`' preload; [`crate::reseed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredReport {
+    /// Its pid, in the function's PID namespace.
+    pub pid: i32,
+    /// `preload` if the preload ran the hooks, `runtime` if the runtime
+    /// drives them itself.
+    pub by: String,
+    /// The hooks that ran, in order.
+    pub ran: Vec<String>,
+    /// The failure, if one failed.
+    pub error: Option<ErrorBody>,
+}
+
+impl RestoredReport {
+    /// A report as the preload posts it, checked: the error names what is
+    /// wrong with it.
+    pub fn parse(body: &[u8]) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Posted {
+            pid: i32,
+            by: String,
+            #[serde(default)]
+            ran: Vec<String>,
+            #[serde(default)]
+            error: Option<PostedError>,
+        }
+        #[derive(serde::Deserialize)]
+        struct PostedError {
+            #[serde(rename = "errorType")]
+            error_type: String,
+            #[serde(rename = "errorMessage")]
+            error_message: String,
+        }
+        let posted: Posted =
+            serde_json::from_slice(body).map_err(|err| format!("not a restore report: {err}"))?;
+        if posted.pid <= 0 {
+            return Err(format!("not a process id: {}", posted.pid));
+        }
+        Ok(Self {
+            pid: posted.pid,
+            by: posted.by,
+            ran: posted.ran,
+            error: posted
+                .error
+                .map(|e| ErrorBody::new(e.error_type, e.error_message)),
+        })
+    }
+}
+
 /// An event and where its outcome goes.
 #[derive(Debug)]
 pub(super) struct Delivery {
@@ -92,6 +144,7 @@ pub struct RuntimeApi {
     jobs_tx: mpsc::Sender<Delivery>,
     jobs_rx: tokio::sync::Mutex<mpsc::Receiver<Delivery>>,
     released: watch::Sender<bool>,
+    restored: watch::Sender<Vec<RestoredReport>>,
 }
 
 impl RuntimeApi {
@@ -106,6 +159,7 @@ impl RuntimeApi {
             jobs_tx,
             jobs_rx: tokio::sync::Mutex::new(jobs_rx),
             released: watch::Sender::new(snapstart == SnapStart::Restored),
+            restored: watch::Sender::new(Vec::new()),
         }
     }
 
@@ -123,6 +177,12 @@ impl RuntimeApi {
     /// original process simply continues).
     pub fn release_restore(&self) {
         self.released.send_replace(true);
+    }
+
+    /// Follows the reports of restored Node processes
+    /// ([`RestoredReport`]), all so far.
+    pub fn restored_reports(&self) -> watch::Receiver<Vec<RestoredReport>> {
+        self.restored.subscribe()
     }
 
     /// Queues `payload` for the bootstrap's next `invocation/next` and returns
@@ -289,6 +349,18 @@ impl RuntimeApi {
         Ok(())
     }
 
+    /// `POST snap/restored`: a restored Node process's after-restore hooks
+    /// ran. Only a restored instance has any to report.
+    pub(super) fn report_restored(&self, report: RestoredReport) -> Result<(), Refusal> {
+        if self.snapstart != SnapStart::Restored {
+            return Err(Refusal::WrongState(
+                "this instance was not restored from a snapshot",
+            ));
+        }
+        self.restored.send_modify(|reports| reports.push(report));
+        Ok(())
+    }
+
     /// `POST restore/error`.
     pub(super) fn restore_error(&self, error: ErrorBody) -> Result<(), Refusal> {
         // A process the native engine restored never called restore/next:
@@ -302,5 +374,40 @@ impl RuntimeApi {
         self.lifecycle
             .send_replace(BootstrapState::RestoreFailed(error));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_names_a_process_and_what_ran() {
+        let report =
+            RestoredReport::parse(br#"{"pid": 7, "by": "preload", "ran": ["snap.math-random"]}"#)
+                .expect("parses");
+        assert_eq!(report.pid, 7);
+        assert_eq!(report.ran, ["snap.math-random"]);
+        assert!(report.error.is_none());
+        let failed = RestoredReport::parse(
+            br#"{"pid": 7, "by": "preload", "error": {"errorType": "Runtime.AfterRestoreError", "errorMessage": "afterRestore hook \"x\" failed: no"}}"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            failed.error.expect("an error").error_type,
+            "Runtime.AfterRestoreError"
+        );
+        for (body, says) in [
+            (&b"{}"[..], "missing field `pid`"),
+            (b"{\"pid\": -1, \"by\": \"x\"}", "not a process id: -1"),
+            (
+                b"{\"pid\": 1, \"by\": \"x\", \"extra\": 1}",
+                "unknown field `extra`",
+            ),
+            (b"not json", "not a restore report"),
+        ] {
+            let err = RestoredReport::parse(body).expect_err("refused");
+            assert!(err.contains(says), "{err}");
+        }
     }
 }

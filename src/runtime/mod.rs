@@ -11,7 +11,7 @@ mod event;
 pub mod listener;
 pub mod routes;
 
-pub use api::{BootstrapState, RuntimeApi, SnapStart};
+pub use api::{BootstrapState, RestoredReport, RuntimeApi, SnapStart};
 pub use errors::{ERROR_CONTENT_TYPE, ErrorBody};
 pub use event::{Event, FunctionConfig, Outcome};
 

@@ -79,11 +79,13 @@ async fn route(api: &RuntimeApi, req: Request<Incoming>) -> Reply {
             };
             accepted(api.restore_error(posted))
         }
+        (["snap", "restored"], Method::POST) => restored(api, req).await,
         (
             ["invocation", "next"]
             | ["invocation", _, "response" | "error"]
             | ["init" | "restore", "error"]
-            | ["restore", "next"],
+            | ["restore", "next"]
+            | ["snap", "restored"],
             method,
         ) => error_reply(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -173,6 +175,27 @@ async fn response(api: &RuntimeApi, id: &str, req: Request<Incoming>) -> Reply {
         None => Outcome::Response(body),
     };
     accepted(api.finish(id, outcome))
+}
+
+/// The most a restore report may hold: a pid, the hooks' names, a message.
+const MAX_REPORT: usize = 64 << 10;
+
+/// `POST snap/restored`, from `@snap/hooks`' preload (`crate::reseed`).
+async fn restored(api: &RuntimeApi, req: Request<Incoming>) -> Reply {
+    let body = match Limited::new(req.into_body(), MAX_REPORT).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(err) => {
+            return error_reply(
+                StatusCode::BAD_REQUEST,
+                "InvalidBody",
+                &format!("cannot read the restore report (at most {MAX_REPORT} bytes): {err}"),
+            );
+        }
+    };
+    match super::RestoredReport::parse(&body) {
+        Ok(report) => accepted(api.report_restored(report)),
+        Err(why) => error_reply(StatusCode::BAD_REQUEST, "InvalidBody", &why),
+    }
 }
 
 async fn error(api: &RuntimeApi, id: &str, req: Request<Incoming>) -> Reply {

@@ -2,12 +2,13 @@
 //! restored instance, by looking at the function from the outside.
 //!
 //! The function's init runs once and is snapshotted. N instances are restored
-//! from that snapshot, each gets the same event as its first and only
-//! invocation, and the responses are compared. A value that looks random
-//! (a UUID, a long hex or base64 run, a float with many fractional digits)
-//! and is the same in two or more restored instances was almost certainly
-//! generated during init and copied by the snapshot: a cached seed, id or
-//! key that no after-restore hook refreshed.
+//! from that snapshot, each gets the same event as its first invocation,
+//! and the responses are compared. A value that looks random (a UUID, a
+//! long hex or base64 run, a float with many fractional digits) and is the
+//! same in two or more restored instances was copied by the snapshot. Each
+//! instance's answer to the same event again tells how ([`Origin`]): made
+//! during init (a cached seed, id or key that no after-restore hook
+//! refreshed), or made after the restore by a generator the snapshot froze.
 //!
 //! The scan only sees what the responses show. Entropy that a function keeps
 //! to itself (a seed it never prints, a key it only signs with) is invisible
@@ -91,6 +92,42 @@ pub struct Finding {
     pub same_in: usize,
     /// How many restored instances answered.
     pub of: usize,
+    /// Where it came from, told by each instance's second answer.
+    pub origin: Origin,
+}
+
+/// Where a value shared by restored instances came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Made during init: the instances that returned it return it again
+    /// for their second event. The snapshot holds the value itself.
+    Init,
+    /// Made for the event, after the restore, by a generator whose state
+    /// the snapshot copied: an instance's second answer holds another value
+    /// there, but the instances still agree with each other.
+    FrozenGenerator,
+}
+
+impl Origin {
+    /// A short name: `init`, `frozen-generator`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Init => "init",
+            Self::FrozenGenerator => "frozen-generator",
+        }
+    }
+
+    /// Why the value repeats, and what to do about it.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Self::Init => {
+                "generated during init and copied by the snapshot: make it after the restore (in the handler, or in an after-restore hook)"
+            }
+            Self::FrozenGenerator => {
+                "generated after the restore by a random generator whose state the snapshot copied: reseed that generator in an after-restore hook (for Node, keep snaprun's reseeding on; docs/hooks.md)"
+            }
+        }
+    }
 }
 
 /// The outcome of a check.
@@ -114,8 +151,10 @@ pub struct InstanceInfo {
     pub pid: Option<u32>,
     /// Restore start until it asked for its first event.
     pub restore: Duration,
-    /// Its response body.
+    /// Its response body to the first event.
     pub response: Bytes,
+    /// Its response body to the same event again, right after.
+    pub second: Bytes,
 }
 
 /// Why a check could not be completed.
@@ -180,10 +219,11 @@ pub struct Check {
 
 /// Makes (or reuses) the snapshot, restores `check.instances` instances from
 /// it, sends each `check.event` as its first invocation, and compares the
-/// responses.
+/// responses; each instance's answer to the event sent again gives a
+/// shared value's [`Origin`].
 ///
-/// Every instance is a restore of its own and answers exactly one event, so
-/// each response comes from a distinct restored process. All of them stay
+/// Every instance is a restore of its own, so each first response comes
+/// from a distinct restored process. All of them stay
 /// alive until every one has answered, then all are killed.
 pub async fn run(engine: Option<SnapshotEngine>, check: &Check) -> Result<Findings, CheckError> {
     let engine = engine.ok_or(CheckError::NoSnapshot)?;
@@ -211,7 +251,10 @@ pub async fn run(engine: Option<SnapshotEngine>, check: &Check) -> Result<Findin
         }
     }
     let answers = invoke_all(instances, &check.event, timeout).await?;
-    let responses: Vec<&[u8]> = answers.iter().map(|a| &a.response[..]).collect();
+    let responses: Vec<(&[u8], &[u8])> = answers
+        .iter()
+        .map(|a| (&a.response[..], &a.second[..]))
+        .collect();
     let (findings, random_values) = compare(&responses, &check.event, &check.ignore);
     Ok(Findings {
         engine: name,
@@ -258,8 +301,9 @@ async fn restore_all(restorer: &Arc<Restorer>, count: usize) -> Result<Vec<Insta
     }
 }
 
-/// Sends `event` to every instance at once and collects the responses, in
-/// instance order. Kills every instance afterwards.
+/// Sends `event` to every instance at once, then again once each has
+/// answered, and collects both responses, in instance order. Kills every
+/// instance afterwards.
 async fn invoke_all(
     instances: Vec<Instance>,
     event: &Bytes,
@@ -276,15 +320,18 @@ async fn invoke_all(
                     Some(Start::Restored { restore }) => restore,
                     _ => Duration::ZERO,
                 };
-                let result = invoke(&mut instance, i + 1, event, timeout).await;
-                (
-                    instance,
-                    result.map(|response| InstanceInfo {
+                let twice = async || {
+                    let response = invoke(&mut instance, i + 1, event.clone(), timeout).await?;
+                    let second = invoke(&mut instance, i + 1, event, timeout).await?;
+                    Ok(InstanceInfo {
                         pid,
                         restore,
                         response,
-                    }),
-                )
+                        second,
+                    })
+                };
+                let result = twice().await;
+                (instance, result)
             })
         })
         .collect();
@@ -359,7 +406,7 @@ impl Findings {
     pub fn to_text(&self) -> String {
         let n = self.instances.len();
         let mut out = format!(
-            "engine {} · {n} restored instances, one event each, all alive at once (pids {})\n",
+            "engine {} · {n} restored instances, compared on their first event, all alive at once (pids {})\n",
             self.engine,
             self.pids()
         );
@@ -383,15 +430,25 @@ impl Findings {
                 format!("{} (inside the string)", c.path)
             };
             out.push_str(&format!(
-                "{place}: {} {}: same in {} of {} restored instances\n",
-                c.kind, c.value, f.same_in, f.of
+                "{place}: {} {}: same in {} of {} restored instances ({})\n",
+                c.kind,
+                c.value,
+                f.same_in,
+                f.of,
+                f.origin.name()
             ));
         }
-        out.push_str(&format!(
-            "{} random-looking value{} duplicated by the snapshot: generated during init and never refreshed after restore\n",
-            self.findings.len(),
-            if self.findings.len() == 1 { " is" } else { "s are" }
-        ));
+        for origin in [Origin::Init, Origin::FrozenGenerator] {
+            let n = self.findings.iter().filter(|f| f.origin == origin).count();
+            if n > 0 {
+                out.push_str(&format!(
+                    "{n} random-looking value{} ({}) {}\n",
+                    if n == 1 { "" } else { "s" },
+                    origin.name(),
+                    origin.explanation()
+                ));
+            }
+        }
         out
     }
 
@@ -411,6 +468,7 @@ impl Findings {
                 "whole": f.candidate.whole,
                 "same_in": f.same_in,
                 "of": f.of,
+                "origin": f.origin.name(),
             })).collect::<Vec<_>>(),
             "ok": self.is_clean(),
         })

@@ -5,14 +5,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{Candidate, Finding, MIN_FRACTION_DIGITS, MIN_TOKEN_LEN, TokenKind};
+use super::{Candidate, Finding, MIN_FRACTION_DIGITS, MIN_TOKEN_LEN, Origin, TokenKind};
 
-/// Compares the responses of restored instances. Returns every
-/// random-looking value that two or more of them returned at the same place,
-/// most widely shared first, and how many random-looking values there were
-/// in all. Tokens that also occur in `event` are skipped: the function may
+/// Compares the responses of restored instances, each its first and its
+/// second answer to the same event. Returns every random-looking value that
+/// two or more of them returned at the same place in their first answers,
+/// most widely shared first, each with its [`Origin`], and how many
+/// random-looking values the first answers held in all. Tokens that also occur in `event` are skipped: the function may
 /// simply echo its input. So is everything at or under a path in `ignore`.
-pub fn compare(responses: &[&[u8]], event: &[u8], ignore: &[String]) -> (Vec<Finding>, usize) {
+pub fn compare(
+    responses: &[(&[u8], &[u8])],
+    event: &[u8],
+    ignore: &[String],
+) -> (Vec<Finding>, usize) {
     let event = String::from_utf8_lossy(event);
     let ignored = |path: &str| {
         ignore.iter().any(|i| {
@@ -21,7 +26,7 @@ pub fn compare(responses: &[&[u8]], event: &[u8], ignore: &[String]) -> (Vec<Fin
         })
     };
     let mut counts: BTreeMap<Candidate, usize> = BTreeMap::new();
-    for response in responses {
+    for (response, _) in responses {
         for candidate in candidates(response) {
             if !event.contains(&candidate.value) && !ignored(&candidate.path) {
                 *counts.entry(candidate).or_default() += 1;
@@ -33,6 +38,7 @@ pub fn compare(responses: &[&[u8]], event: &[u8], ignore: &[String]) -> (Vec<Fin
         .into_iter()
         .filter(|(_, n)| *n >= 2)
         .map(|(candidate, same_in)| Finding {
+            origin: origin(&candidate, responses),
             candidate,
             same_in,
             of: responses.len(),
@@ -40,6 +46,21 @@ pub fn compare(responses: &[&[u8]], event: &[u8], ignore: &[String]) -> (Vec<Fin
         .collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.same_in));
     (findings, random_values)
+}
+
+/// Where `candidate`, which several first answers share, came from: made
+/// during init if every instance whose first answer held it holds it again
+/// in its second, else by a generator the snapshot froze.
+fn origin(candidate: &Candidate, responses: &[(&[u8], &[u8])]) -> Origin {
+    let stayed = responses
+        .iter()
+        .filter(|(first, _)| candidates(first).contains(candidate))
+        .all(|(_, second)| candidates(second).contains(candidate));
+    if stayed {
+        Origin::Init
+    } else {
+        Origin::FrozenGenerator
+    }
 }
 
 /// Every random-looking value in one response body, each once per place.
@@ -391,11 +412,13 @@ mod tests {
     fn only_shared_random_values_are_findings() {
         let a = br#"{"cached":"0123456789abcdef0123","fresh":"aaaa1111bbbb2222cccc","hi":"hello"}"#;
         let b = br#"{"cached":"0123456789abcdef0123","fresh":"dddd3333eeee4444ffff","hi":"hello"}"#;
-        let (findings, total) = compare(&[a, b], b"{}", &[]);
+        let (a, b) = (&a[..], &b[..]);
+        let (findings, total) = compare(&[(a, a), (b, b)], b"{}", &[]);
         assert_eq!(total, 3);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].candidate.path, "$.cached");
         assert_eq!((findings[0].same_in, findings[0].of), (2, 2));
+        let [a, b] = [(a, a), (b, b)];
         // A value the event carries is an echo, not a duplicate.
         let (findings, _) = compare(&[a, b], br#"{"id":"0123456789abcdef0123"}"#, &[]);
         assert!(findings.is_empty());
@@ -406,5 +429,29 @@ mod tests {
         }
         let (findings, _) = compare(&[a, b], b"{}", &["$.cache".to_owned()]);
         assert_eq!(findings.len(), 1);
+    }
+
+    #[test]
+    fn a_shared_value_that_stays_was_made_at_init_and_one_that_moves_on_by_a_frozen_generator() {
+        // Both instances: the same init value, then the same sequence from
+        // a generator whose state the snapshot copied.
+        let first = &br#"{"init":"0123456789abcdef0123","drawn":"aaaa1111bbbb2222cccc"}"#[..];
+        let second = &br#"{"init":"0123456789abcdef0123","drawn":"dddd3333eeee4444ffff"}"#[..];
+        let (findings, _) = compare(&[(first, second), (first, second)], b"{}", &[]);
+        let origins: Vec<_> = findings
+            .iter()
+            .map(|f| (f.candidate.path.as_str(), f.origin))
+            .collect();
+        assert_eq!(
+            origins,
+            [
+                ("$.drawn", Origin::FrozenGenerator),
+                ("$.init", Origin::Init)
+            ]
+        );
+        // One instance that moved on is enough: the value was drawn.
+        let (findings, _) = compare(&[(first, first), (first, second)], b"{}", &[]);
+        let drawn = findings.iter().find(|f| f.candidate.path == "$.drawn");
+        assert_eq!(drawn.map(|f| f.origin), Some(Origin::FrozenGenerator));
     }
 }

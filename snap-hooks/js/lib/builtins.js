@@ -30,33 +30,42 @@ function randEnginePath(env) {
 }
 
 /**
+ * Routes all of OpenSSL's randomness (crypto.randomBytes, randomFill,
+ * getRandomValues, randomUUID's refills, TLS, key generation) through the
+ * stateless getrandom(2) RAND engine, once per process. Throws, naming what
+ * is missing, if it cannot.
+ */
+function loadRandEngine(env) {
+  const s = state();
+  if (s.randEngine) return;
+  const lib = randEnginePath(env);
+  if (!fs.existsSync(lib)) {
+    throw new Error(
+      `the getrandom RAND engine ${lib} is not built (run snap-hooks/js/native/build.sh); ` +
+        "without it every restored copy would produce the same crypto.randomBytes, UUIDs and TLS randoms",
+    );
+  }
+  if (typeof crypto.setEngine !== "function") {
+    throw new Error("this Node has no crypto.setEngine, so OpenSSL's random state cannot be made per-instance");
+  }
+  try {
+    crypto.setEngine(lib, crypto.constants.ENGINE_METHOD_RAND);
+  } catch (err) {
+    throw new Error(`cannot load the getrandom RAND engine ${lib}: ${err.message}`, { cause: err });
+  }
+  s.randEngine = lib;
+}
+
+/**
  * OpenSSL's DRBGs are process memory; OpenSSL reseeds them when getpid()
- * changes, and CRIU restores the same pid. Before the checkpoint, route all
- * of OpenSSL's randomness (crypto.randomBytes, randomFill, getRandomValues,
- * randomUUID's refills, TLS, key generation) through a stateless
- * getrandom(2) RAND method, so there is no state left to duplicate.
+ * changes, and CRIU restores the same pid. Before the checkpoint, the
+ * getrandom engine takes over ({@link loadRandEngine}), so there is no state
+ * left to duplicate.
  */
 function opensslRand(env) {
   return {
     beforeCheckpoint() {
-      const s = state();
-      if (s.randEngine) return;
-      const lib = randEnginePath(env);
-      if (!fs.existsSync(lib)) {
-        throw new Error(
-          `the getrandom RAND engine ${lib} is not built (run snap-hooks/js/native/build.sh); ` +
-            "without it every restored copy would produce the same crypto.randomBytes, UUIDs and TLS randoms",
-        );
-      }
-      if (typeof crypto.setEngine !== "function") {
-        throw new Error("this Node has no crypto.setEngine, so OpenSSL's random state cannot be made per-instance");
-      }
-      try {
-        crypto.setEngine(lib, crypto.constants.ENGINE_METHOD_RAND);
-      } catch (err) {
-        throw new Error(`cannot load the getrandom RAND engine ${lib}: ${err.message}`, { cause: err });
-      }
-      s.randEngine = lib;
+      loadRandEngine(env);
     },
     afterRestore() {
       if (!state().randEngine) {
@@ -262,6 +271,8 @@ module.exports = {
   trackAgent,
   trackClient,
   seededRandom,
+  loadRandEngine,
+  OPENSSL_RAND,
   BUILTIN_PRIORITY,
   BUILTIN_NAMES: NAMES,
 };

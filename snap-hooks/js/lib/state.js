@@ -14,6 +14,7 @@ const KEY = Symbol.for("snap.hooks.state.v1");
  *   agents: Set<WeakRef<object>>,
  *   clients: Set<WeakRef<object>>,
  *   randEngine: string | null,
+ *   beforeRuns: number,
  * }}
  */
 function state() {
@@ -27,6 +28,9 @@ function state() {
       agents: new Set(),
       clients: new Set(),
       randEngine: null,
+      // How many times a runtime ran the before-checkpoint phase: one that
+      // did drives the hooks itself (preload.js then leaves them to it).
+      beforeRuns: 0,
     };
     Object.defineProperty(globalThis, KEY, { value: s, enumerable: false, configurable: true });
   }
