@@ -30,20 +30,9 @@ mkdir "$work/bin"
 cp target/release/snaprun target/snapjs-dist/snapjs "$work/bin/"
 snaprun=$work/bin/snaprun
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
-for _ in $(seq 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break
-  sleep 0.1
-done
-python3 - "$port" <<'PY'
-import sys, boto3
-s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1",
-                  aws_access_key_id="test", aws_secret_access_key="test")
-s3.create_bucket(Bucket="snap-demo")
-s3.put_object(Bucket="snap-demo", Key="hello.txt", Body=b"hello from a real S3-compatible server\n")
-PY
+# shellcheck source=scripts/moto.sh
+source scripts/moto.sh
+start_moto "$work"
 
 "$snaprun" bench --all-demos --runs "$runs" --fresh --s3-endpoint "http://127.0.0.1:$port" \
   --chart "$chart" 2>>"$work/logs" || { tail -n 40 "$work/logs" >&2; exit 1; }

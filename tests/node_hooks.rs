@@ -84,21 +84,12 @@ fn start_fixture(snapshot: &Path, concurrency: usize, env: &[&str]) -> Option<Ru
     ))
 }
 
-/// One sample per instance: invokes 8 at a time (each sleeps, so each
-/// instance takes one) until 8 instances have answered.
+/// One sample per instance, by instance.
 fn samples_of_eight_instances(run: &RunningFunction) -> BTreeMap<String, Value> {
-    let mut by_instance = BTreeMap::new();
-    for _ in 0..10 {
-        for (_, v) in run.invoke_concurrently(8, 1, |_| "{\"sleep_ms\":300}".to_owned()) {
-            by_instance
-                .entry(v["instance"].as_str().unwrap().to_owned())
-                .or_insert_with(|| v["sample"].clone());
-        }
-        if by_instance.len() == 8 {
-            return by_instance;
-        }
-    }
-    panic!("8 instances never answered: {by_instance:#?}");
+    run.answers_of_eight_instances()
+        .into_iter()
+        .map(|(instance, answer)| (instance, answer["sample"].clone()))
+        .collect()
 }
 
 /// For each source, how many distinct values the instances reported.

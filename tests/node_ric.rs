@@ -48,23 +48,6 @@ fn bootstrap() -> Option<PathBuf> {
     None
 }
 
-/// One answer per instance: 8 invocations at a time (each held 300 ms, so
-/// each instance takes one) until 8 instances have answered.
-fn answers_of_eight_instances(run: &RunningFunction) -> BTreeMap<String, Value> {
-    let mut by_instance = BTreeMap::new();
-    for _ in 0..10 {
-        for (_, v) in run.invoke_concurrently(8, 1, |_| "{\"sleep_ms\":300}".to_owned()) {
-            by_instance
-                .entry(v["instance"].as_str().unwrap().to_owned())
-                .or_insert(v);
-        }
-        if by_instance.len() == 8 {
-            return by_instance;
-        }
-    }
-    panic!("8 instances never answered: {by_instance:#?}");
-}
-
 /// For each source, how many distinct values the instances returned.
 fn distinct(answers: &BTreeMap<String, Value>) -> BTreeMap<&'static str, usize> {
     SOURCES
@@ -99,7 +82,7 @@ fn eight_restored_instances_of_aws_lambda_ric_share_no_random_value() {
     let Some(run) = run_fixture(&tmp.path().join("snap"), &[]) else {
         return;
     };
-    let answers = answers_of_eight_instances(&run);
+    let answers = run.answers_of_eight_instances();
     let init: BTreeSet<&str> = answers
         .values()
         .map(|a| a["initUuid"].as_str().unwrap())
@@ -127,7 +110,7 @@ fn with_no_reseed_restored_instances_of_aws_lambda_ric_repeat_each_other_and_are
     let Some(run) = run_fixture(&tmp.path().join("snap"), &["--no-reseed"]) else {
         return;
     };
-    let answers = answers_of_eight_instances(&run);
+    let answers = run.answers_of_eight_instances();
     let distinct = distinct(&answers);
     // What reseeding fixes: every source repeats across the copies.
     assert!(

@@ -575,6 +575,30 @@ impl RunningFunction {
     }
 }
 
+impl RunningFunction {
+    /// One answer per instance, by its `instance` field: invokes 8 at a
+    /// time with `{"sleep_ms":300}` (each held, so each instance takes
+    /// one) until 8 instances have answered. For functions started with
+    /// `--concurrency 8` whose handler holds its answer `sleep_ms` and
+    /// names its instance.
+    pub fn answers_of_eight_instances(
+        &self,
+    ) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let mut by_instance = std::collections::BTreeMap::new();
+        for _ in 0..10 {
+            for (_, v) in self.invoke_concurrently(8, 1, |_| "{\"sleep_ms\":300}".to_owned()) {
+                by_instance
+                    .entry(v["instance"].as_str().unwrap().to_owned())
+                    .or_insert(v);
+            }
+            if by_instance.len() == 8 {
+                return by_instance;
+            }
+        }
+        panic!("8 instances never answered: {by_instance:#?}");
+    }
+}
+
 /// A `moto_server` (S3-compatible) on 127.0.0.1 holding `snap-demo/hello.txt`,
 /// killed on drop.
 pub struct Moto {

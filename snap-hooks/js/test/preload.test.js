@@ -53,92 +53,74 @@ async function start(script, env) {
   return { child, line, stderr: () => stderr };
 }
 
-// Prints whether the preload's state is there, then stays alive.
-const WAIT = `
-  const s = globalThis[Symbol.for("snap.hooks.state.v1")];
-  console.log(JSON.stringify({ engine: s.randEngine, builtins: s.builtins, mathRandom: String(Math.random) }));
-  setInterval(() => {}, 1000);
-`;
-
-test("loaded, it routes OpenSSL through the engine; restored, it reseeds and reports what ran", async () => {
+/**
+ * Runs `script` under the preload against a stand-in Runtime API, sends it
+ * the restore signal once it is set up, and returns its first line and the
+ * report it posted.
+ */
+async function restoreOnce(script, env) {
   const server = await api();
-  const { child, line } = await start(WAIT, {
-    AWS_LAMBDA_RUNTIME_API: server.address,
-    SNAP_HOOKS_RAND_ENGINE: LIB,
-  });
+  const { child, line } = await start(script, { AWS_LAMBDA_RUNTIME_API: server.address, ...env });
   try {
-    const state = JSON.parse(line);
-    assert.equal(state.engine, LIB);
-    assert.deepEqual(state.builtins, [
-      "snap.openssl-rand",
-      "snap.crypto-caches",
-      "snap.math-random",
-      "snap.keep-alive-sockets",
-    ]);
     const reported = server.next();
     child.kill("SIGURG");
     await reported;
     assert.equal(server.reports.length, 1);
-    const [report] = server.reports;
-    assert.equal(report.method, "POST");
-    assert.equal(report.path, "/2018-06-01/runtime/snap/restored");
-    assert.equal(report.body.pid, child.pid);
-    assert.equal(report.body.by, "preload");
-    assert.deepEqual(report.body.ran, ["snap.openssl-rand", "snap.crypto-caches", "snap.math-random"]);
+    return { line, report: server.reports[0], pid: child.pid };
   } finally {
     child.kill("SIGKILL");
     await server.close();
   }
+}
+
+// Prints whether the preload's state is there, then stays alive.
+const WAIT = `
+  const s = globalThis[Symbol.for("snap.hooks.state.v1")];
+  console.log(JSON.stringify({ engine: s.randEngine, builtins: s.builtins }));
+  setInterval(() => {}, 1000);
+`;
+const HOOKS = JSON.stringify(path.join(__dirname, ".."));
+
+test("loaded, it routes OpenSSL through the engine; restored, it reseeds and reports what ran", async () => {
+  const { line, report, pid } = await restoreOnce(WAIT, { SNAP_HOOKS_RAND_ENGINE: LIB });
+  const state = JSON.parse(line);
+  assert.equal(state.engine, LIB);
+  assert.deepEqual(state.builtins, [
+    "snap.openssl-rand",
+    "snap.crypto-caches",
+    "snap.math-random",
+    "snap.keep-alive-sockets",
+  ]);
+  assert.equal(report.method, "POST");
+  assert.equal(report.path, "/2018-06-01/runtime/snap/restored");
+  assert.equal(report.body.pid, pid);
+  assert.equal(report.body.by, "preload");
+  assert.deepEqual(report.body.ran, ["snap.openssl-rand", "snap.crypto-caches", "snap.math-random"]);
 });
 
 test("a runtime that ran the before-checkpoint hooks drives them: the preload only reports", async () => {
-  const server = await api();
   const script = `
-    const hooks = require(${JSON.stringify(path.join(__dirname, ".."))});
+    const hooks = require(${HOOKS});
     hooks.afterRestore("mine", () => {});
     hooks.runBeforeCheckpoint().then(() => {
       console.log("ready");
       setInterval(() => {}, 1000);
     });
   `;
-  const { child } = await start(script, {
-    AWS_LAMBDA_RUNTIME_API: server.address,
-    SNAP_HOOKS_RAND_ENGINE: LIB,
-  });
-  try {
-    const reported = server.next();
-    child.kill("SIGURG");
-    await reported;
-    assert.equal(server.reports[0].body.by, "runtime");
-    assert.deepEqual(server.reports[0].body.ran, []);
-  } finally {
-    child.kill("SIGKILL");
-    await server.close();
-  }
+  const { report } = await restoreOnce(script, { SNAP_HOOKS_RAND_ENGINE: LIB });
+  assert.equal(report.body.by, "runtime");
+  assert.deepEqual(report.body.ran, []);
 });
 
 test("a failing after-restore hook is reported as Runtime.AfterRestoreError, naming it", async () => {
-  const server = await api();
   const script = `
-    require(${JSON.stringify(path.join(__dirname, ".."))}).afterRestore("db", () => { throw new Error("no db"); });
+    require(${HOOKS}).afterRestore("db", () => { throw new Error("no db"); });
     console.log("ready");
     setInterval(() => {}, 1000);
   `;
-  const { child } = await start(script, {
-    AWS_LAMBDA_RUNTIME_API: server.address,
-    SNAP_HOOKS_RAND_ENGINE: LIB,
-  });
-  try {
-    const reported = server.next();
-    child.kill("SIGURG");
-    await reported;
-    const { error } = server.reports[0].body;
-    assert.equal(error.errorType, "Runtime.AfterRestoreError");
-    assert.match(error.errorMessage, /afterRestore hook "db" failed: no db/);
-  } finally {
-    child.kill("SIGKILL");
-    await server.close();
-  }
+  const { report } = await restoreOnce(script, { SNAP_HOOKS_RAND_ENGINE: LIB });
+  assert.equal(report.body.error.errorType, "Runtime.AfterRestoreError");
+  assert.match(report.body.error.errorMessage, /afterRestore hook "db" failed: no db/);
 });
 
 test("without its engine the preload stops Node at once, naming the file, rather than let OpenSSL's state be copied", async () => {
@@ -157,22 +139,12 @@ test("without its engine the preload stops Node at once, naming the file, rather
 });
 
 test("with the built-ins off (SNAP_HOOKS_BUILTINS=0) it loads no engine and registers nothing", async () => {
-  const server = await api();
-  const { child, line } = await start(WAIT, {
-    AWS_LAMBDA_RUNTIME_API: server.address,
+  const { line, report } = await restoreOnce(WAIT, {
     SNAP_HOOKS_RAND_ENGINE: "/nonexistent/engine.so",
     SNAP_HOOKS_BUILTINS: "0",
   });
-  try {
-    const state = JSON.parse(line);
-    assert.equal(state.engine, null);
-    assert.deepEqual(state.builtins, []);
-    const reported = server.next();
-    child.kill("SIGURG");
-    await reported;
-    assert.deepEqual(server.reports[0].body.ran, []);
-  } finally {
-    child.kill("SIGKILL");
-    await server.close();
-  }
+  const state = JSON.parse(line);
+  assert.equal(state.engine, null);
+  assert.deepEqual(state.builtins, []);
+  assert.deepEqual(report.body.ran, []);
 });
