@@ -106,6 +106,13 @@ impl NodePreload {
         {
             return Err(ReseedError::NotBuilt);
         }
+        // The path the kernel names in /proc/PID/fd, links resolved: the
+        // marker is found by comparing with it (a HOME under a linked
+        // directory would otherwise hide every marked process).
+        let home = std::fs::canonicalize(home).map_err(|cause| ReseedError::Install {
+            dir: home.to_owned(),
+            cause,
+        })?;
         let dir = home.join(format!("node-reseed-{}", digest()));
         let failed = |cause| ReseedError::Install {
             dir: dir.clone(),
@@ -116,7 +123,7 @@ impl NodePreload {
         }
         let staged = tempfile::Builder::new()
             .prefix(".node-reseed-")
-            .tempdir_in(home)
+            .tempdir_in(&home)
             .map_err(failed)?;
         write_files(staged.path()).map_err(failed)?;
         if dir.exists() {
@@ -439,6 +446,18 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(entries.len(), 1, "no staging directory left: {entries:?}");
+        // Reached through a link, it names the real path, which is what
+        // /proc/PID/fd shows for the marker.
+        let linked = tempfile::tempdir().expect("tempdir");
+        let link = linked.path().join("home");
+        std::os::unix::fs::symlink(home.path(), &link).expect("link");
+        let through = NodePreload::install_in(&link).expect("install through a link");
+        assert_eq!(through, first);
+        assert!(
+            !through.preload().starts_with(linked.path()),
+            "{}",
+            through.preload().display()
+        );
     }
 
     #[test]
