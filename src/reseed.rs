@@ -288,6 +288,20 @@ impl Coverage {
     }
 }
 
+/// Whether `found` restored processes holding the preload are all the
+/// `marked` ones the snapshot had.
+fn all_found(found: usize, marked: usize) -> Result<(), ErrorBody> {
+    if found == marked {
+        return Ok(());
+    }
+    Err(ErrorBody::new(
+        snap::lambda::ErrorType::AfterRestoreError,
+        format!(
+            "{found} restored Node process(es) hold snaprun's preload, where the snapshot had {marked}: a process that cannot be reseeded would serve with the snapshot's random state, so this instance is not served"
+        ),
+    ))
+}
+
 /// Whether `exe` is a Node executable (`node`, `nodejs`, `node20`, ...).
 fn is_node(exe: &str) -> bool {
     Path::new(exe)
@@ -302,10 +316,15 @@ fn is_node(exe: &str) -> bool {
 /// many there were. A report of a failed hook is a
 /// `Runtime.AfterRestoreError`; a process that does not report in time, a
 /// `Runtime.RestoreHookUserTimeout`.
+///
+/// `marked` is how many processes held the preload when the snapshot was
+/// made ([`Coverage::reseeded`]): a restored tree in which fewer are found
+/// is not served, since the rest could not be reseeded.
 pub async fn after_restore(
     api: &RuntimeApi,
     relay: i32,
     preload: &NodePreload,
+    marked: usize,
     limit: Duration,
 ) -> Result<usize, StartError> {
     let marker = preload.preload();
@@ -327,6 +346,7 @@ pub async fn after_restore(
         }
     }
     let count = waiting.len();
+    all_found(count, marked).map_err(StartError::Restore)?;
     if count == 0 {
         return Ok(0);
     }
@@ -458,6 +478,22 @@ mod tests {
             "{}",
             through.preload().display()
         );
+    }
+
+    #[test]
+    fn a_restore_missing_a_marked_process_is_refused_naming_both_counts() {
+        assert!(all_found(2, 2).is_ok());
+        assert!(all_found(0, 0).is_ok());
+        let missing = all_found(1, 2).expect_err("one missing");
+        assert_eq!(missing.error_type, "Runtime.AfterRestoreError");
+        assert!(
+            missing.message.starts_with(
+                "1 restored Node process(es) hold snaprun's preload, where the snapshot had 2"
+            ),
+            "{}",
+            missing.message
+        );
+        assert!(all_found(3, 2).is_err(), "one more than marked is as wrong");
     }
 
     #[test]

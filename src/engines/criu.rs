@@ -31,6 +31,9 @@ const RELAY: &str = "snaprun.relay-protocol";
 /// Annotation: what may repeat in every restored instance, found when the
 /// snapshot was made ([`crate::reseed::Coverage`]), said again on reuse.
 const RESEED_WARNING: &str = "snaprun.reseed-warning";
+/// Annotation: how many processes held the reseeding preload at the
+/// snapshot point (u32, little-endian); each restore must find them all.
+const RESEED_MARKED: &str = "snaprun.reseed-marked";
 
 /// Snapshots with at least this many bytes of memory pages restore lazily
 /// under [`LazyPages::Auto`]. A lazy restore starts a daemon (about 6 ms)
@@ -373,9 +376,14 @@ impl CriuSnapshot {
         // Every Node process reseeds before the bootstrap's pending request
         // is answered, so the first event finds none with copied state.
         if let Some(preload) = &self.plan.reseed {
-            let reseeded =
-                crate::reseed::after_restore(&api, root.pid(), preload, self.plan.restore_timeout)
-                    .await;
+            let reseeded = crate::reseed::after_restore(
+                &api,
+                root.pid(),
+                preload,
+                marked_of(&self.snapshot),
+                self.plan.restore_timeout,
+            )
+            .await;
             if let Err(err) = reseeded {
                 let _ = root.kill();
                 return Err(err);
@@ -482,6 +490,8 @@ async fn make(
         (RELAY.into(), PROTOCOL_VERSION.to_le_bytes().to_vec()),
     ];
     let coverage = crate::reseed::Coverage::of(root.pid(), plan.reseed.as_deref());
+    let marked = u32::try_from(coverage.reseeded).unwrap_or(u32::MAX);
+    annotations.push((RESEED_MARKED.into(), marked.to_le_bytes().to_vec()));
     if let Some(warning) = coverage.warning(plan.reseed.is_none()) {
         tracing::warn!("{warning}");
         annotations.push((RESEED_WARNING.into(), warning.into_bytes()));
@@ -505,6 +515,16 @@ async fn make(
         (started.elapsed() - init).as_secs_f64() * 1000.0
     );
     Ok((snapshot, pending))
+}
+
+/// How many processes held the reseeding preload when `snapshot` was made
+/// (0 if it does not say).
+fn marked_of(snapshot: &Snapshot) -> usize {
+    snapshot
+        .manifest()
+        .annotation(RESEED_MARKED)
+        .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+        .map_or(0, |bytes| u32::from_le_bytes(bytes) as usize)
 }
 
 /// The pending request recorded in a snapshot, if it is one this build of
