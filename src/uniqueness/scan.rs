@@ -11,8 +11,9 @@ use super::{Candidate, Finding, MIN_FRACTION_DIGITS, MIN_TOKEN_LEN, Origin, Toke
 /// second answer to the same event. Returns every random-looking value that
 /// two or more of them returned at the same place in their first answers,
 /// most widely shared first, each with its [`Origin`], and how many
-/// random-looking values the first answers held in all. Tokens that also occur in `event` are skipped: the function may
-/// simply echo its input. So is everything at or under a path in `ignore`.
+/// random-looking values the first answers held in all. Tokens that also
+/// occur in `event` are skipped: the function may simply echo its input. So
+/// is everything at or under a path in `ignore`.
 pub fn compare(
     responses: &[(&[u8], &[u8])],
     event: &[u8],
@@ -25,9 +26,14 @@ pub fn compare(
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
         })
     };
-    let mut counts: BTreeMap<Candidate, usize> = BTreeMap::new();
-    for (response, _) in responses {
-        for candidate in candidates(response) {
+    // Each answer scanned once: (first, second) per instance.
+    let scanned: Vec<_> = responses
+        .iter()
+        .map(|(first, second)| (candidates(first), candidates(second)))
+        .collect();
+    let mut counts: BTreeMap<&Candidate, usize> = BTreeMap::new();
+    for (first, _) in &scanned {
+        for candidate in first {
             if !event.contains(&candidate.value) && !ignored(&candidate.path) {
                 *counts.entry(candidate).or_default() += 1;
             }
@@ -38,8 +44,8 @@ pub fn compare(
         .into_iter()
         .filter(|(_, n)| *n >= 2)
         .map(|(candidate, same_in)| Finding {
-            origin: origin(&candidate, responses),
-            candidate,
+            origin: origin(candidate, &scanned),
+            candidate: candidate.clone(),
             same_in,
             of: responses.len(),
         })
@@ -51,11 +57,11 @@ pub fn compare(
 /// Where `candidate`, which several first answers share, came from: made
 /// during init if every instance whose first answer held it holds it again
 /// in its second, else by a generator the snapshot froze.
-fn origin(candidate: &Candidate, responses: &[(&[u8], &[u8])]) -> Origin {
-    let stayed = responses
+fn origin(candidate: &Candidate, scanned: &[(BTreeSet<Candidate>, BTreeSet<Candidate>)]) -> Origin {
+    let stayed = scanned
         .iter()
-        .filter(|(first, _)| candidates(first).contains(candidate))
-        .all(|(_, second)| candidates(second).contains(candidate));
+        .filter(|(first, _)| first.contains(candidate))
+        .all(|(_, second)| second.contains(candidate));
     if stayed {
         Origin::Init
     } else {
