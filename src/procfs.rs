@@ -27,14 +27,7 @@ pub(crate) fn innermost_pid(pid: u32) -> Option<i32> {
 /// Peak RSS of `pid` in MB (`VmHWM` of `/proc/PID/status`); 0 once the
 /// process is gone.
 pub fn peak_rss_mb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb.div_ceil(1024))
+    kb_field(&format!("/proc/{pid}/status"), "VmHWM:").map_or(0, |kb| kb.div_ceil(1024))
 }
 
 /// The proportional set size of `pid` and every process below it, in kB
@@ -44,17 +37,21 @@ pub fn peak_rss_mb(pid: u32) -> u64 {
 pub fn tree_pss_kb(pid: u32) -> u64 {
     std::iter::once(pid)
         .chain(descendants(pid))
-        .map(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("Pss:"))
-                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                })
-                .unwrap_or(0)
-        })
+        .map(|pid| kb_field(&format!("/proc/{pid}/smaps_rollup"), "Pss:").unwrap_or(0))
         .sum()
+}
+
+/// The `KEY N kB` line of a `/proc` file, in kB.
+fn kb_field(path: &str, key: &str) -> Option<u64> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(key))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Every process below `pid`, parents before their children (so the first
