@@ -226,6 +226,8 @@ fn write_files(dir: &Path) -> io::Result<()> {
 /// after a restore, and which it cannot vouch for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Coverage {
+    /// Reseeding is off (`--no-reseed`): nothing was looked for.
+    pub off: bool,
     /// Processes holding the preload: reseeded after every restore.
     pub reseeded: usize,
     /// Node processes without it (started with `NODE_OPTIONS` cleared).
@@ -257,6 +259,7 @@ impl Coverage {
             }
         }
         Self {
+            off: preload.is_none(),
             reseeded,
             bare_node,
             bootstrap,
@@ -264,10 +267,10 @@ impl Coverage {
     }
 
     /// The one line to warn with, if some random state may be copied to
-    /// every restored instance; `off` says reseeding was turned off.
-    pub fn warning(&self, off: bool) -> Option<String> {
+    /// every restored instance.
+    pub fn warning(&self) -> Option<String> {
         const FIX: &str = "make such values after the restore or reseed in an after-restore hook (docs/hooks.md), and check with `snaprun check-unique`";
-        if off {
+        if self.off {
             return Some(format!(
                 "reseeding is off (--no-reseed): random generators seeded during init (OpenSSL's, Math.random, Node's UUID cache) may repeat their values in every restored instance; {FIX}"
             ));
@@ -340,7 +343,8 @@ pub async fn after_restore(
         let Ok(target) = i32::try_from(pid) else {
             continue;
         };
-        // A process that exited since it was found has nothing to reseed.
+        // One that exited since it was found is not counted, and the count
+        // then differs from the snapshot's (`all_found`).
         if nix::sys::signal::kill(nix::unistd::Pid::from_raw(target), RESTORE_SIGNAL).is_ok() {
             waiting.insert(inner);
         }
@@ -499,11 +503,12 @@ mod tests {
     #[test]
     fn the_warning_names_what_is_not_reseeded() {
         let none = Coverage {
+            off: false,
             reseeded: 0,
             bare_node: vec![],
             bootstrap: "/fn/bootstrap".into(),
         };
-        let line = none.warning(false).expect("a warning");
+        let line = none.warning().expect("a warning");
         assert!(
             line.contains("/fn/bootstrap is not a Node runtime snaprun can reseed"),
             "{line}"
@@ -512,15 +517,19 @@ mod tests {
             reseeded: 1,
             ..none.clone()
         };
-        assert_eq!(covered.warning(false), None);
-        assert!(covered.warning(true).expect("off").contains("--no-reseed"));
+        assert_eq!(covered.warning(), None);
+        let off = Coverage {
+            off: true,
+            ..covered.clone()
+        };
+        assert!(off.warning().expect("off").contains("--no-reseed"));
         let bare = Coverage {
             reseeded: 1,
             bare_node: vec!["/usr/bin/node (pid 9)".into()],
             ..none
         };
         assert!(
-            bare.warning(false)
+            bare.warning()
                 .expect("bare")
                 .contains("/usr/bin/node (pid 9) started without")
         );

@@ -492,7 +492,7 @@ async fn make(
     let coverage = crate::reseed::Coverage::of(root.pid(), plan.reseed.as_deref());
     let marked = u32::try_from(coverage.reseeded).unwrap_or(u32::MAX);
     annotations.push((RESEED_MARKED.into(), marked.to_le_bytes().to_vec()));
-    if let Some(warning) = coverage.warning(plan.reseed.is_none()) {
+    if let Some(warning) = coverage.warning() {
         tracing::warn!("{warning}");
         annotations.push((RESEED_WARNING.into(), warning.into_bytes()));
     }
