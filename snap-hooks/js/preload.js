@@ -74,7 +74,10 @@ async function restored() {
   try {
     report({ by: "preload", ran: await hooks.runAfterRestore() });
   } catch (err) {
-    report({ by: "preload", error: { errorType: "Runtime.AfterRestoreError", errorMessage: err.message } });
+    // As a runtime reports it (docs/hooks.md): a hook over its own timeout
+    // like an overrun of the restore limit, any other failure as such.
+    const errorType = err && err.timedOut ? "Runtime.RestoreHookUserTimeout" : "Runtime.AfterRestoreError";
+    report({ by: "preload", error: { errorType, errorMessage: err.message } });
   }
 }
 

@@ -123,6 +123,17 @@ test("a failing after-restore hook is reported as Runtime.AfterRestoreError, nam
   assert.match(report.body.error.errorMessage, /afterRestore hook "db" failed: no db/);
 });
 
+test("a hook over its own timeout is reported as Runtime.RestoreHookUserTimeout, as a runtime reports it", async () => {
+  const script = `
+    require(${HOOKS}).afterRestore("slow", () => new Promise(() => {}), { timeoutMs: 50 });
+    console.log("ready");
+    setInterval(() => {}, 1000);
+  `;
+  const { report } = await restoreOnce(script, { SNAP_HOOKS_RAND_ENGINE: LIB });
+  assert.equal(report.body.error.errorType, "Runtime.RestoreHookUserTimeout");
+  assert.match(report.body.error.errorMessage, /afterRestore hook "slow" timed out: did not finish within 50 ms/);
+});
+
 test("without its engine the preload stops Node at once, naming the file, rather than let OpenSSL's state be copied", async () => {
   const child = spawn(process.execPath, ["--require", PRELOAD, "-e", "console.log('ran')"], {
     env: { PATH: process.env.PATH, SNAP_HOOKS_RAND_ENGINE: "/nonexistent/engine.so" },
