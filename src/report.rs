@@ -52,22 +52,33 @@ pub fn invocation_line(r: &Invocation<'_>) -> String {
 
 /// Prints a `REPORT` line to stderr, where function logs go.
 pub fn invocation(r: &Invocation<'_>) {
-    eprintln!("{}", invocation_line(r));
+    emit(invocation_line(r));
 }
 
 /// Prints an `INIT_REPORT` line.
 pub fn init(init: Duration, error: Option<&ErrorBody>) {
-    match error {
-        None => eprintln!(
+    emit(match error {
+        None => format!(
             "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: success",
             ms(init)
         ),
-        Some(e) => eprintln!(
+        Some(e) => format!(
             "INIT_REPORT Init Duration: {}\tPhase: init\tStatus: error\tError Type: {}",
             ms(init),
             e.error_type
         ),
-    }
+    });
+}
+
+/// Writes `line` and its newline to stderr in one `write`. The function's
+/// processes share that stderr, and `eprintln!` writes a formatted line in
+/// pieces, between which an instance's own output could land and split the
+/// line. One write of less than `PIPE_BUF` bytes is never split. A stderr
+/// that is gone loses the line, as it loses the function's own.
+fn emit(mut line: String) {
+    use std::io::Write;
+    line.push('\n');
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 #[cfg(test)]
