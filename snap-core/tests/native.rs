@@ -720,3 +720,27 @@ fn a_working_set_that_does_not_fit_the_snapshot_is_ignored_and_the_restore_works
     let err = restores_quietly("a link");
     assert!(err.contains("link"), "{err}");
 }
+
+#[test]
+fn a_restored_stack_grows_past_its_size_at_the_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    checkpoint(&dir, &["1000"]);
+    // 2048 frames of at least 1 KiB (about 4 MiB in a debug build), under
+    // the usual 8 MiB RLIMIT_STACK, where the stack at the checkpoint was a
+    // few hundred KiB at most: the restored process must grow it, as the
+    // process that was checkpointed could.
+    let mut cmd = Command::new(probe());
+    cmd.env("SNAP_RESTORE_FROM", &dir)
+        .env("SNAP_PROBE_DEEP_STACK", "2048");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "restore, then 2048 KiB or more of stack: {:?} {}",
+        out.status,
+        stderr(&out)
+    );
+    let line = stdout(&out);
+    assert_eq!(field(&line, "side"), "restored", "{line}");
+    assert_eq!(field(&line, "deep_kib"), "2048", "{line}");
+}

@@ -10,7 +10,9 @@
 //! until stdin closes, for memory measurements; with `SNAP_PROBE_FAULTS=1`
 //! it does a fixed piece of work, as a first invocation would, prints the
 //! page faults the work took, from `/proc/self/stat`, and stays alive until
-//! stdin closes, for its working set to be read).
+//! stdin closes, for its working set to be read; with
+//! `SNAP_PROBE_DEEP_STACK=KIB` it uses that much more stack than it had at
+//! the checkpoint).
 
 // A test fixture: a failed setup step should stop it loudly.
 #![allow(clippy::expect_used)]
@@ -40,6 +42,16 @@ mod probe {
 
     thread_local! {
         static LOCAL: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Recurses with a 1 KiB frame `kib` times: that much main-thread stack.
+    #[inline(never)]
+    fn deep(kib: u64, depth: u64) -> u64 {
+        let frame = std::hint::black_box([depth as u8; 1024]);
+        if kib == 0 {
+            return u64::from(frame[0]);
+        }
+        deep(kib - 1, depth + 1).wrapping_add(u64::from(frame[1023]))
     }
 
     extern "C" fn on_usr1(_: libc::c_int) {
@@ -131,6 +143,15 @@ mod probe {
                 );
             }
             Ok(Resumed::Restored(ctx)) => {
+                if let Some(kib) = std::env::var("SNAP_PROBE_DEEP_STACK")
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    // Deeper than the stack was at the checkpoint.
+                    let sum = deep(kib, 0);
+                    println!("{{\"side\":\"restored\",\"deep_kib\":{kib},\"sum\":{sum}}}");
+                    std::process::exit(0);
+                }
                 if std::env::var_os("SNAP_PROBE_QUICK").is_some() {
                     // Restore-to-ready: touch nothing more than needed to say so.
                     println!(

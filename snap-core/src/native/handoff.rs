@@ -108,6 +108,11 @@ pub(super) struct RestorerPlan {
     pub(super) runs_count: u64,
     /// Non-zero: wait at the gate (standard input) after populating.
     pub(super) gated: u64,
+    /// Where the saved main-thread stack (`[stack]`) starts; 0 if there was
+    /// none. Its saved region replaces the exec'd stack, which could grow;
+    /// the restorer puts a growable page below it, so the restored stack
+    /// can grow past its size at the checkpoint.
+    pub(super) stack_start: u64,
     /// The restore's stages so far; the restored side adds the last.
     pub(super) stamps: Stamps,
     pub(super) count: u64,

@@ -366,6 +366,11 @@ fn write_plan(
         };
         p.request_offset = head as u64;
         p.request_len = request_bytes.len() as u64;
+        p.stack_start = state
+            .regions
+            .iter()
+            .find(|r| r.name == "[stack]")
+            .map_or(0, |r| r.start);
         p.count = state.regions.len() as u64;
         for (raw, r) in p.regions.iter_mut().zip(&state.regions) {
             *raw = RawRegion {
@@ -463,6 +468,27 @@ unsafe extern "C" fn restorer(arg: *const u8) -> ! {
             }
         }
         sys::syscall6(libc::SYS_close, [p.image_fd as u64, 0, 0, 0, 0, 0]);
+        if p.stack_start >= 4096 {
+            // The saved stack is a fixed mapping now, where the exec'd one
+            // grew down on demand: a page below it that grows down takes
+            // over (up to RLIMIT_STACK, as before). Where something is
+            // mapped there already (the exec'd stack went deeper than the
+            // saved one, and its rest still grows down), it stays.
+            sys::syscall6(
+                libc::SYS_mmap,
+                [
+                    p.stack_start - 4096,
+                    4096,
+                    (libc::PROT_READ | libc::PROT_WRITE) as u64,
+                    (libc::MAP_PRIVATE
+                        | libc::MAP_ANONYMOUS
+                        | libc::MAP_FIXED_NOREPLACE
+                        | libc::MAP_GROWSDOWN) as u64,
+                    u64::MAX,
+                    0,
+                ],
+            );
+        }
         p.stamps.end_at(Stage::Map, timing::now_ns_raw());
         let runs = arg.add(p.runs_offset as usize).cast::<RawRun>();
         for i in 0..p.runs_count as usize {
