@@ -96,6 +96,7 @@ cargo bench --workspace --no-run --locked
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p snap-hooks --all-features --all-targets --locked -- -D warnings
+cargo clippy -p snap-core --all-features --all-targets --locked -- -D warnings
 log "cargo fmt --check"
 cargo fmt --all --check
 
@@ -120,6 +121,7 @@ RUSTFLAGS="-D warnings" cargo check --workspace --exclude snap-js --all-targets 
 log "cargo test"
 cargo test --workspace --locked "$@"
 cargo test -p snap-hooks --all-features --locked
+cargo test -p snap-core --all-features --locked --lib tokio
 
 # The native engine needs no privilege at all: prove it by running its tests,
 # and the hooks' native tests, again as an unprivileged user.

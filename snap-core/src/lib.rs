@@ -17,7 +17,8 @@
 //!   CRIU ([`SelfEngine::Criu`]), and calls the hooks a library installs
 //!   through [`set_lifecycle`].
 //! - [`lambda`]: the `errorType`s snap reports and, with the `lambda`
-//!   feature, a Lambda bootstrap's snapshot point under `snaprun`.
+//!   feature, a Lambda bootstrap's snapshot point under `snaprun`;
+//!   with the `tokio` feature, [`tokio::run`] for an async init.
 //!
 //! `docs/architecture.md` draws who calls whom.
 
@@ -39,6 +40,8 @@ pub mod process;
 mod resumed;
 pub mod sandbox;
 pub mod snapshot;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use checkpoint::{
     CheckpointError, CheckpointOptions, InitError, NATIVE_SUPPORTED, SelfEngine, checkpoint, init,

@@ -43,7 +43,6 @@ mod llrt;
 mod modules;
 mod node;
 mod reseed;
-mod self_pipe;
 mod snapshot_point;
 mod stdio;
 mod sys;
@@ -81,7 +80,7 @@ enum RunError {
     #[error(transparent)]
     SnapshotPoint(#[from] snapshot_point::SnapshotPointError),
     #[error(transparent)]
-    SelfPipe(#[from] self_pipe::SelfPipeError),
+    SelfPipe(#[from] snap::tokio::SelfPipeError),
     #[error("after restore: {0}")]
     Restore(Failure),
     #[error("the Runtime API failed")]
@@ -161,13 +160,13 @@ fn run(args: &Args) -> Result<(), RunError> {
     }))?;
     proxy.detach();
     drop(init_runtime);
-    let parked = self_pipe::park()?;
+    let parked = snap::tokio::SelfPipe::park()?;
     let point = snapshot_point::take()?;
     let resumed = std::time::Instant::now();
     // A restored instance's first invocation, by stage, when asked for.
     let mut first = (matches!(point, Point::Restored { .. }) && first_invocation::wanted())
         .then(first_invocation::FirstInvocation::start);
-    parked.restore()?;
+    parked.unpark()?;
     let runtime = current_thread()?;
     if let Point::Restored { generation } = point {
         runtime

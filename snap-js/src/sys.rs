@@ -1,6 +1,5 @@
-//! Every unsafe operation of snapjs: loading QuickJS bytecode, the
-//! descriptor calls behind `crate::self_pipe`, and the page-fault counts
-//! behind `crate::first_invocation`.
+//! Every unsafe operation of snapjs: loading QuickJS bytecode and the
+//! page-fault counts behind `crate::first_invocation`.
 
 use rquickjs::module::Declared;
 use rquickjs::{Ctx, Module};
@@ -20,73 +19,6 @@ pub(crate) fn load_module<'js>(
     // (checked by the cache header: build identity and source hash), read
     // back whole from a file only this user writes.
     unsafe { Module::load(ctx, bytecode) }
-}
-
-use std::io;
-use std::os::fd::RawFd;
-
-/// Whether `fd` is a unix-domain stream socket.
-pub(crate) fn is_unix_stream(fd: RawFd) -> bool {
-    let get = |option: libc::c_int| -> Option<libc::c_int> {
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: getsockopt writes at most `len` bytes into `value`, a
-        // c_int we own; a bad fd only makes it fail.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                option,
-                (&raw mut value).cast(),
-                &mut len,
-            )
-        };
-        (rc == 0).then_some(value)
-    };
-    get(libc::SO_DOMAIN) == Some(libc::AF_UNIX) && get(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
-}
-
-/// Closes `fd`, which its owner keeps by number (see `crate::self_pipe`).
-pub(crate) fn close(fd: RawFd) -> io::Result<()> {
-    // SAFETY: the caller has established that `fd` is the signal driver's
-    // socket, whose owner only uses it by number and gets a new socket at
-    // the same number (`remake_pair`) before it uses it again.
-    if unsafe { libc::close(fd) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// A new connected unix stream socket pair at descriptors `a` and `b`
-/// (close-on-exec, non-blocking, as tokio made the old one).
-pub(crate) fn remake_pair(a: RawFd, b: RawFd) -> io::Result<()> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: socketpair writes two descriptors into `fds`.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    for (new, target) in [(fds[0], a), (fds[1], b)] {
-        // SAFETY: dup3 onto a number that is free (closed before the
-        // snapshot and never reopened since), then the temporary is closed;
-        // both are descriptors this function just made.
-        let rc = unsafe { libc::dup3(new, target, libc::O_CLOEXEC) };
-        let err = io::Error::last_os_error();
-        // SAFETY: `new` is ours and no longer needed.
-        unsafe { libc::close(new) };
-        if rc < 0 {
-            return Err(err);
-        }
-    }
-    Ok(())
 }
 
 /// This process's page faults so far: `(minor, major)`, from
