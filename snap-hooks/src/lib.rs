@@ -26,6 +26,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws-sdk")]
+pub mod aws;
 mod builtin;
 pub mod dns;
 pub mod env;
