@@ -18,6 +18,7 @@ fn all_demos_are_measured_under_every_engine_that_supports_them() {
     common::rust_hello();
     common::rust_heavy_init();
     common::rust_data_heavy();
+    common::rust_s3();
     let snapjs = common::snapjs();
     let moto = Moto::start("hello from moto\n");
     let tmp = tempfile::tempdir().unwrap();
@@ -71,6 +72,10 @@ fn all_demos_are_measured_under_every_engine_that_supports_them() {
         ("rust-data-heavy", "criu"),
         ("node-s3", "none"),
         ("node-s3", "criu"),
+        ("rust-s3", "none"),
+        ("rust-s3", "criu"),
+        ("rust-s3 (native)", "none"),
+        ("rust-s3 (native)", "native"),
         ("js-heavy-init (node)", "none"),
         ("js-heavy-init (node)", "criu"),
     ]

@@ -329,6 +329,13 @@ pub fn rust_data_heavy() -> PathBuf {
     BUILT.get_or_init(|| build_demo("rust-data-heavy")).clone()
 }
 
+/// The rust-s3 demo's plain bootstrap (the AWS SDK for Rust); its native
+/// variant, `bootstrap-native`, is built beside it.
+pub fn rust_s3() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| build_demo("rust-s3")).clone()
+}
+
 /// Builds a demo from its own directory, so that its `.cargo/config.toml`
 /// applies, and returns its bootstrap.
 fn build_demo(name: &str) -> PathBuf {
