@@ -625,7 +625,22 @@ impl Moto {
     /// On `port` (a restart of a server that was there), with `text` in
     /// `snap-demo/hello.txt`.
     pub fn start_on(port: u16, text: &str) -> Self {
-        let child = Command::new("moto_server")
+        Self::start_with(port, text, None)
+    }
+
+    /// On a free port, with `text` in `snap-demo/hello.txt`, checking
+    /// credentials, signatures and IAM policies once `requests` requests
+    /// have been served (the seeding takes two).
+    pub fn start_checking_auth_after(requests: u32, text: &str) -> Self {
+        Self::start_with(free_port(), text, Some(requests))
+    }
+
+    fn start_with(port: u16, text: &str, auth_after: Option<u32>) -> Self {
+        let mut command = Command::new("moto_server");
+        if let Some(requests) = auth_after {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", requests.to_string());
+        }
+        let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
