@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use common::{Moto, RunningFunction};
 use serde_json::Value;
@@ -20,16 +19,8 @@ fn prerequisites() -> Option<PathBuf> {
             "{} has no node_modules: run `npm ci` there",
             demo.display()
         ))
-    } else if Command::new("moto_server")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        Some("moto_server is not installed (pip install 'moto[server]')".to_owned())
     } else {
-        None
+        common::moto_missing()
     };
     match missing {
         None => Some(demo),

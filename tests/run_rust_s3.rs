@@ -8,8 +8,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::{Moto, RunningFunction};
 use serde_json::Value;
@@ -18,13 +18,7 @@ const TEXT: &str = "hello from a real S3-compatible server, read by Rust\n";
 
 /// The demo's two bootstraps (plain, native), once moto is there.
 fn prerequisites() -> Option<(PathBuf, PathBuf)> {
-    let moto = Command::new("moto_server")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if moto.is_err() {
-        let problem = "moto_server is not installed (pip install 'moto[server]')";
+    if let Some(problem) = common::moto_missing() {
         if std::env::var("SNAP_REQUIRE_CRIU").is_ok_and(|v| v == "1") {
             panic!("{problem}");
         }
@@ -34,6 +28,14 @@ fn prerequisites() -> Option<(PathBuf, PathBuf)> {
     let plain = common::rust_s3();
     let native = plain.with_file_name("bootstrap-native");
     Some((plain, native))
+}
+
+/// `snaprun run FLAGS` on `bootstrap`, pointed at `moto`.
+fn start(moto: &Moto, flags: &[&str], bootstrap: &Path) -> RunningFunction {
+    let mut args: Vec<String> = flags.iter().map(|f| (*f).to_owned()).collect();
+    args.extend(moto.function_env());
+    args.extend(["--".to_owned(), bootstrap.display().to_string()]);
+    RunningFunction::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Invokes `run` `n` times in a row; every answer is the object.
@@ -78,11 +80,7 @@ fn rust_s3_reads_the_object_cold() {
         return;
     };
     let moto = Moto::start(TEXT);
-    let mut args = vec!["--engine".to_owned(), "none".to_owned()];
-    args.extend(["--concurrency".to_owned(), "2".to_owned()]);
-    args.extend(moto.function_env());
-    args.extend(["--".to_owned(), plain.display().to_string()]);
-    let run = RunningFunction::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let run = start(&moto, &["--engine", "none", "--concurrency", "2"], &plain);
     reads_the_object(&run, 20);
     assert_eq!(reads_it_concurrently(&run).len(), 2);
     a_missing_key_is_the_functions_error(&run);
@@ -100,21 +98,20 @@ fn rust_s3_unchanged_restores_from_a_criu_snapshot() {
     let tmp = tempfile::tempdir().unwrap();
     let snapshot = tmp.path().join("snap");
     let forward = moto.endpoint.trim_start_matches("http://").to_owned();
-    let mut args: Vec<String> = [
-        "--engine",
-        "criu",
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
-        "--forward",
-        &forward,
-        "--concurrency",
-        "2",
-    ]
-    .map(str::to_owned)
-    .into();
-    args.extend(moto.function_env());
-    args.extend(["--".to_owned(), plain.display().to_string()]);
-    let run = RunningFunction::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let run = start(
+        &moto,
+        &[
+            "--engine",
+            "criu",
+            "--snapshot-dir",
+            snapshot.to_str().unwrap(),
+            "--forward",
+            &forward,
+            "--concurrency",
+            "2",
+        ],
+        &plain,
+    );
     // The client and its pooled connection to moto, made at init, were
     // checkpointed; each restored instance reads through them. (Each
     // restored instance has the snapshot's pid, in a namespace of its own.)
@@ -137,19 +134,18 @@ fn rust_s3_native_variant_restores_natively() {
     let moto = Moto::start(TEXT);
     let tmp = tempfile::tempdir().unwrap();
     let snapshot = tmp.path().join("snap");
-    let mut args: Vec<String> = [
-        "--engine",
-        "native",
-        "--snapshot-dir",
-        snapshot.to_str().unwrap(),
-        "--concurrency",
-        "2",
-    ]
-    .map(str::to_owned)
-    .into();
-    args.extend(moto.function_env());
-    args.extend(["--".to_owned(), native.display().to_string()]);
-    let run = RunningFunction::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let run = start(
+        &moto,
+        &[
+            "--engine",
+            "native",
+            "--snapshot-dir",
+            snapshot.to_str().unwrap(),
+            "--concurrency",
+            "2",
+        ],
+        &native,
+    );
     reads_the_object(&run, 20);
     assert_eq!(reads_it_concurrently(&run).len(), 2);
     a_missing_key_is_the_functions_error(&run);
@@ -285,8 +281,10 @@ impl CredentialsEndpoint {
 /// built from the config as it crossed the snapshot (no
 /// `fresh_credentials`). Returns the first invocation's answer, and how
 /// often the endpoint was asked for credentials before it.
-fn restored_after_a_credential_change(stale: bool) -> ((u16, bool, String), usize, usize) {
-    let (_, native) = prerequisites().expect("moto");
+fn restored_after_a_credential_change(
+    native: &Path,
+    stale: bool,
+) -> ((u16, bool, String), usize, usize) {
     let moto = Moto::start_checking_auth_after(8, TEXT);
     let (a, b) = two_role_sessions(&moto);
     let endpoint = CredentialsEndpoint::start(&a);
@@ -331,10 +329,11 @@ fn restored_after_a_credential_change(stale: bool) -> ((u16, bool, String), usiz
 
 #[test]
 fn a_restored_native_instance_signs_with_the_credentials_of_its_environment() {
-    if prerequisites().is_none() {
+    let Some((_, native)) = prerequisites() else {
         return;
-    }
-    let ((status, failed, body), at_init, after) = restored_after_a_credential_change(false);
+    };
+    let ((status, failed, body), at_init, after) =
+        restored_after_a_credential_change(&native, false);
     // Init's first request resolved role fn-a's credentials...
     assert_eq!(at_init, 1, "{body}");
     // ...and the restored instance resolved fn-b's, and read the object
@@ -347,10 +346,11 @@ fn a_restored_native_instance_signs_with_the_credentials_of_its_environment() {
 
 #[test]
 fn a_client_built_from_the_carried_config_fails_clearly_with_inits_credentials() {
-    if prerequisites().is_none() {
+    let Some((_, native)) = prerequisites() else {
         return;
-    }
-    let ((status, failed, body), at_init, after) = restored_after_a_credential_change(true);
+    };
+    let ((status, failed, body), at_init, after) =
+        restored_after_a_credential_change(&native, true);
     assert_eq!(at_init, 1, "{body}");
     // It signed with init's cached credentials, never asking again, and
     // S3 said no: an error the invoker reads, not a hang.

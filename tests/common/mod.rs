@@ -606,6 +606,17 @@ impl RunningFunction {
     }
 }
 
+/// Why `moto_server` cannot run here (not installed), or `None`.
+pub fn moto_missing() -> Option<String> {
+    let found = Command::new("moto_server")
+        .arg("--help")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    (!found).then(|| "moto_server is not installed (pip install 'moto[server]')".to_owned())
+}
+
 /// A `moto_server` (S3-compatible) on 127.0.0.1 holding `snap-demo/hello.txt`,
 /// killed on drop.
 pub struct Moto {
